@@ -1,0 +1,35 @@
+# Two commands on a fresh clone: `make reproduce` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup reproduce test unit notebooks bench lab clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install dplib with its dev extra
+
+reproduce: $(STAMP)  ## run the main job (the notebooks, default size) on the synthetic data
+	$(PY) -m dplib.cli reproduce
+
+test: unit notebooks  ## unit tests, then every notebook under nbval in quick mode
+
+unit: $(STAMP)
+	DPLIB_QUICK=1 $(PY) -m pytest tests
+
+notebooks: $(STAMP)
+	DPLIB_QUICK=1 $(PY) -m dplib.cli nbval notebooks
+
+bench: $(STAMP)  ## side-by-side benchmarks; writes benchmarks/RESULTS.md
+	$(PY) benchmarks/run.py
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf $(VENV) results build *.egg-info

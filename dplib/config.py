@@ -1,0 +1,114 @@
+"""One place for run settings: quick mode, sizes, folders, seeds and the device.
+
+Notebooks and the CLI read every size and epoch count from :func:`get_config`, so
+``DPLIB_QUICK=1`` shrinks a whole run without editing a single cell.
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+SIZES = ("quick", "default", "paper")
+
+
+def _repo_root() -> Path:
+    """The checkout that holds this package, or the working directory when installed."""
+    here = Path(__file__).resolve().parent.parent
+    if (here / "pyproject.toml").exists():
+        return here
+    return Path.cwd()
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one run. Paper sizes for the models are the defaults."""
+
+    size: str = "default"
+    seed: int = 0
+    root: Path = field(default_factory=_repo_root)
+    # training
+    lyrics_epochs: int = 10
+    audio_epochs: int = 15
+    batch_size: int = 256
+    learning_rate: float = 3e-3
+    # lyrics encoding
+    max_len: int = 120
+    min_count: int = 3
+    max_doc_freq: float = 0.5
+
+    @property
+    def quick(self) -> bool:
+        return self.size == "quick"
+
+    @property
+    def data_dir(self) -> Path:
+        env = os.environ.get("DPLIB_DATA")
+        return Path(env) if env else self.root / "data"
+
+    @property
+    def synthetic_dir(self) -> Path:
+        """Where the synthetic mini-MSD of this size lives."""
+        return self.data_dir / f"synthetic-{self.size}"
+
+    @property
+    def results_dir(self) -> Path:
+        env = os.environ.get("DPLIB_RESULTS")
+        return Path(env) if env else self.root / "results" / self.size
+
+    @property
+    def figures_dir(self) -> Path:
+        """Committed figures come from the default run; other sizes write beside their results."""
+        if self.size == "default":
+            return self.root / "figures"
+        return self.results_dir / "figures"
+
+
+def get_config(**overrides) -> Config:
+    """Read ``DPLIB_QUICK`` / ``DPLIB_SIZE`` / ``DPLIB_SEED`` and return the run's settings."""
+    size = os.environ.get("DPLIB_SIZE", "default")
+    if _truthy(os.environ.get("DPLIB_QUICK")):
+        size = "quick"
+    if size not in SIZES:
+        raise ValueError(f"DPLIB_SIZE={size!r}: expected one of {SIZES}")
+    cfg = Config(size=size, seed=int(os.environ.get("DPLIB_SEED", "0")))
+    if cfg.quick:
+        cfg = replace(cfg, lyrics_epochs=4, audio_epochs=4, max_len=60)
+    return replace(cfg, **overrides)
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and TensorFlow and make TensorFlow ops deterministic.
+
+    The same seed then gives the same numbers on the same machine (GPU kernels
+    included, at some cost in speed).
+    """
+    import keras
+    import tensorflow as tf
+
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def device_summary() -> str:
+    """One line naming the accelerator TensorFlow will use (or the CPU)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        names = []
+        for gpu in gpus:
+            details = tf.config.experimental.get_device_details(gpu)
+            names.append(details.get("device_name", gpu.name))
+        return f"GPU: {', '.join(names)} (TensorFlow {tf.__version__})"
+    return f"CPU only, {os.cpu_count()} cores (TensorFlow {tf.__version__})"

@@ -1,0 +1,149 @@
+"""Audio clips: reading WAVs to mono 22,050 Hz floats, and |FFT| blocking.
+
+The paper cuts each clip into blocks of 11,025 samples (half a second at
+22,050 Hz) and takes the magnitude of the FFT of each block as one time step.
+A real signal's FFT is symmetric, so ``rfft`` keeps the 5,513 non-redundant bins.
+"""
+from __future__ import annotations
+
+import warnings
+from math import gcd
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from scipy.io import wavfile
+from scipy.signal import resample_poly
+
+from .lyrics import EncodedSongs
+from .report import DataError, SkipReport
+
+SAMPLE_RATE = 22_050
+BLOCK = 11_025
+N_BINS = BLOCK // 2 + 1
+AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg")
+
+
+def audio_path(audio_dir: Path, track_id: str) -> Path:
+    """``TRACKID.wav`` (or another supported suffix) in ``audio_dir``; the .wav name if none exists."""
+    for suffix in AUDIO_SUFFIXES:
+        path = audio_dir / f"{track_id}{suffix}"
+        if path.exists():
+            return path
+    return audio_dir / f"{track_id}.wav"
+
+
+def _to_float(x: np.ndarray) -> np.ndarray:
+    if x.dtype == np.uint8:
+        return (x.astype("float32") - 128.0) / 128.0
+    if np.issubdtype(x.dtype, np.integer):
+        return x.astype("float32") / float(np.iinfo(x.dtype).max)
+    return x.astype("float32")
+
+
+def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipReport | None = None) -> np.ndarray:
+    """Mono float32 samples at ``sample_rate``, from a WAV (or mp3/flac/ogg with the ``mp3`` extra).
+
+    Stereo is mixed down and other rates are resampled (``resample_poly``); both are
+    noted in ``report``. Unreadable, empty or non-finite audio raises :class:`DataError`.
+    """
+    path = Path(path)
+    report = report if report is not None else SkipReport()
+    if not path.exists():
+        raise DataError("missing audio file", path)
+    if path.suffix.lower() == ".wav":
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", wavfile.WavFileWarning)
+                rate, x = wavfile.read(path)
+        except (ValueError, EOFError, OSError) as err:
+            raise DataError(f"unreadable or truncated WAV ({err})", path) from None
+    else:
+        try:
+            import soundfile
+        except ImportError:
+            raise DataError(
+                f"reading {path.suffix} files needs the optional extra: pip install 'dplib[mp3]' "
+                "(or convert to WAV)", path
+            ) from None
+        try:
+            x, rate = soundfile.read(path, dtype="float32")
+        except Exception as err:  # soundfile raises its own error types
+            raise DataError(f"unreadable audio ({err})", path) from None
+    x = _to_float(np.asarray(x))
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+        report.note("stereo mixed down to mono")
+    if x.size == 0:
+        raise DataError("empty audio (no samples)", path)
+    if not np.isfinite(x).all():
+        raise DataError("NaN or inf samples", path)
+    if rate != sample_rate:
+        g = gcd(int(rate), sample_rate)
+        x = resample_poly(x, sample_rate // g, int(rate) // g).astype("float32")
+        report.note(f"resampled to {sample_rate} Hz")
+    return x
+
+
+def block_spectrogram(
+    x: np.ndarray, block: int = BLOCK, log: bool = True, normalize: bool = True
+) -> np.ndarray:
+    """|rfft| of consecutive non-overlapping blocks: (blocks, block // 2 + 1).
+
+    One vectorised FFT over a (blocks, block) view; a trailing partial block is
+    dropped. ``log`` compresses magnitudes with log(1 + m); ``normalize`` scales
+    the clip to zero mean and unit variance, so loudness does not dominate.
+    """
+    n = len(x) // block
+    if n == 0:
+        raise ValueError(f"clip of {len(x)} samples is shorter than one block of {block}")
+    frames = np.asarray(x[: n * block], dtype="float32").reshape(n, block)
+    spec = np.abs(np.fft.rfft(frames, axis=1)).astype("float32")
+    if log:
+        np.log1p(spec, out=spec)
+    if normalize:
+        spec -= spec.mean()
+        spec /= spec.std() + 1e-6
+    return spec
+
+
+def encode_audio(
+    audio_dir: str | Path,
+    track_ids: Iterable[str],
+    n_blocks: int,
+    log: bool = True,
+    normalize: bool = True,
+    report: SkipReport | None = None,
+) -> EncodedSongs:
+    """Block spectrograms for the tracks that have a readable ``TRACKID.wav`` (or .mp3, ...).
+
+    Files are processed one at a time into one preallocated array, so memory is
+    the size of the result. Clips are cropped or zero-padded to ``n_blocks``
+    (noted in ``report``); unreadable files are counted as skips.
+    """
+    audio_dir = Path(audio_dir)
+    report = report if report is not None else SkipReport()
+    track_ids = list(track_ids)
+    data = np.zeros((len(track_ids), n_blocks, N_BINS), dtype="float32")
+    lengths = np.zeros(len(track_ids), dtype="int32")
+    kept = []
+    for tid in track_ids:
+        path = audio_path(audio_dir, tid)
+        try:
+            spec = block_spectrogram(read_audio(path, report=report), log=log, normalize=normalize)
+        except DataError as err:
+            if report.strict:
+                raise
+            report.skip(err.reason, path)
+            continue
+        except ValueError as err:
+            report.skip("clip shorter than one block", path, detail=str(err))
+            continue
+        if len(spec) != n_blocks:
+            report.note("cropped" if len(spec) > n_blocks else "zero-padded to the clip length")
+        row = len(kept)
+        used = min(len(spec), n_blocks)
+        data[row, :used] = spec[:used]
+        lengths[row] = used
+        kept.append(tid)
+    return EncodedSongs(kept, data[: len(kept)], lengths[: len(kept)])

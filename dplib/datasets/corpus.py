@@ -1,0 +1,120 @@
+"""A data folder, real or synthetic: find the files by their official names and load them.
+
+Recognised names (any subset):
+``lastfm_subset/``, ``lastfm_train/``, ``lastfm_test/`` (or the same as .zip),
+``lastfm_similars.db``, ``mxm_dataset_train.txt``, ``mxm_dataset_test.txt``,
+``lyrics.jsonl`` or ``lyrics/`` (ordered text, bring your own), ``pairs.csv``
+(bring your own pairs), ``audio/`` (``TRACKID.wav``), ``card.json`` (synthetic data card).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .audio import AUDIO_SUFFIXES
+from .lastfm import TrackInfo, load_lastfm_json, load_lastfm_sqlite
+from .lyrics import load_lyrics_texts
+from .musixmatch import load_musixmatch
+from .pairs import ScoredPairs, read_pairs_csv
+from .report import DataError, SkipReport
+
+
+@dataclass
+class DataPaths:
+    root: Path
+    lastfm_json: list[Path] = field(default_factory=list)
+    lastfm_db: Path | None = None
+    mxm: list[Path] = field(default_factory=list)
+    lyrics: Path | None = None
+    pairs_csv: Path | None = None
+    audio: Path | None = None
+    card: Path | None = None
+
+
+def find_data(root: str | Path) -> DataPaths:
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError("no such data folder", root)
+    paths = DataPaths(root)
+    for name in ("lastfm_subset", "lastfm_train", "lastfm_test"):
+        for candidate in (root / name, root / f"{name}.zip"):
+            if candidate.exists():
+                paths.lastfm_json.append(candidate)
+                break
+    if (root / "lastfm_similars.db").exists():
+        paths.lastfm_db = root / "lastfm_similars.db"
+    paths.mxm = [root / f"mxm_dataset_{p}.txt" for p in ("train", "test") if (root / f"mxm_dataset_{p}.txt").exists()]
+    for candidate in (root / "lyrics.jsonl", root / "lyrics"):
+        if candidate.exists():
+            paths.lyrics = candidate
+            break
+    if (root / "pairs.csv").exists():
+        paths.pairs_csv = root / "pairs.csv"
+    if (root / "audio").is_dir():
+        paths.audio = root / "audio"
+    if (root / "card.json").exists():
+        paths.card = root / "card.json"
+    return paths
+
+
+@dataclass
+class Corpus:
+    """Everything a data folder holds, loaded, with what was skipped on the way."""
+
+    paths: DataPaths
+    tracks: dict[str, TrackInfo]
+    scored: ScoredPairs
+    lyrics: dict[str, str]
+    lyrics_kind: str  # "ordered text", "bag of words (order-free)" or "none"
+    audio_ids: list[str]
+    report: SkipReport
+    card: dict | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.card and self.card.get("synthetic"))
+
+    def summary(self) -> str:
+        kind = "SYNTHETIC mini-MSD" if self.synthetic else "real / your own data"
+        lines = [
+            f"data folder: {self.paths.root} ({kind})",
+            f"  tracks with Last.fm metadata: {len(self.tracks):,}",
+            f"  scored pairs: {len(self.scored):,} ({self.scored.n_positive:,} with score >= 0.5)",
+            f"  tracks with lyrics: {len(self.lyrics):,} ({self.lyrics_kind})",
+            f"  tracks with audio: {len(self.audio_ids):,}",
+            "  " + self.report.summary().replace("\n", "\n  "),
+        ]
+        return "\n".join(lines)
+
+
+def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
+    """Load a data folder. Pairs come from ``pairs.csv`` if present, else the Last.fm
+    JSON tree, else ``lastfm_similars.db``; lyrics from ordered text if present, else musiXmatch."""
+    paths = find_data(root)
+    report = SkipReport(strict)
+    tracks: dict[str, TrackInfo] = {}
+    json_pairs = []
+    for tree in paths.lastfm_json:
+        data = load_lastfm_json(tree, report=report)
+        tracks.update(data.tracks)
+        json_pairs.append(data.pairs)
+    if paths.pairs_csv:
+        scored = read_pairs_csv(paths.pairs_csv, report)
+    elif json_pairs:
+        scored = ScoredPairs.concat(json_pairs)
+    elif paths.lastfm_db:
+        scored = load_lastfm_sqlite(paths.lastfm_db, report=report)
+    else:
+        raise DataError("no pairs: expected pairs.csv, a lastfm_* folder or lastfm_similars.db", paths.root)
+    if paths.lyrics:
+        lyrics, kind = load_lyrics_texts(paths.lyrics, report=report), "ordered text"
+    elif paths.mxm:
+        lyrics, kind = {}, "bag of words (order-free)"
+        for f in paths.mxm:
+            lyrics.update(load_musixmatch(f, report=report).as_texts())
+    else:
+        lyrics, kind = {}, "none"
+    audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if paths.audio else []
+    card = json.loads(paths.card.read_text()) if paths.card else None
+    return Corpus(paths, tracks, scored, lyrics, kind, audio_ids, report, card)

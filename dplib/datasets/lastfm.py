@@ -1,0 +1,141 @@
+"""Loaders for the Last.fm similarity data of the Million Song Dataset.
+
+Two official shapes: one JSON file per track (``lastfm_subset`` / ``lastfm_train`` /
+``lastfm_test``, in A/B/C/ folders or inside a .zip) and the SQLite
+``lastfm_similars.db`` (tables ``similars_src`` and ``similars_dest``, each row
+``tid, "TRID,score,TRID,score,..."``).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from .pairs import ScoredPairs, parse_score
+from .report import DataError, SkipReport
+
+REQUIRED_KEYS = ("track_id", "similars")
+
+
+@dataclass
+class TrackInfo:
+    track_id: str
+    artist: str = ""
+    title: str = ""
+    tags: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass
+class LastfmData:
+    tracks: dict[str, TrackInfo]
+    pairs: ScoredPairs
+    report: SkipReport
+
+
+def _json_sources(root: Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of every track JSON under a folder or inside a .zip, in sorted order."""
+    if root.is_file() and root.suffix == ".zip":
+        with zipfile.ZipFile(root) as zf:
+            for name in sorted(n for n in zf.namelist() if n.endswith(".json")):
+                yield f"{root}!{name}", zf.read(name)
+    elif root.is_dir():
+        for path in sorted(root.rglob("*.json")):
+            yield str(path), path.read_bytes()
+    else:
+        raise DataError("not a Last.fm folder or .zip", root)
+
+
+def parse_track_json(raw: bytes, name: str, report: SkipReport):
+    """One track file -> (TrackInfo, [(track, similar, score)]), or None when skipped."""
+    try:
+        doc = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        report.skip("malformed JSON", name, getattr(err, "lineno", None), str(err))
+        return None
+    if not isinstance(doc, dict):
+        report.skip("malformed JSON", name, detail="top level is not an object")
+        return None
+    missing = [k for k in REQUIRED_KEYS if k not in doc]
+    if missing:
+        report.skip("missing key", name, detail=", ".join(missing))
+        return None
+    tid = doc["track_id"]
+    tags = []
+    for entry in doc.get("tags", []):
+        try:
+            tags.append((str(entry[0]), int(entry[1])))  # counts are strings in the real files
+        except (TypeError, ValueError, IndexError):
+            report.skip("bad tag", name, detail=repr(entry))
+    rows = []
+    for entry in doc["similars"]:
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2:
+            report.skip("bad similar entry", name, detail=repr(entry))
+            continue
+        try:
+            rows.append((tid, str(entry[0]), parse_score(entry[1], name)))
+        except DataError as err:
+            report.skip(err.reason, name, detail=f"{entry[0]}: {entry[1]!r}")
+    info = TrackInfo(tid, str(doc.get("artist", "")), str(doc.get("title", "")), tags)
+    return info, rows
+
+
+def load_lastfm_json(root: str | Path, strict: bool = False, report: SkipReport | None = None) -> LastfmData:
+    """Read every track JSON under ``root`` (a folder tree or a .zip)."""
+    report = report if report is not None else SkipReport(strict)
+    tracks: dict[str, TrackInfo] = {}
+    rows: list[tuple[str, str, float]] = []
+    for name, raw in _json_sources(Path(root)):
+        parsed = parse_track_json(raw, name, report)
+        if parsed is None:
+            continue
+        info, track_rows = parsed
+        tracks[info.track_id] = info
+        rows.extend(track_rows)
+    return LastfmData(tracks, ScoredPairs.from_rows(rows), report)
+
+
+def parse_target(tid: str, target: str, path, report: SkipReport) -> list[tuple[str, str, float]]:
+    """``"TRID,score,TRID,score,..."`` -> rows; a bad entry is counted, not dropped silently."""
+    fields = target.split(",") if target else []
+    if len(fields) % 2:
+        report.skip("odd number of fields in target", path, detail=tid)
+        fields = fields[:-1]
+    rows = []
+    for other, score in zip(fields[0::2], fields[1::2]):
+        try:
+            rows.append((tid, other, parse_score(score, path)))
+        except DataError as err:
+            report.skip(err.reason, path, detail=f"{tid} -> {other}: {score!r}")
+    return rows
+
+
+def load_lastfm_sqlite(
+    path: str | Path, table: str = "similars_src", strict: bool = False, report: SkipReport | None = None
+) -> ScoredPairs:
+    """Scored pairs from ``lastfm_similars.db``.
+
+    ``similars_src``: each row lists the tracks similar to ``tid``.
+    ``similars_dest``: each row lists the tracks that list ``tid`` as similar
+    (the rows come back as (listing track, tid, score)).
+    """
+    if table not in ("similars_src", "similars_dest"):
+        raise ValueError(f"table must be similars_src or similars_dest, got {table!r}")
+    path = Path(path)
+    if not path.exists():
+        raise DataError("no such SQLite file", path)
+    report = report if report is not None else SkipReport(strict)
+    rows: list[tuple[str, str, float]] = []
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        try:
+            cursor = conn.execute(f"SELECT tid, target FROM {table} ORDER BY rowid")
+        except sqlite3.DatabaseError as err:
+            raise DataError(f"not a lastfm_similars.db ({err})", path) from None
+        for tid, target in cursor:
+            parsed = parse_target(tid, target or "", path, report)
+            if table == "similars_dest":
+                parsed = [(b, a, s) for a, b, s in parsed]
+            rows.extend(parsed)
+    return ScoredPairs.from_rows(rows)

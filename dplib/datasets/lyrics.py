@@ -1,0 +1,157 @@
+"""Lyrics text: loading (a folder of ``TRACKID.txt`` or a JSONL file), a vocabulary
+without too-rare and too-frequent words (as the paper did), and integer sequences.
+
+Index 0 is padding; sequences are right-padded (the layout cuDNN needs) and capped.
+"""
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import numpy as np
+
+from .report import DataError, SkipReport
+
+TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words; punctuation separates."""
+    return TOKEN.findall(text.lower())
+
+
+def load_lyrics_texts(path: str | Path, strict: bool = False, report: SkipReport | None = None) -> dict[str, str]:
+    """``{track_id: text}`` from a folder of ``TRACKID.txt`` or a JSONL of ``{"track_id", "text"}``.
+
+    Empty lyrics and malformed lines are counted in ``report`` (errors when strict).
+    """
+    path = Path(path)
+    report = report if report is not None else SkipReport(strict)
+    texts: dict[str, str] = {}
+    if path.is_dir():
+        for file in sorted(path.glob("*.txt")):
+            text = file.read_text(encoding="utf-8", errors="replace")
+            if not tokenize(text):
+                report.skip("empty lyrics", file)
+                continue
+            texts[file.stem] = text
+    elif path.is_file():
+        with open(path, encoding="utf-8") as f:
+            for line_no, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    doc = json.loads(line)
+                    tid, text = doc["track_id"], doc["text"]
+                except json.JSONDecodeError as err:
+                    report.skip("malformed JSON", path, line_no, str(err))
+                    continue
+                except (KeyError, TypeError):
+                    report.skip("missing key", path, line_no, "need 'track_id' and 'text'")
+                    continue
+                if not isinstance(text, str) or not tokenize(text):
+                    report.skip("empty lyrics", path, line_no, str(tid))
+                    continue
+                texts[str(tid)] = text
+    else:
+        raise DataError("no lyrics folder or JSONL file here", path)
+    return texts
+
+
+@dataclass
+class Vocabulary:
+    """Word -> index (from 1; 0 pads). Built from training texts only."""
+
+    words: list[str]
+
+    def __post_init__(self):
+        self.index = {w: i + 1 for i, w in enumerate(self.words)}
+
+    @property
+    def size(self) -> int:
+        """Embedding rows needed, padding included."""
+        return len(self.words) + 1
+
+    @classmethod
+    def fit(
+        cls,
+        token_lists: Iterable[list[str]],
+        min_count: int = 3,
+        max_doc_freq: float = 0.5,
+        max_words: int | None = None,
+    ) -> "Vocabulary":
+        """Keep words seen at least ``min_count`` times and in at most ``max_doc_freq`` of songs."""
+        counts: Counter[str] = Counter()
+        docs: Counter[str] = Counter()
+        n_docs = 0
+        for tokens in token_lists:
+            n_docs += 1
+            counts.update(tokens)
+            docs.update(set(tokens))
+        limit = max_doc_freq * n_docs
+        kept = [w for w, c in counts.items() if c >= min_count and docs[w] <= limit]
+        kept.sort(key=lambda w: (-counts[w], w))
+        return cls(kept[:max_words] if max_words else kept)
+
+    def encode(self, tokens: list[str]) -> list[int]:
+        """Known words only: dropped words are the paper's too-rare / too-frequent ones."""
+        return [self.index[t] for t in tokens if t in self.index]
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.words))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Vocabulary":
+        return cls(json.loads(Path(path).read_text()))
+
+
+@dataclass
+class EncodedSongs:
+    """Per-song model inputs, stored once; pairs refer to songs by row."""
+
+    track_ids: list[str]
+    data: np.ndarray  # (songs, max_len) int32 for lyrics, (songs, blocks, bins) float32 for audio
+    lengths: np.ndarray  # time steps actually used per song
+
+    def __post_init__(self):
+        self.row = {tid: i for i, tid in enumerate(self.track_ids)}
+
+    def __len__(self) -> int:
+        return len(self.track_ids)
+
+    def rows(self, track_ids: Iterable[str]) -> np.ndarray:
+        try:
+            return np.fromiter((self.row[t] for t in track_ids), dtype="int32")
+        except KeyError as err:
+            raise KeyError(f"track {err.args[0]} has no encoded data") from None
+
+    def __getitem__(self, track_ids) -> np.ndarray:
+        return self.data[self.rows(track_ids)]
+
+
+def encode_lyrics(
+    texts: Mapping[str, str], vocab: Vocabulary, max_len: int = 120, report: SkipReport | None = None
+) -> EncodedSongs:
+    """Right-padded int32 sequences, cut at ``max_len`` words.
+
+    A song whose words are all outside the vocabulary would be all padding; it is
+    counted in ``report`` and left out.
+    """
+    report = report if report is not None else SkipReport()
+    ids, rows, lengths = [], [], []
+    for tid, text in texts.items():
+        seq = vocab.encode(tokenize(text))[:max_len]
+        if not seq:
+            report.skip("no in-vocabulary words", detail=tid)
+            continue
+        ids.append(tid)
+        rows.append(seq)
+        lengths.append(len(seq))
+    data = np.zeros((len(rows), max_len), dtype="int32")
+    for i, seq in enumerate(rows):
+        data[i, : len(seq)] = seq
+    return EncodedSongs(ids, data, np.asarray(lengths, dtype="int32"))

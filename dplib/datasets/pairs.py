@@ -1,0 +1,294 @@
+"""From scored track pairs to balanced, flipped, leak-aware train/val/test splits.
+
+Steps, each a small function a notebook can show:
+1. :func:`build_pair_pool` merges both directions of a listed pair, keeps pairs
+   whose two songs have data, labels them (score >= 0.5) and finds negatives.
+2. :func:`split_pairs` assigns pairs to splits: ``pair`` (random over pairs, as the
+   paper seems to have done) or ``song`` (song-disjoint: no song in two splits).
+3. :func:`balance` draws equal positives and negatives per split.
+4. :meth:`Pairs.with_flips` adds (b, a, y) for every (a, b, y): Table 1.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .report import DataError, SkipReport
+
+THRESHOLD = 0.5
+SPLITS = ("train", "val", "test")
+
+
+def parse_score(text, path=None, line=None) -> float:
+    """A similarity score in [0, 1]; anything else raises :class:`DataError`."""
+    try:
+        score = float(text)
+    except (TypeError, ValueError):
+        raise DataError(f"non-numeric score: {text!r}", path, line) from None
+    if not 0.0 <= score <= 1.0:  # also rejects NaN
+        raise DataError(f"score outside [0, 1]: {text!r}", path, line)
+    return score
+
+
+@dataclass
+class ScoredPairs:
+    """Directed (track_a, track_b, score) rows as the Last.fm files list them."""
+
+    a: np.ndarray
+    b: np.ndarray
+    score: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, str, float]]) -> "ScoredPairs":
+        rows = list(rows)
+        if not rows:
+            return cls(np.array([], dtype=object), np.array([], dtype=object), np.array([], dtype="float32"))
+        a, b, s = zip(*rows)
+        return cls(np.array(a, dtype=object), np.array(b, dtype=object), np.array(s, dtype="float32"))
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    @property
+    def n_positive(self) -> int:
+        return int((self.score >= THRESHOLD).sum())
+
+    @staticmethod
+    def concat(parts: list["ScoredPairs"]) -> "ScoredPairs":
+        return ScoredPairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("a", "b", "score")))
+
+
+@dataclass
+class Pairs:
+    """Labelled pairs of one split; ``label`` is 1 for "similar"."""
+
+    a: np.ndarray
+    b: np.ndarray
+    score: np.ndarray
+    label: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def take(self, index) -> "Pairs":
+        return Pairs(self.a[index], self.b[index], self.score[index], self.label[index])
+
+    def with_flips(self) -> "Pairs":
+        """Every (a, b, y) followed by (b, a, y), so both orders sit in the same split."""
+        n = len(self)
+        out = Pairs(*(np.empty(2 * n, dtype=x.dtype) for x in (self.a, self.b, self.score, self.label)))
+        out.a[0::2], out.a[1::2] = self.a, self.b
+        out.b[0::2], out.b[1::2] = self.b, self.a
+        out.score[0::2] = out.score[1::2] = self.score
+        out.label[0::2] = out.label[1::2] = self.label
+        return out
+
+    def songs(self) -> set[str]:
+        return set(self.a) | set(self.b)
+
+    @property
+    def n_positive(self) -> int:
+        return int(self.label.sum())
+
+    @staticmethod
+    def concat(parts: list["Pairs"]) -> "Pairs":
+        return Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("a", "b", "score", "label")))
+
+
+def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:
+    """A ``track_a,track_b,score`` CSV with that header: the bring-your-own-pairs entry."""
+    report = report if report is not None else SkipReport()
+    path = Path(path)
+    rows = []
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:3]] != ["track_a", "track_b", "score"]:
+            raise DataError(f"expected the header 'track_a,track_b,score', got {header}", path, 1)
+        for line_no, row in enumerate(reader, start=2):
+            if len(row) < 3 or not row[0].strip() or not row[1].strip():
+                report.skip("malformed pair row", path, line_no, repr(row))
+                continue
+            try:
+                score = parse_score(row[2], path, line_no)
+            except DataError as err:
+                report.skip(err.reason, path, line_no, repr(row[2]))
+                continue
+            rows.append((row[0].strip(), row[1].strip(), score))
+    return ScoredPairs.from_rows(rows)
+
+
+def write_pairs_csv(pairs: ScoredPairs | Pairs, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["track_a", "track_b", "score"])
+        for a, b, s in zip(pairs.a, pairs.b, pairs.score):
+            writer.writerow([a, b, f"{float(s):.6g}"])
+    return path
+
+
+def build_pair_pool(
+    scored: ScoredPairs,
+    available: Iterable[str],
+    negatives: str = "scored",
+    seed: int = 0,
+    report: SkipReport | None = None,
+    n_random: int | None = None,
+) -> Pairs:
+    """Unique unordered pairs whose two songs are both ``available``, labelled.
+
+    A pair listed in both directions keeps its higher score. Negatives are the
+    listed pairs below 0.5 (``scored``, what the real data gives) or random
+    unlisted pairs of available songs (``random``). Pairs naming a song without
+    data are counted in ``report``, not dropped silently.
+    """
+    if negatives not in ("scored", "random"):
+        raise ValueError(f"negatives must be 'scored' or 'random', got {negatives!r}")
+    report = report if report is not None else SkipReport()
+    available = set(available)
+    best: dict[tuple[str, str], float] = {}
+    unknown = self_pairs = 0
+    for a, b, s in zip(scored.a, scored.b, scored.score):
+        if a == b:
+            self_pairs += 1
+            continue
+        if a not in available or b not in available:
+            unknown += 1
+            continue
+        key = (a, b) if a < b else (b, a)
+        if s > best.get(key, -1.0):
+            best[key] = float(s)
+    if unknown:
+        report.skip("pair names a track without data", detail=f"{unknown} listed pairs", count=unknown)
+    if self_pairs:
+        report.skip("pair of a track with itself", detail=f"{self_pairs} listed pairs", count=self_pairs)
+    keys = sorted(best)
+    a = np.array([k[0] for k in keys], dtype=object)
+    b = np.array([k[1] for k in keys], dtype=object)
+    score = np.array([best[k] for k in keys], dtype="float32")
+    label = (score >= THRESHOLD).astype("int32")
+    pool = Pairs(a, b, score, label)
+    if negatives == "random":
+        positives = pool.take(label == 1)
+        songs = np.array(sorted(available), dtype=object)
+        rng = np.random.default_rng(seed)
+        want = n_random if n_random is not None else 4 * len(positives)
+        seen = set(best)
+        rows = []
+        for _ in range(20):
+            if len(rows) >= want or len(songs) < 2:
+                break
+            i = rng.integers(0, len(songs), size=2 * want)
+            j = rng.integers(0, len(songs), size=2 * want)
+            for x, y in zip(songs[i], songs[j]):
+                key = (x, y) if x < y else (y, x)
+                if x != y and key not in seen:
+                    seen.add(key)
+                    rows.append(key)
+                    if len(rows) >= want:
+                        break
+        neg = Pairs(
+            np.array([r[0] for r in rows], dtype=object),
+            np.array([r[1] for r in rows], dtype=object),
+            np.zeros(len(rows), dtype="float32"),
+            np.zeros(len(rows), dtype="int32"),
+        )
+        pool = Pairs.concat([positives, neg])
+    return pool
+
+
+def song_fractions(fractions: tuple[float, float, float]) -> np.ndarray:
+    """Share of songs per split so that kept pairs come out near ``fractions``.
+
+    A pair stays only if both songs land in the same split, so a split with a
+    share q of the songs keeps about q**2 of the pairs: take q ~ sqrt(fraction).
+    """
+    q = np.sqrt(np.asarray(fractions, dtype=float))
+    return q / q.sum()
+
+
+def split_pairs(
+    pool: Pairs, method: str = "pair", fractions=(0.8, 0.1, 0.1), seed: int = 0
+) -> dict[str, Pairs]:
+    """Assign unflipped pairs to train/val/test, deterministically by ``seed``.
+
+    ``pair``: a random split over pairs; songs are shared between splits.
+    ``song``: every song goes to one split and only pairs within a split stay,
+    so no validation or test song was seen in training (pairs across splits are dropped).
+    """
+    rng = np.random.default_rng(seed)
+    if method == "pair":
+        which = rng.choice(3, size=len(pool), p=np.asarray(fractions) / sum(fractions))
+    elif method == "song":
+        songs = np.array(sorted(pool.songs()), dtype=object)
+        assigned = dict(zip(songs, rng.choice(3, size=len(songs), p=song_fractions(fractions))))
+        sa = np.array([assigned[x] for x in pool.a], dtype=int)
+        sb = np.array([assigned[x] for x in pool.b], dtype=int)
+        which = np.where(sa == sb, sa, -1)
+    else:
+        raise ValueError(f"split must be 'pair' or 'song', got {method!r}")
+    return {name: pool.take(which == i) for i, name in enumerate(SPLITS)}
+
+
+def balance(pairs: Pairs, n_per_class: int | None = None, seed: int = 0) -> Pairs:
+    """Equal numbers of positives and negatives (at most ``n_per_class`` each), shuffled."""
+    rng = np.random.default_rng(seed)
+    pos = np.flatnonzero(pairs.label == 1)
+    neg = np.flatnonzero(pairs.label == 0)
+    n = min(len(pos), len(neg), n_per_class if n_per_class is not None else len(pos))
+    index = np.concatenate([rng.choice(pos, n, replace=False), rng.choice(neg, n, replace=False)])
+    return pairs.take(rng.permutation(index))
+
+
+def leakage(splits: dict[str, Pairs]) -> dict[str, float]:
+    """For val and test: the share of pairs that touch a song seen in training."""
+    train_songs = splits["train"].songs()
+    out = {}
+    for name in ("val", "test"):
+        p = splits[name]
+        touched = [x in train_songs or y in train_songs for x, y in zip(p.a, p.b)]
+        out[name] = float(np.mean(touched)) if len(p) else 0.0
+    return out
+
+
+@dataclass
+class PairSplits:
+    """Balanced, flipped train/val/test pairs plus how they were made."""
+
+    train: Pairs
+    val: Pairs
+    test: Pairs
+    method: str
+    leakage: dict[str, float]
+
+    def __getitem__(self, name: str) -> Pairs:
+        return getattr(self, name)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            name: {"pairs": len(self[name]), "positive": self[name].n_positive, "songs": len(self[name].songs())}
+            for name in SPLITS
+        }
+
+
+def make_splits(
+    pool: Pairs,
+    method: str = "pair",
+    n_per_class: tuple[int | None, int | None, int | None] = (None, None, None),
+    fractions=(0.8, 0.1, 0.1),
+    seed: int = 0,
+    flip: bool = True,
+) -> PairSplits:
+    """Split, balance each split 50/50, then add flipped copies (Table 1)."""
+    raw = split_pairs(pool, method, fractions, seed)
+    balanced = {name: balance(raw[name], n, seed + i) for i, (name, n) in enumerate(zip(SPLITS, n_per_class))}
+    leaks = leakage(balanced)
+    if flip:
+        balanced = {name: p.with_flips() for name, p in balanced.items()}
+    return PairSplits(balanced["train"], balanced["val"], balanced["test"], method, leaks)

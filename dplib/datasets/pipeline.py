@@ -1,0 +1,76 @@
+"""``tf.data`` pipelines that yield ``((song_a, song_b), label)`` batches.
+
+Songs are encoded once (:class:`~dplib.datasets.lyrics.EncodedSongs`); a pair is
+two row numbers. Each batch gathers its rows, and for lyrics trims the padding
+to the longest song in the batch. With ``bucket=True`` pairs of similar length
+are batched together, so there is little padding left to trim: on a CPU the
+LSTM's cost is per time step, so this is most of the speed-up (see benchmarks/).
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .lyrics import EncodedSongs
+from .pairs import Pairs
+
+
+def length_boundaries(lengths: np.ndarray, n_buckets: int = 8) -> list[int]:
+    """Bucket edges at quantiles of the pair lengths (strictly increasing, >= 2)."""
+    qs = np.quantile(lengths, np.linspace(0, 1, n_buckets + 1)[1:-1])
+    return sorted({int(q) + 1 for q in qs if q >= 1})
+
+
+def pair_dataset(
+    pairs: Pairs,
+    songs: EncodedSongs,
+    batch_size: int = 256,
+    shuffle: bool = False,
+    seed: int = 0,
+    bucket: bool = False,
+    trim: bool = True,
+    n_buckets: int = 8,
+) -> tf.data.Dataset:
+    """Batches of ``((song_a, song_b), label)`` for ``model.fit`` / ``predict``.
+
+    ``trim`` cuts right padding to the batch's longest song (lyrics only; audio
+    clips have one fixed length). Without ``shuffle`` or ``bucket`` the order of
+    ``pairs`` is kept, which evaluation relies on.
+    """
+    ia = songs.rows(pairs.a)
+    ib = songs.rows(pairs.b)
+    y = pairs.label.astype("int32")
+    data, lengths = songs.data, songs.lengths
+    sequence = data.ndim == 2
+    ds = tf.data.Dataset.from_tensor_slices((ia, ib, y))
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    if bucket and sequence:
+        pair_len = np.maximum(lengths[ia], lengths[ib])
+        bounds = length_boundaries(pair_len, n_buckets)
+        table = tf.constant(lengths)
+        ds = ds.bucket_by_sequence_length(
+            lambda a, b, _: tf.maximum(tf.gather(table, a), tf.gather(table, b)),
+            bucket_boundaries=bounds,
+            bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
+        )
+    else:
+        ds = ds.batch(batch_size)
+
+    def gather(a, b):
+        xa, xb = data[a], data[b]
+        if sequence and trim:
+            longest = max(int(lengths[a].max(initial=1)), int(lengths[b].max(initial=1)), 1)
+            xa, xb = xa[:, :longest], xb[:, :longest]
+        return xa, xb
+
+    out_dtype = tf.as_dtype(data.dtype)
+    shape = [None, None] if sequence else [None, *data.shape[1:]]
+
+    def to_batch(a, b, label):
+        xa, xb = tf.numpy_function(gather, [a, b], [out_dtype, out_dtype], stateful=False)
+        xa.set_shape(shape)
+        xb.set_shape(shape)
+        return (xa, xb), label
+
+    return ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

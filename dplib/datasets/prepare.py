@@ -1,0 +1,87 @@
+"""From a loaded corpus to model-ready data: pairs, splits, vocabulary, encoded songs.
+
+The vocabulary is fitted on training songs only, so validation and test words
+never shape it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio import N_BINS, encode_audio
+from .corpus import Corpus
+from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
+from .pairs import SPLITS, PairSplits, build_pair_pool, make_splits
+from .report import SkipReport
+
+
+@dataclass
+class Prepared:
+    kind: str  # "lyrics" or "audio"
+    splits: PairSplits
+    songs: EncodedSongs
+    vocab: Vocabulary | None
+    report: SkipReport
+
+    @property
+    def input_dim(self) -> int:
+        """Vocabulary size (lyrics) or frequency bins (audio): what the model builder needs."""
+        return self.vocab.size if self.vocab is not None else self.songs.data.shape[-1]
+
+    def counts(self) -> dict:
+        return self.splits.counts()
+
+
+def _keep_encoded(splits: PairSplits, songs: EncodedSongs, report: SkipReport) -> PairSplits:
+    """Drop (and count) pairs whose songs could not be encoded; flips go together."""
+    known = set(songs.track_ids)
+    for name in SPLITS:
+        pairs = splits[name]
+        ok = np.array([a in known and b in known for a, b in zip(pairs.a, pairs.b)], dtype=bool)
+        if not ok.all():
+            report.skip("pair dropped: a song could not be encoded", detail=name, count=int((~ok).sum()))
+            setattr(splits, name, pairs.take(ok))
+    return splits
+
+
+def prepare_lyrics(
+    corpus: Corpus,
+    split: str = "pair",
+    n_per_class=(None, None, None),
+    negatives: str = "scored",
+    max_len: int = 120,
+    min_count: int = 3,
+    max_doc_freq: float = 0.5,
+    seed: int = 0,
+) -> Prepared:
+    report = SkipReport()
+    pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), negatives, seed, report)
+    splits = make_splits(pool, split, n_per_class, seed=seed)
+    train_songs = sorted(splits.train.songs())
+    vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in train_songs), min_count, max_doc_freq)
+    used = sorted(set().union(*(splits[n].songs() for n in SPLITS)))
+    songs = encode_lyrics({t: corpus.lyrics[t] for t in used}, vocab, max_len, report)
+    return Prepared("lyrics", _keep_encoded(splits, songs, report), songs, vocab, report)
+
+
+def prepare_audio(
+    corpus: Corpus,
+    split: str = "pair",
+    n_per_class=(None, None, None),
+    negatives: str = "scored",
+    n_blocks: int | None = None,
+    seed: int = 0,
+) -> Prepared:
+    if corpus.paths.audio is None:
+        raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
+    if n_blocks is None:
+        seconds = (corpus.card or {}).get("clip_seconds", 30.0)  # 7digital previews: 30 s
+        n_blocks = int(round(2 * seconds))
+    report = SkipReport()
+    pool = build_pair_pool(corpus.scored, corpus.audio_ids, negatives, seed, report)
+    splits = make_splits(pool, split, n_per_class, seed=seed)
+    used = sorted(set().union(*(splits[n].songs() for n in SPLITS)))
+    songs = encode_audio(corpus.paths.audio, used, n_blocks, report=report)
+    assert songs.data.shape[-1] == N_BINS
+    return Prepared("audio", _keep_encoded(splits, songs, report), songs, None, report)

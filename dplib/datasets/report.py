@@ -1,0 +1,80 @@
+"""Bad input is never dropped silently: it raises :class:`DataError` naming the
+file (and line), or it is counted in a :class:`SkipReport` that a summary prints."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+
+def where(path: str | Path | None, line: int | None = None) -> str:
+    if path is None:
+        return "<input>"
+    return f"{path}, line {line}" if line is not None else str(path)
+
+
+class DataError(ValueError):
+    """Bad input, with the file and line it came from."""
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None):
+        self.path, self.line, self.message = path, line, message
+        super().__init__(f"{where(path, line)}: {message}")
+
+    @property
+    def reason(self) -> str:
+        """The kind of problem, without the details (for skip counts)."""
+        return self.message.split(":")[0].split(" (")[0]
+
+
+class SkipReport:
+    """Counts what a loader skipped (and converted), with a few examples of each.
+
+    With ``strict=True`` the first skip raises :class:`DataError` instead.
+    """
+
+    def __init__(self, strict: bool = False, max_examples: int = 3):
+        self.strict = strict
+        self.max_examples = max_examples
+        self.skips: Counter[str] = Counter()
+        self.notes: Counter[str] = Counter()
+        self.examples: dict[str, list[str]] = {}
+
+    def skip(self, reason: str, path=None, line: int | None = None, detail: str = "", count: int = 1) -> None:
+        message = f"{reason}: {detail}" if detail else reason
+        if self.strict:
+            raise DataError(message, path, line)
+        self.skips[reason] += count
+        shown = self.examples.setdefault(reason, [])
+        if len(shown) < self.max_examples:
+            shown.append(f"{where(path, line)}: {detail}" if detail else where(path, line))
+
+    def note(self, what: str, count: int = 1) -> None:
+        """A conversion that kept the data (resampled, mixed down, cropped)."""
+        self.notes[what] += count
+
+    @property
+    def total(self) -> int:
+        return sum(self.skips.values())
+
+    def __len__(self) -> int:
+        return self.total
+
+    def merge(self, other: "SkipReport") -> "SkipReport":
+        self.skips.update(other.skips)
+        self.notes.update(other.notes)
+        for reason, shown in other.examples.items():
+            mine = self.examples.setdefault(reason, [])
+            mine.extend(shown[: self.max_examples - len(mine)])
+        return self
+
+    def summary(self) -> str:
+        if not self.skips and not self.notes:
+            return "nothing skipped"
+        lines = [f"skipped {self.total}:"] if self.skips else []
+        for reason, n in sorted(self.skips.items()):
+            lines.append(f"  {n:>7,} {reason}  (e.g. {'; '.join(self.examples.get(reason, []))})")
+        for what, n in sorted(self.notes.items()):
+            lines.append(f"  {n:>7,} {what} (kept)")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"SkipReport({dict(self.skips)}, notes={dict(self.notes)})"

@@ -1,0 +1,151 @@
+"""Model builders: one tower, shared by both songs, a combiner and a small head.
+
+Paper sizes are the defaults (embedding 20, LSTM 10, dropout 0.1). Choices the
+paper leaves open (FC width, optimiser, learning rate) are named arguments.
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from .layers import COMBINED_WIDTH, PairCombiner, SplitPair, StackPair, check_combiner
+
+#: kernel sizes of the paper's time-wise convolutions ("11x1", then "7x1")
+AUDIO_KERNELS = (11, 7)
+
+
+def build_lyrics_tower(
+    vocab_size: int, embed_dim: int = 20, hidden: int = 10, dropout: float = 0.1
+) -> keras.Model:
+    """Embedding -> Dropout -> LSTM -> Dropout.
+
+    Index 0 is padding (``mask_zero``); sequences are right-padded and the LSTM
+    keeps its default activations and no recurrent dropout, so on a GPU Keras
+    can use the fused cuDNN kernel.
+    """
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    x = layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")(tokens)
+    x = layers.Dropout(dropout, name="word_dropout")(x)
+    h = layers.LSTM(hidden, name="lstm")(x)
+    h = layers.Dropout(dropout, name="hidden_dropout")(h)
+    return keras.Model(tokens, h, name="lyrics_tower")
+
+
+def build_audio_tower(
+    n_bins: int,
+    conv_layers: int = 1,
+    filters: int = 32,
+    hidden: int = 10,
+    dropout: float = 0.1,
+) -> keras.Model:
+    """0, 1 or 2 Conv1D layers over time (kernels 11 then 7), then an LSTM.
+
+    The frequency bins of each |FFT| block are the channels, so a "11x1" filter
+    looks at 11 consecutive blocks (about 5.5 s). No pooling, as in the paper;
+    ``padding="same"`` keeps short clips usable.
+    """
+    if conv_layers not in (0, 1, 2):
+        raise ValueError(f"conv_layers must be 0, 1 or 2, got {conv_layers}")
+    blocks = keras.Input(shape=(None, n_bins), dtype="float32", name="blocks")
+    x = blocks
+    for i, kernel in enumerate(AUDIO_KERNELS[:conv_layers]):
+        x = layers.Conv1D(filters, kernel, padding="same", activation="relu", name=f"conv{i + 1}")(x)
+    h = layers.LSTM(hidden, name="lstm")(x)
+    h = layers.Dropout(dropout, name="hidden_dropout")(h)
+    return keras.Model(blocks, h, name="audio_tower")
+
+
+def add_head(features, fc: int = 2, fc_units: int = 16, dropout: float = 0.1):
+    """1 FC layer (straight to the 2-way softmax) or 2 (ReLU, dropout, then softmax)."""
+    if fc not in (1, 2):
+        raise ValueError(f"fc must be 1 or 2, got {fc}")
+    x = features
+    if fc == 2:
+        x = layers.Dense(fc_units, activation="relu", name="fc1")(x)
+        x = layers.Dropout(dropout, name="fc1_dropout")(x)
+    return layers.Dense(2, activation="softmax", name="softmax")(x)
+
+
+def build_pair_model(
+    tower: keras.Model,
+    combine: str = "all",
+    fc: int = 2,
+    fc_units: int = 16,
+    dropout: float = 0.1,
+    stacked: bool = True,
+    learning_rate: float | None = 3e-3,
+    name: str = "pair_model",
+) -> keras.Model:
+    """Apply ONE tower to both songs, combine, classify.
+
+    ``stacked=True`` runs the tower once on the batch [A; B] (the fast path);
+    ``stacked=False`` calls it twice. Both compute the same function with the
+    same weights. ``learning_rate=None`` leaves the model uncompiled.
+    """
+    check_combiner(combine)
+    spec = tower.inputs[0]
+    song_a = keras.Input(shape=spec.shape[1:], dtype=spec.dtype, name="song_a")
+    song_b = keras.Input(shape=spec.shape[1:], dtype=spec.dtype, name="song_b")
+    if stacked:
+        h1, h2 = SplitPair(name="split_pair")(tower(StackPair(name="stack_pair")(song_a, song_b)))
+    else:
+        h1, h2 = tower(song_a), tower(song_b)
+    features = PairCombiner(combine, name=f"combine_{combine}")(h1, h2)
+    probs = add_head(features, fc=fc, fc_units=fc_units, dropout=dropout)
+    model = keras.Model([song_a, song_b], probs, name=name)
+    if learning_rate is not None:
+        compile_pair_model(model, learning_rate)
+    return model
+
+
+def compile_pair_model(model: keras.Model, learning_rate: float = 3e-3) -> keras.Model:
+    """Adam, sparse categorical cross-entropy on the 2-way softmax, accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def build_lyrics_model(
+    vocab_size: int,
+    combine: str = "all",
+    fc: int = 2,
+    embed_dim: int = 20,
+    hidden: int = 10,
+    fc_units: int = 16,
+    dropout: float = 0.1,
+    stacked: bool = True,
+    learning_rate: float | None = 3e-3,
+) -> keras.Model:
+    """The paper's lyrics model (Table 2): shared embedding+LSTM tower, combiner, head."""
+    tower = build_lyrics_tower(vocab_size, embed_dim, hidden, dropout)
+    return build_pair_model(
+        tower, combine, fc, fc_units, dropout, stacked, learning_rate, name=f"lyrics_{combine}_fc{fc}"
+    )
+
+
+def build_audio_model(
+    n_bins: int,
+    conv_layers: int = 1,
+    combine: str = "absdiff",
+    fc: int = 1,
+    filters: int = 32,
+    hidden: int = 10,
+    fc_units: int = 16,
+    dropout: float = 0.1,
+    stacked: bool = True,
+    learning_rate: float | None = 3e-3,
+) -> keras.Model:
+    """The paper's audio model (Table 3): shared Conv1D+LSTM tower over |FFT| blocks."""
+    tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout)
+    return build_pair_model(
+        tower, combine, fc, fc_units, dropout, stacked, learning_rate,
+        name=f"audio_conv{conv_layers}_{combine}_fc{fc}",
+    )
+
+
+def combined_width(combine: str, hidden: int) -> int:
+    """Width of the combined feature for a tower of ``hidden`` units."""
+    return COMBINED_WIDTH[check_combiner(combine)] * hidden

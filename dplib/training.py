@@ -1,0 +1,38 @@
+"""Training: one function for every model in the tutorial, with the fast path on by default.
+
+The fast path changes how batches are shaped, not what the model computes:
+pairs of similar length are batched together and padding is trimmed per batch
+(``dplib.datasets.pipeline``), and the model runs its tower once on [A; B]
+(``stacked=True`` in ``dplib.models``). ``fast=False`` gives the straightforward
+version (every sequence padded to ``max_len``), which the benchmark compares against.
+"""
+from __future__ import annotations
+
+import time
+
+import keras
+
+from .datasets.pipeline import pair_dataset
+from .datasets.prepare import Prepared
+
+
+def fit(
+    model: keras.Model,
+    data: Prepared,
+    epochs: int = 10,
+    batch_size: int = 256,
+    seed: int = 0,
+    fast: bool = True,
+    verbose: int = 0,
+    callbacks: list | None = None,
+) -> dict:
+    """Train on ``data.splits.train``, validate on ``val``; return the per-epoch history and timing."""
+    train = pair_dataset(data.splits.train, data.songs, batch_size, shuffle=True, seed=seed, bucket=fast, trim=fast)
+    val = pair_dataset(data.splits.val, data.songs, 2 * batch_size, trim=fast)
+    started = time.perf_counter()
+    history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose, callbacks=callbacks or [])
+    seconds = time.perf_counter() - started
+    out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    out["seconds"] = seconds
+    out["pairs_per_second"] = len(data.splits.train) * epochs / seconds
+    return out

@@ -1,0 +1,160 @@
+"""The siamese building blocks: weight sharing, symmetry, saving, parameter counts, learning."""
+import numpy as np
+import keras
+import pytest
+
+from dplib import seed_everything
+from dplib.layers import COMBINERS, SYMMETRY, PairCombiner
+from dplib.models import build_audio_model, build_lyrics_model
+
+VOCAB = 300
+
+
+def random_tokens(rng, n=16, length=25):
+    x = rng.integers(1, VOCAB, size=(n, length))
+    lengths = rng.integers(3, length + 1, size=n)
+    x[np.arange(length)[None, :] >= lengths[:, None]] = 0  # right padding
+    return x.astype("int32")
+
+
+@pytest.fixture(scope="module")
+def pair_inputs():
+    rng = np.random.default_rng(7)
+    return random_tokens(rng), random_tokens(rng)
+
+
+def test_both_songs_share_one_tower():
+    model = build_lyrics_model(VOCAB, "concat", 1, stacked=False)
+    towers = [layer for layer in model.layers if layer.name == "lyrics_tower"]
+    assert len(towers) == 1
+    # embedding + LSTM kernel, recurrent kernel, bias, + softmax kernel, bias: one set only
+    assert len(model.trainable_weights) == 1 + 3 + 2
+    tower_ids = {id(w) for w in towers[0].trainable_weights}
+    assert len(tower_ids) == 4
+
+
+@pytest.mark.parametrize("stacked", [True, False])
+@pytest.mark.parametrize("combine", ["absdiff", "product", "all_sym"])
+def test_symmetric_combiners_give_symmetric_models(combine, stacked, pair_inputs):
+    a, b = pair_inputs
+    model = build_lyrics_model(VOCAB, combine, fc=2, stacked=stacked)
+    p_ab = model.predict([a, b], verbose=0)
+    p_ba = model.predict([b, a], verbose=0)
+    np.testing.assert_allclose(p_ab, p_ba, atol=1e-6)
+
+
+def test_diff_feature_is_exactly_antisymmetric():
+    rng = np.random.default_rng(0)
+    h1, h2 = rng.normal(size=(2, 8, 10)).astype("float32")
+    layer = PairCombiner("diff")
+    np.testing.assert_array_equal(np.asarray(layer(h1, h2)), -np.asarray(layer(h2, h1)))
+
+
+@pytest.mark.parametrize("combine", ["concat", "all"])
+def test_concat_and_all_are_not_symmetric(combine, pair_inputs):
+    a, b = pair_inputs
+    keras.utils.set_random_seed(3)
+    model = build_lyrics_model(VOCAB, combine, fc=1)
+    gap = np.abs(model.predict([a, b], verbose=0) - model.predict([b, a], verbose=0)).max()
+    assert gap > 1e-4, f"{combine}: expected a counter-example to symmetry, max gap {gap}"
+
+
+def test_symmetry_table_matches_the_math():
+    rng = np.random.default_rng(1)
+    h1, h2 = rng.normal(size=(2, 4, 5)).astype("float32")
+    for name, fn in COMBINERS.items():
+        ab, ba = np.asarray(fn(h1, h2)), np.asarray(fn(h2, h1))
+        kind = SYMMETRY[name]
+        assert np.allclose(ab, ba) == (kind == "symmetric"), name
+        assert np.allclose(ab, -ba) == (kind == "anti-symmetric"), name
+
+
+def test_stacked_and_two_call_models_compute_the_same_function(pair_inputs):
+    a, b = pair_inputs
+    fast = build_lyrics_model(VOCAB, "all", 2, stacked=True)
+    plain = build_lyrics_model(VOCAB, "all", 2, stacked=False)
+    plain.set_weights(fast.get_weights())
+    np.testing.assert_allclose(fast.predict([a, b], verbose=0), plain.predict([a, b], verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("combine", sorted(COMBINERS))
+def test_save_and_load_in_safe_mode(combine, pair_inputs, tmp_path):
+    a, b = pair_inputs
+    model = build_lyrics_model(VOCAB, combine, fc=2)
+    path = tmp_path / f"{combine}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    np.testing.assert_array_equal(model.predict([a, b], verbose=0), loaded.predict([a, b], verbose=0))
+
+
+def test_audio_model_saves_and_is_symmetric(tmp_path):
+    x = np.random.default_rng(2).normal(size=(2, 5, 12, 33)).astype("float32")
+    model = build_audio_model(33, conv_layers=2, combine="absdiff", fc=1, filters=8)
+    np.testing.assert_allclose(model.predict([x[0], x[1]], verbose=0), model.predict([x[1], x[0]], verbose=0), atol=1e-6)
+    model.save(tmp_path / "audio.keras")
+    loaded = keras.models.load_model(tmp_path / "audio.keras")
+    np.testing.assert_array_equal(model.predict([x[0], x[1]], verbose=0), loaded.predict([x[0], x[1]], verbose=0))
+
+
+def lyrics_params_by_hand(vocab, combine, fc, embed=20, hidden=10, fc_units=16):
+    embedding = vocab * embed
+    # LSTM: 4 gates, each with input weights (embed x hidden), recurrent (hidden x hidden), bias (hidden)
+    lstm = 4 * (embed * hidden + hidden * hidden + hidden)
+    width = {"concat": 2, "diff": 1, "absdiff": 1, "product": 1, "all": 4, "all_sym": 3}[combine] * hidden
+    if fc == 1:
+        head = width * 2 + 2
+    else:
+        head = (width * fc_units + fc_units) + (fc_units * 2 + 2)
+    return embedding + lstm + head
+
+
+@pytest.mark.parametrize("fc", [1, 2])
+@pytest.mark.parametrize("combine", ["concat", "diff", "product", "all"])
+def test_parameter_counts_of_table2_models(combine, fc):
+    model = build_lyrics_model(5000, combine, fc)
+    assert model.count_params() == lyrics_params_by_hand(5000, combine, fc)
+    # a concrete one, written out: all + 2 FC on a 5,000-word vocabulary
+    # 100,000 (embedding) + 1,240 (LSTM) + 656 (40->16) + 34 (16->2) = 101,930
+    if (combine, fc) == ("all", 2):
+        assert model.count_params() == 101_930
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="unknown combiner 'sum'"):
+        build_lyrics_model(VOCAB, "sum")
+    with pytest.raises(ValueError, match="fc must be 1 or 2"):
+        build_lyrics_model(VOCAB, "all", fc=3)
+    with pytest.raises(ValueError, match="conv_layers"):
+        build_audio_model(16, conv_layers=3)
+
+
+def toy_pairs(rng, n):
+    """Identical sequences (label 1) versus unrelated ones (label 0)."""
+    a = random_tokens(rng, n, 12)
+    other = random_tokens(rng, n, 12)
+    y = rng.integers(0, 2, size=n)
+    b = np.where(y[:, None] == 1, a, other)
+    return a, b, y
+
+
+def test_lyrics_model_learns_a_toy_pair_task():
+    seed_everything(0)
+    rng = np.random.default_rng(0)
+    a, b, y = toy_pairs(rng, 2048)
+    ta, tb, ty = toy_pairs(rng, 512)
+    model = build_lyrics_model(VOCAB, "absdiff", fc=1, learning_rate=1e-2)
+    model.fit([a, b], y, epochs=4, batch_size=64, verbose=0)
+    accuracy = model.evaluate([ta, tb], ty, verbose=0)[1]
+    assert accuracy > 0.8, accuracy
+
+
+def test_seed_everything_repeats_training_losses():
+    def losses():
+        seed_everything(123)
+        rng = np.random.default_rng(5)
+        a, b, y = toy_pairs(rng, 256)
+        model = build_lyrics_model(VOCAB, "all", 2)
+        return model.fit([a, b], y, epochs=2, batch_size=32, shuffle=True, verbose=0).history["loss"]
+
+    first, second = losses(), losses()
+    assert first == second
