@@ -35,8 +35,8 @@ class Config:
     seed: int = 0
     root: Path = field(default_factory=_repo_root)
     # training
-    lyrics_epochs: int = 10
-    audio_epochs: int = 15
+    lyrics_epochs: int = 8
+    audio_epochs: int = 10
     batch_size: int = 256
     learning_rate: float = 3e-3
     # lyrics encoding
