@@ -15,3 +15,11 @@ def real_formats() -> Path:
     if not SHARED_FORMATS.is_dir():
         pytest.skip(f"real-format excerpts not found at {SHARED_FORMATS} (only the project's machines have ../shared)")
     return SHARED_FORMATS
+
+
+@pytest.fixture(scope="session")
+def synth_quick(tmp_path_factory) -> Path:
+    """The quick synthetic mini-MSD, written once per test session."""
+    from dplib.datasets.synthetic import generate
+
+    return generate(tmp_path_factory.mktemp("synth") / "quick", "quick", seed=0, progress=False)

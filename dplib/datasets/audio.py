@@ -6,6 +6,7 @@ A real signal's FFT is symmetric, so ``rfft`` keeps the 5,513 non-redundant bins
 """
 from __future__ import annotations
 
+import struct
 import warnings
 from math import gcd
 from pathlib import Path
@@ -56,7 +57,7 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipRep
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", wavfile.WavFileWarning)
                 rate, x = wavfile.read(path)
-        except (ValueError, EOFError, OSError) as err:
+        except (ValueError, EOFError, OSError, struct.error) as err:
             raise DataError(f"unreadable or truncated WAV ({err})", path) from None
     else:
         try:

@@ -1,0 +1,188 @@
+"""Bad input: a clear error naming the file (and line), or a counted skip; never a silent drop."""
+import json
+import sqlite3
+import zipfile
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from dplib.datasets.audio import SAMPLE_RATE, encode_audio, read_audio
+from dplib.datasets.lastfm import load_lastfm_json, load_lastfm_sqlite
+from dplib.datasets.lyrics import load_lyrics_texts
+from dplib.datasets.musixmatch import load_musixmatch
+from dplib.datasets.pairs import ScoredPairs, build_pair_pool, read_pairs_csv
+from dplib.datasets.report import DataError, SkipReport
+
+
+def track_doc(tid, similars, **extra):
+    return {"artist": "A", "title": "T", "track_id": tid, "similars": similars, "tags": [["rock", "10"]], **extra}
+
+
+@pytest.fixture
+def lastfm_tree(tmp_path):
+    root = tmp_path / "lastfm_subset"
+    (root / "A" / "A" / "A").mkdir(parents=True)
+    good = track_doc("TRAAAGOOD", [["TRB", 1], ["TRC", 0.25]])
+    (root / "A" / "A" / "A" / "TRAAAGOOD.json").write_text(json.dumps(good))
+    (root / "A" / "A" / "A" / "TRAAABAD1.json").write_text('{"artist": "x",\n "similars": [\n')  # malformed
+    (root / "A" / "A" / "A" / "TRAAABAD2.json").write_text(json.dumps({"artist": "no id"}))  # missing keys
+    bad_scores = track_doc("TRAAABAD3", [["TRD", "high"], ["TRE", 1.5], ["TRF", 0.7]])
+    (root / "A" / "A" / "A" / "TRAAABAD3.json").write_text(json.dumps(bad_scores))
+    return root
+
+
+def test_lastfm_json_counts_every_skip(lastfm_tree):
+    data = load_lastfm_json(lastfm_tree)
+    assert sorted(data.tracks) == ["TRAAABAD3", "TRAAAGOOD"]
+    assert len(data.pairs) == 3  # TRB, TRC and TRF
+    assert data.report.skips == {"malformed JSON": 1, "missing key": 1, "non-numeric score": 1,
+                                 "score outside [0, 1]": 1}
+    assert "TRAAABAD1.json, line 3" in data.report.summary()
+
+
+def test_lastfm_json_strict_names_file_and_line(lastfm_tree):
+    with pytest.raises(DataError, match=r"TRAAABAD1\.json, line 3: malformed JSON"):
+        load_lastfm_json(lastfm_tree, strict=True)
+
+
+def test_lastfm_json_reads_a_zip(lastfm_tree, tmp_path):
+    archive = tmp_path / "lastfm_subset.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in lastfm_tree.rglob("*.json"):
+            zf.write(f, f.relative_to(tmp_path))
+    assert len(load_lastfm_json(archive).pairs) == len(load_lastfm_json(lastfm_tree).pairs)
+
+
+def test_lastfm_sqlite_bad_targets(tmp_path):
+    db = tmp_path / "lastfm_similars.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE similars_src (tid TEXT, target TEXT)")
+        conn.execute("CREATE TABLE similars_dest (tid TEXT, target TEXT)")
+        conn.execute("INSERT INTO similars_src VALUES ('TRA', 'TRB,0.9,TRC,oops,TRD,2,TRE')")
+    report = SkipReport()
+    pairs = load_lastfm_sqlite(db, report=report)
+    assert list(pairs.b) == ["TRB"]
+    assert report.skips == {"non-numeric score": 1, "score outside [0, 1]": 1, "odd number of fields in target": 1}
+    with pytest.raises(DataError, match="lastfm_similars.db: odd number of fields in target: TRA"):
+        load_lastfm_sqlite(db, strict=True)
+    with pytest.raises(DataError, match="no such SQLite file"):
+        load_lastfm_sqlite(tmp_path / "missing.db")
+
+
+MXM_HEADER = "# comment\n%i,the,you\n"
+
+
+@pytest.mark.parametrize("line,reason", [
+    ("TRX,1,4:2", "bad index or count"),     # index past the 3 words
+    ("TRX,1,0:2", "bad index or count"),     # indices start at 1
+    ("TRX,1,2:0", "bad index or count"),     # a count of 0
+    ("TRX,1,2:x", "bad index or count"),
+    ("TRX,1", "empty lyrics"),
+])
+def test_musixmatch_bad_lines(tmp_path, line, reason):
+    f = tmp_path / "mxm_dataset_test.txt"
+    f.write_text(MXM_HEADER + "TRGOOD,7,1:3,3:1\n" + line + "\n")
+    bow = load_musixmatch(f)
+    assert bow.track_ids == ["TRGOOD"] and bow.tokens(0) == ["i", "i", "i", "you"]
+    assert bow.report.skips == {reason: 1}
+    with pytest.raises(DataError, match=rf"mxm_dataset_test.txt, line 4: {reason}"):
+        load_musixmatch(f, strict=True)
+
+
+def test_musixmatch_without_word_list(tmp_path):
+    f = tmp_path / "mxm.txt"
+    f.write_text("# c\nTRX,1,1:1\n")
+    with pytest.raises(DataError, match="line 2: track line before the '%' word list"):
+        load_musixmatch(f)
+
+
+def test_lyrics_jsonl_and_folder(tmp_path):
+    f = tmp_path / "lyrics.jsonl"
+    f.write_text('{"track_id": "A", "text": "la la love"}\n{"track_id": "B", "text": "  "}\nnot json\n{"text": "x"}\n')
+    report = SkipReport()
+    assert load_lyrics_texts(f, report=report) == {"A": "la la love"}
+    assert report.skips == {"empty lyrics": 1, "malformed JSON": 1, "missing key": 1}
+    with pytest.raises(DataError, match="lyrics.jsonl, line 2: empty lyrics"):
+        load_lyrics_texts(f, strict=True)
+    folder = tmp_path / "lyrics"
+    folder.mkdir()
+    (folder / "TRA.txt").write_text("Hello, world")
+    (folder / "TRB.txt").write_text("")
+    report = SkipReport()
+    assert load_lyrics_texts(folder, report=report) == {"TRA": "Hello, world"}
+    assert report.skips == {"empty lyrics": 1}
+
+
+def test_pairs_csv_bad_rows_and_unknown_tracks(tmp_path):
+    f = tmp_path / "pairs.csv"
+    f.write_text("track_a,track_b,score\nA,B,0.9\nA,C,abc\nB,C,1.2\nA\nA,Z,0.8\n")
+    report = SkipReport()
+    scored = read_pairs_csv(f, report)
+    assert len(scored) == 2
+    assert report.skips == {"non-numeric score": 1, "score outside [0, 1]": 1, "malformed pair row": 1}
+    with pytest.raises(DataError, match="pairs.csv, line 3: non-numeric score"):
+        read_pairs_csv(f, SkipReport(strict=True))
+    pool = build_pair_pool(scored, {"A", "B", "C"}, report=report)
+    assert len(pool) == 1 and report.skips["pair names a track without data"] == 1
+    (tmp_path / "bad.csv").write_text("a,b\n")
+    with pytest.raises(DataError, match="bad.csv, line 1: expected the header"):
+        read_pairs_csv(tmp_path / "bad.csv")
+
+
+def write_wav(path, data, rate=SAMPLE_RATE):
+    wavfile.write(path, rate, data)
+    return path
+
+
+def tone(seconds=1.2, rate=SAMPLE_RATE, freq=440.0):
+    t = np.arange(int(seconds * rate)) / rate
+    return np.sin(2 * np.pi * freq * t).astype("float32")
+
+
+def test_wav_conversions_are_noted(tmp_path):
+    report = SkipReport()
+    x16 = read_audio(write_wav(tmp_path / "a.wav", (tone() * 32767).astype("int16")), report=report)
+    assert x16.dtype == np.float32 and abs(x16.max() - 1.0) < 1e-3
+    x32 = read_audio(write_wav(tmp_path / "b.wav", (tone() * 2**31 * 0.5).astype("int32")), report=report)
+    assert abs(x32.max() - 0.5) < 1e-3
+    stereo = np.stack([tone(), tone()], axis=1)
+    x_st = read_audio(write_wav(tmp_path / "c.wav", stereo), report=report)
+    assert x_st.ndim == 1
+    x44 = read_audio(write_wav(tmp_path / "d.wav", tone(rate=44_100), rate=44_100), report=report)
+    assert abs(len(x44) - len(tone())) <= 1
+    assert report.notes == {"stereo mixed down to mono": 1, "resampled to 22050 Hz": 1}
+    assert report.total == 0
+
+
+def test_bad_wavs_are_skipped_with_reasons(tmp_path):
+    write_wav(tmp_path / "GOOD.wav", tone())
+    write_wav(tmp_path / "EMPTY.wav", np.zeros(0, dtype="int16"))
+    good_bytes = (tmp_path / "GOOD.wav").read_bytes()
+    (tmp_path / "TRUNC.wav").write_bytes(good_bytes[:30])
+    nan = tone()
+    nan[10] = np.nan
+    write_wav(tmp_path / "NAN.wav", nan)
+    report = SkipReport()
+    songs = encode_audio(tmp_path, ["GOOD", "EMPTY", "TRUNC", "NAN", "MISSING"], n_blocks=2, report=report)
+    assert songs.track_ids == ["GOOD"] and songs.data.shape == (1, 2, 5513)
+    assert report.skips == {"empty audio": 1, "unreadable or truncated WAV": 1, "NaN or inf samples": 1,
+                            "missing audio file": 1}
+    with pytest.raises(DataError, match=r"EMPTY\.wav: empty audio"):
+        encode_audio(tmp_path, ["EMPTY"], n_blocks=2, report=SkipReport(strict=True))
+
+
+def test_mp3_without_the_extra_says_what_to_install(tmp_path, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_soundfile(name, *args, **kwargs):
+        if name == "soundfile":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_soundfile)
+    (tmp_path / "x.mp3").write_bytes(b"ID3")
+    with pytest.raises(DataError, match=r"x\.mp3: reading \.mp3 files needs the optional extra"):
+        read_audio(tmp_path / "x.mp3")

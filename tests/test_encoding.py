@@ -1,0 +1,73 @@
+"""Lyrics vocabulary and sequences, audio blocking, and the tf.data pipeline."""
+import numpy as np
+
+from dplib.datasets.audio import BLOCK, block_spectrogram
+from dplib.datasets.lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
+from dplib.datasets.pairs import Pairs
+from dplib.datasets.pipeline import pair_dataset
+
+
+def test_vocabulary_drops_rare_and_too_frequent_words():
+    texts = [f"the love song number{i} {'rare' if i == 0 else 'heart'}" for i in range(10)]
+    vocab = Vocabulary.fit((tokenize(t) for t in texts), min_count=2, max_doc_freq=0.95)
+    assert "rare" not in vocab.index          # seen once
+    assert "the" not in vocab.index          # in every song
+    assert "heart" in vocab.index and vocab.index["heart"] >= 1
+    assert vocab.size == len(vocab.words) + 1
+
+
+def test_sequences_are_right_padded_and_capped():
+    vocab = Vocabulary(["a", "b", "c"])
+    songs = encode_lyrics({"S1": "a b c a b", "S2": "c", "S3": "zzz"}, vocab, max_len=4)
+    assert songs.track_ids == ["S1", "S2"]  # S3 has no known word: counted, not silently kept as padding
+    np.testing.assert_array_equal(songs.data, [[1, 2, 3, 1], [3, 0, 0, 0]])
+    np.testing.assert_array_equal(songs.lengths, [4, 1])
+
+
+def test_block_spectrogram_matches_a_loop_of_rffts():
+    x = np.random.default_rng(0).normal(size=3 * BLOCK + 100).astype("float32")
+    spec = block_spectrogram(x, log=False, normalize=False)
+    loop = np.stack([np.abs(np.fft.rfft(x[i * BLOCK:(i + 1) * BLOCK])) for i in range(3)])
+    assert spec.shape == (3, BLOCK // 2 + 1)
+    np.testing.assert_allclose(spec, loop, rtol=1e-4, atol=1e-3)
+    normed = block_spectrogram(x)
+    assert abs(normed.mean()) < 1e-4 and abs(normed.std() - 1) < 1e-3
+
+
+def toy_songs():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 30, size=40).astype("int32")
+    data = np.zeros((40, 30), dtype="int32")
+    for i, n in enumerate(lengths):
+        data[i, :n] = rng.integers(1, 50, size=n)
+    return EncodedSongs([f"S{i}" for i in range(40)], data, lengths)
+
+
+def toy_pairs(n=100):
+    rng = np.random.default_rng(1)
+    a = np.array([f"S{i}" for i in rng.integers(0, 40, n)], dtype=object)
+    b = np.array([f"S{i}" for i in rng.integers(0, 40, n)], dtype=object)
+    return Pairs(a, b, np.zeros(n, "float32"), rng.integers(0, 2, n).astype("int32"))
+
+
+def test_pipeline_keeps_order_and_trims_padding():
+    songs, pairs = toy_songs(), toy_pairs()
+    batches = list(pair_dataset(pairs, songs, batch_size=16))
+    labels = np.concatenate([y.numpy() for _, y in batches])
+    np.testing.assert_array_equal(labels, pairs.label)
+    (xa, xb), _ = batches[0]
+    longest = max(songs.lengths[songs.rows(pairs.a[:16])].max(), songs.lengths[songs.rows(pairs.b[:16])].max())
+    assert xa.shape == (16, longest) and xb.shape == (16, longest)
+    np.testing.assert_array_equal(xa.numpy(), songs[pairs.a[:16]][:, :longest])
+
+
+def test_bucketed_pipeline_yields_every_pair_once_with_less_padding():
+    songs, pairs = toy_songs(), toy_pairs(400)
+    seen, padded_bucket, padded_plain = [], 0, 0
+    for (xa, xb), y in pair_dataset(pairs, songs, batch_size=32, shuffle=True, seed=0, bucket=True):
+        seen.extend(zip(map(tuple, xa.numpy()), map(tuple, xb.numpy()), y.numpy()))
+        padded_bucket += xa.shape[0] * xa.shape[1]
+    for (xa, _), _ in pair_dataset(pairs, songs, batch_size=32, shuffle=True, seed=0, bucket=False):
+        padded_plain += xa.shape[0] * xa.shape[1]
+    assert len(seen) == len(pairs)
+    assert padded_bucket < padded_plain
