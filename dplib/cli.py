@@ -105,6 +105,83 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    """Rewrite the README's results section from the saved results (numbers measured, never typed)."""
+    from .config import get_config
+    from .experiments import ablation_table
+
+    cfg = get_config(**({"size": args.size} if args.size else {}))
+    readme = Path(args.readme)
+    text = readme.read_text()
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme}: no '{start}' ... '{end}' section to fill")
+    figures = sorted(cfg.figures_dir.glob("*.png")) if cfg.figures_dir.exists() else []
+    parts = [f"Size `{cfg.size}`, seed {cfg.seed}; written by `dplib report`.", "",
+             "### Table 2, lyrics", "", ablation_table(cfg, "lyrics"), "",
+             "### Table 3, audio", "", ablation_table(cfg, "audio"), ""]
+    timing = cfg.results_dir / "notebook_times.json"
+    if timing.exists():
+        times = json.loads(timing.read_text())
+        parts += ["### Notebook run times (make reproduce)", "", "| notebook | seconds |", "|---|---|"]
+        parts += [f"| {name} | {sec:.0f} |" for name, sec in times.items()]
+        parts.append("")
+    for fig in figures:
+        rel = fig.relative_to(readme.parent) if fig.is_relative_to(readme.parent) else fig
+        parts.append(f"![{fig.stem}]({rel})")
+    body = "\n".join(parts)
+    head, rest = text.split(start, 1)
+    readme.write_text(head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1])
+    print(f"updated {readme}")
+    return 0
+
+
+def cmd_playlist(args) -> int:
+    """The k nearest songs to a seed song, by tower embedding (or by the pair model's score)."""
+    import keras
+    import numpy as np
+
+    from .config import get_config
+    from .datasets.audio import encode_audio
+    from .datasets.corpus import load_corpus
+    from .datasets.lyrics import Vocabulary, encode_lyrics
+    from .datasets.pairs import Pairs
+    from .evaluation import predict_pairs
+    from .experiments import data_folder
+    from .playlists import describe, embed_songs, nearest, tower_of
+
+    cfg = get_config()
+    model_path = Path(args.model)
+    model = keras.models.load_model(model_path)
+    corpus = load_corpus(args.data or data_folder(cfg))
+    tower = tower_of(model)
+    if tower.name == "lyrics_tower":
+        vocab_file = model_path.parent / "vocabulary.json"
+        if not vocab_file.exists():
+            raise SystemExit(f"{vocab_file}: a lyrics model needs the vocabulary it was trained with")
+        songs = encode_lyrics(corpus.lyrics, Vocabulary.load(vocab_file), cfg.max_len)
+    else:
+        seconds = (corpus.card or {}).get("clip_seconds", 30.0)
+        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, int(round(2 * seconds)))
+    if args.seed not in songs.row:
+        raise SystemExit(f"seed track {args.seed}: no lyrics/audio for it in {corpus.paths.root}")
+    if args.pair_score:
+        others = np.array([t for t in songs.track_ids if t != args.seed], dtype=object)
+        pairs = Pairs(np.full(len(others), args.seed, dtype=object), others,
+                      np.zeros(len(others), "float32"), np.zeros(len(others), "int32"))
+        p = predict_pairs(model, pairs, songs)
+        order = np.argsort(-p, kind="stable")[: args.k]
+        ranked = [(others[i], float(p[i])) for i in order]
+        label = "p(similar)"
+    else:
+        ranked = nearest(embed_songs(tower, songs), songs.track_ids, args.seed, args.k)
+        label = "cosine"
+    print(f"seed: {describe(args.seed, corpus.tracks)}")
+    for rank, (tid, score) in enumerate(ranked, start=1):
+        print(f"{rank:>3}. {label} {score:6.3f}  {describe(tid, corpus.tracks)}")
+    return 0
+
+
 def notebooks_in(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
@@ -125,7 +202,12 @@ def cmd_reproduce(args) -> int:
         print(f"  {nb.name}: {times[-1][1]:.0f} s", flush=True)
     print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
     print(f"{'total':<40} {sum(s for _, s in times):7.0f} s")
-    return 0
+    from .config import get_config
+
+    cfg = get_config()
+    cfg.results_dir.mkdir(parents=True, exist_ok=True)
+    (cfg.results_dir / "notebook_times.json").write_text(json.dumps(dict(times), indent=1))
+    return cmd_report(argparse.Namespace(readme=args.readme, size=None))
 
 
 def cmd_nbval(args) -> int:
@@ -194,10 +276,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("playlist", help="the k nearest songs to a seed song")
+    p.add_argument("--model", required=True, help="a model.keras written by dplib train")
+    p.add_argument("--seed", required=True, help="the seed track id")
+    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--data", help="data folder with the songs (default: the synthetic data of this size)")
+    p.add_argument("--pair-score", action="store_true", help="rank by the pair model's p(similar) instead of cosine")
+    p.set_defaults(func=cmd_playlist)
+
     p = sub.add_parser("reproduce", help="run the notebooks in order, in place (papermill)")
     p.add_argument("--folder", default="notebooks")
     p.add_argument("--size", choices=["quick", "default", "paper"])
+    p.add_argument("--readme", default="README.md")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser("report", help="fill the README's results section from results/")
+    p.add_argument("--readme", default="README.md")
+    p.add_argument("--size", choices=["quick", "default", "paper"])
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("nbval", help="check the notebooks with nbval, timing each")
     p.add_argument("folder", nargs="?", default="notebooks")

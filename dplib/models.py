@@ -149,3 +149,44 @@ def build_audio_model(
 def combined_width(combine: str, hidden: int) -> int:
     """Width of the combined feature for a tower of ``hidden`` units."""
     return COMBINED_WIDTH[check_combiner(combine)] * hidden
+
+
+def build_joint_model(
+    vocab_size: int,
+    n_bins: int,
+    lyrics_combine: str = "all_sym",
+    audio_combine: str = "absdiff",
+    fc: int = 2,
+    conv_layers: int = 1,
+    filters: int = 32,
+    embed_dim: int = 20,
+    hidden: int = 10,
+    fc_units: int = 16,
+    dropout: float = 0.1,
+    learning_rate: float | None = 3e-3,
+) -> keras.Model:
+    """Lyrics and audio together (the paper's future work): one tower per modality, shared by both songs.
+
+    Each modality is combined on its own (``lyrics_combine``, ``audio_combine``), the two
+    features are concatenated and one head classifies. Inputs: ``lyrics_a``, ``audio_a``,
+    ``lyrics_b``, ``audio_b``.
+    """
+    check_combiner(lyrics_combine)
+    check_combiner(audio_combine)
+    lyrics_tower = build_lyrics_tower(vocab_size, embed_dim, hidden, dropout)
+    audio_tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout)
+    la = keras.Input(shape=(None,), dtype="int32", name="lyrics_a")
+    lb = keras.Input(shape=(None,), dtype="int32", name="lyrics_b")
+    aa = keras.Input(shape=(None, n_bins), dtype="float32", name="audio_a")
+    ab = keras.Input(shape=(None, n_bins), dtype="float32", name="audio_b")
+    hl1, hl2 = SplitPair(name="split_lyrics")(lyrics_tower(StackPair(name="stack_lyrics")(la, lb)))
+    ha1, ha2 = SplitPair(name="split_audio")(audio_tower(StackPair(name="stack_audio")(aa, ab)))
+    lyrics_feature = PairCombiner(lyrics_combine, name=f"lyrics_{lyrics_combine}")(hl1, hl2)
+    audio_feature = PairCombiner(audio_combine, name=f"audio_{audio_combine}")(ha1, ha2)
+    features = layers.Concatenate(name="fuse")([lyrics_feature, audio_feature])
+    probs = add_head(features, fc=fc, fc_units=fc_units, dropout=dropout)
+    model = keras.Model({"lyrics_a": la, "audio_a": aa, "lyrics_b": lb, "audio_b": ab}, probs,
+                        name=f"joint_{lyrics_combine}_{audio_combine}_fc{fc}")
+    if learning_rate is not None:
+        compile_pair_model(model, learning_rate)
+    return model

@@ -30,7 +30,8 @@ def fit(
     train = pair_dataset(data.splits.train, data.songs, batch_size, shuffle=True, seed=seed, bucket=fast, trim=fast)
     val = pair_dataset(data.splits.val, data.songs, 2 * batch_size, trim=fast)
     started = time.perf_counter()
-    history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose, callbacks=callbacks or [])
+    # the dataset reshuffles itself each epoch; shuffle=False stops Keras warning about it
+    history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose, callbacks=callbacks or [], shuffle=False)
     seconds = time.perf_counter() - started
     out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     out["seconds"] = seconds

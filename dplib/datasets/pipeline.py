@@ -35,8 +35,11 @@ def pair_dataset(
 
     ``trim`` cuts right padding to the batch's longest song (lyrics only; audio
     clips have one fixed length). Without ``shuffle`` or ``bucket`` the order of
-    ``pairs`` is kept, which evaluation relies on.
+    ``pairs`` is kept, which evaluation relies on. ``songs`` may also be a dict
+    ``{"lyrics": ..., "audio": ...}`` for the joint model (see :func:`joint_pair_dataset`).
     """
+    if isinstance(songs, dict):
+        return joint_pair_dataset(pairs, songs["lyrics"], songs["audio"], batch_size, shuffle, seed)
     ia = songs.rows(pairs.a)
     ib = songs.rows(pairs.b)
     y = pairs.label.astype("int32")
@@ -72,5 +75,30 @@ def pair_dataset(
         xa.set_shape(shape)
         xb.set_shape(shape)
         return (xa, xb), label
+
+    return ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+
+
+def joint_pair_dataset(
+    pairs: Pairs, lyrics: EncodedSongs, audio: EncodedSongs, batch_size: int = 256, shuffle: bool = False, seed: int = 0
+) -> tf.data.Dataset:
+    """Batches of ``({"lyrics_a", "audio_a", "lyrics_b", "audio_b"}, label)`` for the joint model."""
+    rows = [lyrics.rows(pairs.a), audio.rows(pairs.a), lyrics.rows(pairs.b), audio.rows(pairs.b)]
+    ds = tf.data.Dataset.from_tensor_slices((*rows, pairs.label.astype("int32")))
+    if shuffle:
+        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def gather(la, aa, lb, ab):
+        longest = max(int(lyrics.lengths[la].max(initial=1)), int(lyrics.lengths[lb].max(initial=1)), 1)
+        return lyrics.data[la][:, :longest], audio.data[aa], lyrics.data[lb][:, :longest], audio.data[ab]
+
+    def to_batch(la, aa, lb, ab, label):
+        out = tf.numpy_function(gather, [la, aa, lb, ab], [tf.int32, tf.float32, tf.int32, tf.float32], stateful=False)
+        names = ("lyrics_a", "audio_a", "lyrics_b", "audio_b")
+        shapes = ([None, None], [None, *audio.data.shape[1:]]) * 2
+        for tensor, shape in zip(out, shapes):
+            tensor.set_shape(shape)
+        return dict(zip(names, out)), label
 
     return ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

@@ -18,24 +18,29 @@ from .report import SkipReport
 
 @dataclass
 class Prepared:
-    kind: str  # "lyrics" or "audio"
+    kind: str  # "lyrics", "audio" or "joint"
     splits: PairSplits
-    songs: EncodedSongs
+    songs: EncodedSongs | dict[str, EncodedSongs]  # joint: {"lyrics": ..., "audio": ...}
     vocab: Vocabulary | None
     report: SkipReport
 
     @property
     def input_dim(self) -> int:
         """Vocabulary size (lyrics) or frequency bins (audio): what the model builder needs."""
+        if self.kind == "joint":
+            raise AttributeError("a joint model needs vocab.size and the audio bins: see prepare_joint")
         return self.vocab.size if self.vocab is not None else self.songs.data.shape[-1]
 
     def counts(self) -> dict:
         return self.splits.counts()
 
 
-def _keep_encoded(splits: PairSplits, songs: EncodedSongs, report: SkipReport) -> PairSplits:
+def _keep_encoded(splits: PairSplits, songs: EncodedSongs | dict, report: SkipReport) -> PairSplits:
     """Drop (and count) pairs whose songs could not be encoded; flips go together."""
-    known = set(songs.track_ids)
+    if isinstance(songs, dict):
+        known = set.intersection(*(set(s.track_ids) for s in songs.values()))
+    else:
+        known = set(songs.track_ids)
     for name in SPLITS:
         pairs = splits[name]
         ok = np.array([a in known and b in known for a, b in zip(pairs.a, pairs.b)], dtype=bool)
@@ -85,3 +90,32 @@ def prepare_audio(
     songs = encode_audio(corpus.paths.audio, used, n_blocks, report=report)
     assert songs.data.shape[-1] == N_BINS
     return Prepared("audio", _keep_encoded(splits, songs, report), songs, None, report)
+
+
+def prepare_joint(
+    corpus: Corpus,
+    split: str = "pair",
+    n_per_class=(None, None, None),
+    negatives: str = "scored",
+    max_len: int = 120,
+    min_count: int = 3,
+    max_doc_freq: float = 0.5,
+    n_blocks: int | None = None,
+    seed: int = 0,
+) -> Prepared:
+    """Pairs whose two songs have both lyrics and audio, encoded both ways."""
+    if corpus.paths.audio is None:
+        raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
+    if n_blocks is None:
+        n_blocks = int(round(2 * (corpus.card or {}).get("clip_seconds", 30.0)))
+    report = SkipReport()
+    both = set(corpus.lyrics) & set(corpus.audio_ids)
+    pool = build_pair_pool(corpus.scored, both, negatives, seed, report)
+    splits = make_splits(pool, split, n_per_class, seed=seed)
+    vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in sorted(splits.train.songs())), min_count, max_doc_freq)
+    used = sorted(set().union(*(splits[n].songs() for n in SPLITS)))
+    songs = {
+        "lyrics": encode_lyrics({t: corpus.lyrics[t] for t in used}, vocab, max_len, report),
+        "audio": encode_audio(corpus.paths.audio, used, n_blocks, report=report),
+    }
+    return Prepared("joint", _keep_encoded(splits, songs, report), songs, vocab, report)

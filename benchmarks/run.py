@@ -1,0 +1,271 @@
+"""Side-by-side benchmarks; writes benchmarks/RESULTS.md (never edited by hand).
+
+    python benchmarks/run.py [--size default|paper] [--epochs 3] [--skip-memory] [--skip-notebooks]
+
+1. lyrics training throughput: the straightforward Keras siamese model (two tower calls,
+   every sequence padded to 200, batch 128) against the fast path (one tower call on
+   [A; B], length buckets with per-batch trimming, batch 256), same data, same epochs;
+2. audio: |FFT| blocking against a bare numpy rfft over the same frames, and audio training throughput;
+3. the notebook suite's wall time in quick mode (measured here) and at the default size
+   (measured by the last `make reproduce`, read from results/default/notebook_times.json);
+4. peak memory (RSS) of data preparation at each synthetic size, and of one training epoch.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from dplib.config import get_config, seed_everything  # noqa: E402
+
+
+def machine() -> str:
+    import tensorflow as tf
+
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    return (f"{platform.node() or 'host'}: {os.cpu_count()} cores ({cpu}), "
+            f"{'GPU ' + str(len(gpus)) if gpus else 'no GPU'}; Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__}")
+
+
+def lyrics_throughput(size: str, epochs: int) -> dict:
+    """Baseline and fast path on the same prepared pairs, same seed, same epochs."""
+    from dplib.experiments import prepare
+    from dplib.models import build_lyrics_model
+    from dplib.training import fit
+    from dplib.evaluation import evaluate_pairs
+
+    cfg = get_config(size=size)
+    out = {}
+    settings = {
+        "baseline": dict(stacked=False, fast=False, batch=128, max_len=200),
+        "fast": dict(stacked=True, fast=True, batch=256, max_len=200),
+    }
+    exp = prepare("lyrics", replace(cfg, max_len=200), "pair")
+    for name, s in settings.items():
+        seed_everything(0)
+        model = build_lyrics_model(exp.data.input_dim, "all", 2, stacked=s["stacked"], learning_rate=cfg.learning_rate)
+        history = fit(model, exp.data, epochs=epochs, batch_size=s["batch"], seed=0, fast=s["fast"])
+        # the first epoch includes tracing; the steady-state rate excludes it
+        val = evaluate_pairs(model, exp.data.splits.val, exp.data.songs)
+        out[name] = {
+            "pairs_per_second": history["pairs_per_second"],
+            "seconds": history["seconds"],
+            "val_accuracy": val["accuracy"],
+            "train_pairs": len(exp.data.splits.train),
+            "epochs": epochs,
+            **s,
+        }
+    out["ratio"] = out["fast"]["pairs_per_second"] / out["baseline"]["pairs_per_second"]
+    out["val_difference_points"] = 100 * (out["fast"]["val_accuracy"] - out["baseline"]["val_accuracy"])
+    out["mean_length"] = float(exp.data.songs.lengths.mean())
+    return out
+
+
+def blocking_throughput(seconds_of_audio: float = 600.0, repeats: int = 5) -> dict:
+    from dplib.datasets.audio import BLOCK, SAMPLE_RATE, block_spectrogram
+
+    x = np.random.default_rng(0).normal(size=int(seconds_of_audio * SAMPLE_RATE)).astype("float32")
+    n = len(x) // BLOCK
+
+    def bare():
+        return np.abs(np.fft.rfft(x[: n * BLOCK].reshape(n, BLOCK), axis=1))
+
+    def timed(fn):
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - started)
+        return seconds_of_audio / best
+
+    # interleave the measurements so that both see the same machine state
+    bare_rate = timed(bare)
+    lib_rate = timed(lambda: block_spectrogram(x, log=False, normalize=False))
+    full_rate = timed(lambda: block_spectrogram(x))
+    bare_rate = max(bare_rate, timed(bare))
+    return {"bare_rfft": bare_rate, "library": lib_rate, "library_log_normalised": full_rate,
+            "ratio": lib_rate / bare_rate, "ratio_log_normalised": full_rate / bare_rate}
+
+
+def audio_training_throughput(size: str, epochs: int) -> dict:
+    from dplib.experiments import build_model, prepare
+    from dplib.training import fit
+
+    cfg = get_config(size=size)
+    exp = prepare("audio", cfg, "pair")
+    seed_everything(0)
+    model = build_model(exp, "absdiff", 1, conv_layers=1)
+    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.batch_size, seed=0)
+    return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.splits.train),
+            "blocks": int(exp.data.songs.data.shape[1]), "bins": int(exp.data.songs.data.shape[2])}
+
+
+def notebook_times() -> dict:
+    started = time.perf_counter()
+    env = {**os.environ, "DPLIB_QUICK": "1"}
+    proc = subprocess.run([sys.executable, "-m", "dplib.cli", "nbval", str(ROOT / "notebooks")],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    quick = time.perf_counter() - started
+    default_file = ROOT / "results" / "default" / "notebook_times.json"
+    default = json.loads(default_file.read_text()) if default_file.exists() else None
+    return {"quick_seconds": quick, "quick_ok": proc.returncode == 0,
+            "default_seconds": sum(default.values()) if default else None, "default_each": default}
+
+
+MEMORY_PROBE = r"""
+import os, resource, sys, time
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+from dplib.config import get_config
+from dplib.experiments import prepare
+cfg = get_config(size=sys.argv[1])
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+exp = prepare("lyrics", cfg, "pair")
+prep = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+seconds = time.perf_counter() - started
+line = f"{before} {prep} {seconds:.1f} {len(exp.corpus.tracks)} {exp.data.songs.data.nbytes} {len(exp.data.splits.train)}"
+if sys.argv[2] == "1":
+    from dplib.experiments import build_model
+    from dplib.training import fit
+    model = build_model(exp, "all", 2)
+    h = fit(model, exp.data, epochs=1, batch_size=cfg.batch_size)
+    line += f" {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} {h['seconds']:.1f}"
+print("RESULT", line)
+"""
+
+
+def memory(sizes: list[str]) -> dict:
+    """Each size in a fresh process: peak RSS after imports, after preparation, after one epoch."""
+    out = {}
+    for size in sizes:
+        proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE, size, "1"], cwd=ROOT,
+                              capture_output=True, text=True)
+        line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT")), None)
+        if line is None:
+            out[size] = {"error": proc.stderr[-500:]}
+            continue
+        v = line.split()[1:]
+        out[size] = {"rss_imports_mb": int(v[0]) / 1024, "rss_prepared_mb": int(v[1]) / 1024,
+                     "prepare_seconds": float(v[2]), "tracks": int(v[3]), "encoded_mb": int(v[4]) / 2**20,
+                     "train_pairs": int(v[5]), "rss_after_epoch_mb": int(v[6]) / 1024, "epoch_seconds": float(v[7])}
+    return out
+
+
+def write_results(results: dict, path: Path) -> None:
+    ly, bl, au = results["lyrics"], results["blocking"], results.get("audio")
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (`benchmarks/run.py`) on {results['date']}.",
+        f"Machine: {results['machine']}.",
+        "",
+        "## 1. Lyrics training throughput (same data, same seed, same epochs, one run)",
+        "",
+        f"Synthetic `{results['size']}` lyrics pairs: {ly['baseline']['train_pairs']:,} training pairs (both orders), "
+        f"{ly['baseline']['epochs']} epochs, model `all` + 2 FC; mean song length {ly['mean_length']:.0f} words.",
+        "",
+        "| path | tower calls | batches | batch size | pairs/s | val accuracy |",
+        "|---|---|---|---|---|---|",
+        f"| straightforward | 2 | padded to 200 | 128 | {ly['baseline']['pairs_per_second']:,.0f} | {ly['baseline']['val_accuracy']:.3f} |",
+        f"| fast path | 1 on [A; B] | length buckets, trimmed | 256 | {ly['fast']['pairs_per_second']:,.0f} | {ly['fast']['val_accuracy']:.3f} |",
+        "",
+        f"**Speed-up: {ly['ratio']:.2f}x** (target >= 3x: {'met' if ly['ratio'] >= 3 else 'NOT met, by ' + format(3 - ly['ratio'], '.2f') + 'x'}). "
+        f"Validation accuracy difference: {ly['val_difference_points']:+.1f} points (target within 1 point: "
+        f"{'met' if abs(ly['val_difference_points']) <= 1 else 'not met'}; single seeds on small validation sets move by about a point).",
+        "",
+        "## 2. Audio",
+        "",
+        "| |FFT| blocking of 600 s of audio | seconds of audio per second |",
+        "|---|---|",
+        f"| bare `numpy.fft.rfft` over the same frames | {bl['bare_rfft']:,.0f} |",
+        f"| `block_spectrogram(log=False, normalize=False)` | {bl['library']:,.0f} ({bl['ratio']:.2f}x) |",
+        f"| `block_spectrogram()` (log-compressed, normalised) | {bl['library_log_normalised']:,.0f} ({bl['ratio_log_normalised']:.2f}x) |",
+        "",
+        f"Target >= 0.8x for the blocking itself: {'met' if bl['ratio'] >= 0.8 else 'not met'}.",
+    ]
+    if au:
+        lines += ["", f"Audio model training (conv1 + absdiff, {au['blocks']} blocks x {au['bins']} bins, "
+                  f"{au['train_pairs']:,} training pairs): {au['pairs_per_second']:,.0f} pairs/s."]
+    nb = results.get("notebooks")
+    if nb:
+        lines += ["", "## 3. Notebook suite wall time", "",
+                  f"- quick mode (`DPLIB_QUICK=1`, nbval, measured in this run): {nb['quick_seconds']:.0f} s "
+                  f"({'all passed' if nb['quick_ok'] else 'FAILED'})"]
+        if nb["default_seconds"]:
+            lines.append(f"- default size (from the last `make reproduce`): {nb['default_seconds']:.0f} s: "
+                         + ", ".join(f"{k} {v:.0f} s" for k, v in nb["default_each"].items()))
+        else:
+            lines.append("- default size: run `make reproduce` first; it records each notebook's time.")
+    mem = results.get("memory")
+    if mem:
+        lines += ["", "## 4. Peak memory (RSS), lyrics preparation and one training epoch, one fresh process per size", "",
+                  "| size | tracks | training pairs | RSS after imports | after preparation | encoded songs | after 1 epoch | epoch |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for size, m in mem.items():
+            if "error" in m:
+                lines.append(f"| {size} | failed: {m['error'][-120:]!r} | | | | | | |")
+                continue
+            lines.append(f"| {size} | {m['tracks']:,} | {m['train_pairs']:,} | {m['rss_imports_mb']:.0f} MB | "
+                         f"{m['rss_prepared_mb']:.0f} MB | {m['encoded_mb']:.1f} MB | {m['rss_after_epoch_mb']:.0f} MB | "
+                         f"{m['epoch_seconds']:.1f} s |")
+        if "paper" in mem and "error" not in mem["paper"]:
+            per_epoch = mem["paper"]["epoch_seconds"]
+            lines += ["", f"Paper-size Table 2 estimate: 8 configurations x 10 epochs x {per_epoch:.1f} s "
+                      f"= {8 * 10 * per_epoch / 60:.0f} min of training (target: within 60 min)."]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", default="default", choices=["quick", "default", "paper"])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--memory-sizes", nargs="*", default=["quick", "default", "paper"])
+    parser.add_argument("--skip-notebooks", action="store_true")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    args = parser.parse_args()
+    results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "size": args.size}
+    print("lyrics throughput ...", flush=True)
+    results["lyrics"] = lyrics_throughput(args.size, args.epochs)
+    print(json.dumps(results["lyrics"], indent=1), flush=True)
+    print("blocking ...", flush=True)
+    results["blocking"] = blocking_throughput()
+    print(results["blocking"], flush=True)
+    print("audio training ...", flush=True)
+    results["audio"] = audio_training_throughput("default" if args.size == "paper" else args.size, 2)
+    if not args.skip_notebooks:
+        print("notebooks (quick) ...", flush=True)
+        results["notebooks"] = notebook_times()
+    if args.memory_sizes:
+        print("memory ...", flush=True)
+        results["memory"] = memory(args.memory_sizes)
+    out = Path(args.out)
+    (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_results(results, out)
+    print(out.read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Playlists from song embeddings, and how well they retrieve held-out Last.fm similars.
+
+Any trained pair model holds a tower; the tower maps a song to a vector, and the
+nearest vectors (cosine) to a seed song make its playlist. Retrieval is scored
+against Last.fm's own similar lists, which the song-disjoint split kept out of training.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .datasets.lyrics import EncodedSongs
+
+
+def tower_of(model):
+    """The shared tower inside a pair model (lyrics or audio)."""
+    for name in ("lyrics_tower", "audio_tower"):
+        try:
+            return model.get_layer(name)
+        except ValueError:
+            continue
+    raise ValueError(f"model {model.name!r} has no lyrics_tower or audio_tower layer")
+
+
+def embed_songs(tower, songs: EncodedSongs, batch_size: int = 512) -> np.ndarray:
+    """Tower outputs for every song, in ``songs`` order; lyrics batches are trimmed to their longest song."""
+    out = []
+    for start in range(0, len(songs), batch_size):
+        x = songs.data[start : start + batch_size]
+        if x.ndim == 2:
+            x = x[:, : max(int(songs.lengths[start : start + batch_size].max()), 1)]
+        out.append(np.asarray(tower(x, training=False)))
+    return np.concatenate(out) if out else np.zeros((0, tower.output.shape[-1]), dtype="float32")
+
+
+def cosine_matrix(queries: np.ndarray, items: np.ndarray) -> np.ndarray:
+    q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+    i = items / np.maximum(np.linalg.norm(items, axis=1, keepdims=True), 1e-12)
+    return q @ i.T
+
+
+def nearest(embeddings: np.ndarray, track_ids: Sequence[str], seed: str, k: int = 10) -> list[tuple[str, float]]:
+    """The ``k`` songs whose embeddings are closest (cosine) to ``seed``'s, seed excluded."""
+    ids = list(track_ids)
+    if seed not in ids:
+        raise KeyError(f"seed track {seed} has no embedding (no lyrics/audio, or not in the data folder)")
+    i = ids.index(seed)
+    sims = cosine_matrix(embeddings[i : i + 1], embeddings)[0]
+    sims[i] = -np.inf
+    order = np.argsort(-sims, kind="stable")[:k]
+    return [(ids[j], float(sims[j])) for j in order]
+
+
+def retrieval_metrics(
+    scores: np.ndarray, relevance: np.ndarray, k: int = 10
+) -> dict[str, float]:
+    """recall@k, MAP@k and NDCG@k over queries (rows).
+
+    ``scores``: (queries, candidates), higher first; use -inf to exclude a candidate (the query itself).
+    ``relevance``: the Last.fm score of each (query, candidate), 0 when unlisted; a candidate is
+    relevant when its score >= 0.5, and NDCG uses the score itself as the gain.
+    """
+    recalls, aps, ndcgs = [], [], []
+    for s, rel in zip(scores, relevance):
+        relevant = rel >= 0.5
+        n_rel = int(relevant.sum())
+        if n_rel == 0:
+            continue
+        top = np.argsort(-s, kind="stable")[:k]
+        hits = relevant[top]
+        recalls.append(hits.sum() / n_rel)
+        precision_at = np.cumsum(hits) / np.arange(1, len(top) + 1)
+        aps.append(float((precision_at * hits).sum() / min(n_rel, k)))
+        discounts = 1.0 / np.log2(np.arange(2, len(top) + 2))
+        dcg = float((rel[top] * discounts).sum())
+        ideal = float((np.sort(rel)[::-1][: len(top)] * discounts).sum())
+        ndcgs.append(dcg / ideal if ideal > 0 else 0.0)
+    return {f"recall@{k}": float(np.mean(recalls)) if recalls else float("nan"),
+            f"map@{k}": float(np.mean(aps)) if aps else float("nan"),
+            f"ndcg@{k}": float(np.mean(ndcgs)) if ndcgs else float("nan"),
+            "queries": len(recalls)}
+
+
+def relevance_matrix(queries: Sequence[str], candidates: Sequence[str], scored_a, scored_b, scores) -> np.ndarray:
+    """Last.fm scores of (query, candidate) pairs in either direction (the larger one), 0 if unlisted."""
+    qi = {t: i for i, t in enumerate(queries)}
+    ci = {t: i for i, t in enumerate(candidates)}
+    rel = np.zeros((len(queries), len(candidates)), dtype="float32")
+    for a, b, s in zip(scored_a, scored_b, scores):
+        for x, y in ((a, b), (b, a)):
+            if x in qi and y in ci and s > rel[qi[x], ci[y]]:
+                rel[qi[x], ci[y]] = s
+    return rel
+
+
+def exclude_self(scores: np.ndarray, queries: Sequence[str], candidates: Sequence[str]) -> np.ndarray:
+    ci = {t: i for i, t in enumerate(candidates)}
+    scores = scores.astype("float64", copy=True)
+    for row, q in enumerate(queries):
+        if q in ci:
+            scores[row, ci[q]] = -np.inf
+    return scores
+
+
+def describe(track_id: str, tracks: Mapping) -> str:
+    info = tracks.get(track_id)
+    return f"{track_id}  {info.artist} - {info.title}" if info else track_id
