@@ -118,7 +118,7 @@ def audio_training_throughput(size: str, epochs: int) -> dict:
     exp = prepare("audio", cfg, "pair")
     seed_everything(0)
     model = build_model(exp, "absdiff", 1, conv_layers=1)
-    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.batch_size, seed=0)
+    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.audio_batch_size, seed=0)
     return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.splits.train),
             "blocks": int(exp.data.songs.data.shape[1]), "bins": int(exp.data.songs.data.shape[2])}
 

@@ -84,7 +84,7 @@ def cmd_train(args) -> int:
     seed_everything(cfg.seed)
     model = build_model(exp, args.combine, args.fc, args.conv)
     history = fit(model, data, epochs=args.epochs or (cfg.lyrics_epochs if args.kind == "lyrics" else cfg.audio_epochs),
-                  batch_size=cfg.batch_size, seed=cfg.seed, verbose=2)
+                  batch_size=cfg.batch_size if args.kind == "lyrics" else cfg.audio_batch_size, seed=cfg.seed, verbose=2)
     test = evaluate_pairs(model, data.splits.test, data.songs)
     val = evaluate_pairs(model, data.splits.val, data.songs)
     baseline = baseline_result(exp, out / "baseline.json")

@@ -38,6 +38,7 @@ class Config:
     lyrics_epochs: int = 8
     audio_epochs: int = 10
     batch_size: int = 256
+    audio_batch_size: int = 32  # the audio sets are small: more, smaller steps
     learning_rate: float = 3e-3
     # lyrics encoding
     max_len: int = 120
@@ -98,6 +99,26 @@ def seed_everything(seed: int = 0) -> None:
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def quiet_tensorflow() -> None:
+    """Import TensorFlow without its C++ start-up lines (CUDA probing, oneDNN notices) and
+    keep its Python logger to errors, so notebook outputs show only what the cell prints."""
+    import sys
+
+    if "tensorflow" not in sys.modules:
+        stderr = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(stderr, 2)
+            os.close(devnull)
+            os.close(stderr)
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
 
 
 def device_summary() -> str:

@@ -98,7 +98,8 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     epochs = epochs or (cfg.lyrics_epochs if exp.kind == "lyrics" else cfg.audio_epochs)
     seed_everything(cfg.seed)
     model = build_model(exp, combine, fc, conv_layers or 0)
-    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.batch_size, seed=cfg.seed)
+    batch_size = cfg.batch_size if exp.kind == "lyrics" else cfg.audio_batch_size
+    history = fit(model, exp.data, epochs=epochs, batch_size=batch_size, seed=cfg.seed)
     test = evaluate_pairs(model, exp.data.splits.test, exp.data.songs)
     result = {
         "name": name, "kind": exp.kind, "combine": combine, "fc": fc, "conv_layers": conv_layers,
@@ -107,7 +108,7 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
         "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
         "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
-        "settings": {"epochs": epochs, "batch_size": cfg.batch_size, "learning_rate": cfg.learning_rate,
+        "settings": {"epochs": epochs, "batch_size": batch_size, "learning_rate": cfg.learning_rate,
                      "max_len": cfg.max_len if exp.kind == "lyrics" else None,
                      "params": int(model.count_params())},
         "counts": exp.data.counts(), "leakage": exp.data.splits.leakage,
