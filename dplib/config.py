@@ -39,6 +39,7 @@ class Config:
     audio_epochs: int = 10
     batch_size: int = 256
     audio_batch_size: int = 32  # the audio sets are small: more, smaller steps
+    strategy: str = "default"  # "mirrored" (several GPUs) or "tpu" (Colab TPU); DPLIB_STRATEGY
     learning_rate: float = 3e-3
     # lyrics encoding
     max_len: int = 120
@@ -79,7 +80,8 @@ def get_config(**overrides) -> Config:
         size = "quick"
     if size not in SIZES:
         raise ValueError(f"DPLIB_SIZE={size!r}: expected one of {SIZES}")
-    cfg = Config(size=size, seed=int(os.environ.get("DPLIB_SEED", "0")))
+    cfg = Config(size=size, seed=int(os.environ.get("DPLIB_SEED", "0")),
+                 strategy=os.environ.get("DPLIB_STRATEGY", "default"))
     if cfg.quick:
         cfg = replace(cfg, lyrics_epochs=4, audio_epochs=4, max_len=60)
     return replace(cfg, **overrides)

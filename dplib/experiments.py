@@ -77,12 +77,15 @@ def config_name(kind: str, combine: str, fc: int, conv_layers: int | None = None
 
 
 def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1):
+    """The configuration's model, built inside the config's ``tf.distribute`` strategy."""
     from .models import build_audio_model, build_lyrics_model
+    from .training import make_strategy
 
     lr = exp.cfg.learning_rate
-    if exp.kind == "lyrics":
-        return build_lyrics_model(exp.data.input_dim, combine, fc, learning_rate=lr)
-    return build_audio_model(exp.data.input_dim, conv_layers, combine, fc, learning_rate=lr)
+    with make_strategy(exp.cfg.strategy).scope():
+        if exp.kind == "lyrics":
+            return build_lyrics_model(exp.data.input_dim, combine, fc, learning_rate=lr)
+        return build_audio_model(exp.data.input_dim, conv_layers, combine, fc, learning_rate=lr)
 
 
 def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None,

@@ -10,11 +10,38 @@ from __future__ import annotations
 
 import time
 import warnings
+from functools import lru_cache
 
 import keras
 
 from .datasets.pipeline import pair_dataset
 from .datasets.prepare import Prepared
+
+
+def make_strategy(name: str = "default", devices: list[str] | None = None):
+    """A ``tf.distribute`` strategy (one per name and device list): build and compile the
+    model inside ``strategy.scope()``, then ``fit`` as usual.
+
+    ``default``: one device (the GPU if there is one). ``mirrored``: data-parallel over all
+    local GPUs (or ``devices``), gradients averaged every step. ``tpu``: a Colab/Cloud TPU.
+    """
+    return _strategy(name, tuple(devices) if devices else None)
+
+
+@lru_cache(maxsize=None)
+def _strategy(name: str, devices: tuple[str, ...] | None):
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(list(devices) if devices else None)
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise ValueError(f"strategy must be 'default', 'mirrored' or 'tpu', got {name!r}")
 
 
 def fit(

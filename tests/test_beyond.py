@@ -82,3 +82,33 @@ def test_msd_h5_segments(tmp_path):
     assert report.skips == {"unreadable HDF5": 1}
     with pytest.raises(DataError, match="BROKEN.h5: unreadable HDF5"):
         read_msd_h5(tmp_path / "BROKEN.h5")
+
+
+def test_tfrecord_shards_round_trip_and_train(tmp_path):
+    from dplib.datasets.lyrics import EncodedSongs
+    from dplib.datasets.pairs import Pairs
+    from dplib.datasets.tfrecords import read_pair_shards, write_pair_shards
+    from dplib.models import build_lyrics_model
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 15, size=30).astype("int32")
+    data = np.zeros((30, 15), dtype="int32")
+    for i, n in enumerate(lengths):
+        data[i, :n] = rng.integers(1, 40, size=n)
+    songs = EncodedSongs([f"S{i}" for i in range(30)], data, lengths)
+    a = np.array([f"S{i}" for i in rng.integers(0, 30, 250)], dtype=object)
+    b = np.array([f"S{i}" for i in rng.integers(0, 30, 250)], dtype=object)
+    pairs = Pairs(a, b, np.zeros(250, "float32"), rng.integers(0, 2, 250).astype("int32"))
+    paths = write_pair_shards(pairs, songs, tmp_path, shard_size=100)
+    assert [p.name for p in paths] == [f"train-0000{i}-of-00003.tfrecord" for i in range(3)]
+    seen = []
+    for (xa, xb), y in read_pair_shards(tmp_path, batch_size=32, shuffle=False):
+        assert xa.shape == xb.shape
+        for ra, rb, label in zip(xa.numpy(), xb.numpy(), y.numpy()):
+            seen.append((tuple(ra[ra > 0]), tuple(rb[rb > 0]), int(label)))
+    expected = [(tuple(songs[[x]][0][: songs.lengths[songs.row[x]]]), tuple(songs[[z]][0][: songs.lengths[songs.row[z]]]), int(l))
+                for x, z, l in zip(pairs.a, pairs.b, pairs.label)]
+    assert seen == expected
+    model = build_lyrics_model(40, "product", 1)
+    history = model.fit(read_pair_shards(tmp_path, batch_size=32, seed=1), epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])

@@ -1,0 +1,77 @@
+"""Sharded TFRecord files for lyrics pairs that do not fit in memory.
+
+For the full Last.fm corpus (943,000 tracks, 56 M scored pairs) the pairs and their
+token sequences are written once, shard by shard, and training streams them back
+with ``tf.data``: memory then holds a shuffle buffer, not the corpus.
+Each example stores the two unpadded token sequences and the label; batches are
+padded to their longest song, as in the in-memory fast path.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from .lyrics import EncodedSongs
+from .pairs import Pairs
+
+
+def _example(a: np.ndarray, b: np.ndarray, label: int) -> bytes:
+    feature = {
+        "song_a": tf.train.Feature(int64_list=tf.train.Int64List(value=a.tolist())),
+        "song_b": tf.train.Feature(int64_list=tf.train.Int64List(value=b.tolist())),
+        "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+    }
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
+def write_pair_shards(pairs: Pairs, songs: EncodedSongs, folder: str | Path, prefix: str = "train",
+                      shard_size: int = 100_000) -> list[Path]:
+    """Write ``pairs`` as ``prefix-00000-of-000NN.tfrecord`` files of at most ``shard_size`` examples."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    n_shards = max(1, -(-len(pairs) // shard_size))
+    paths = []
+    for shard in range(n_shards):
+        path = folder / f"{prefix}-{shard:05d}-of-{n_shards:05d}.tfrecord"
+        lo, hi = shard * shard_size, min(len(pairs), (shard + 1) * shard_size)
+        ra, rb = songs.rows(pairs.a[lo:hi]), songs.rows(pairs.b[lo:hi])
+        with tf.io.TFRecordWriter(str(path)) as writer:
+            for i, j, y in zip(ra, rb, pairs.label[lo:hi]):
+                writer.write(_example(songs.data[i, : songs.lengths[i]], songs.data[j, : songs.lengths[j]], y))
+        paths.append(path)
+    return paths
+
+
+def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int = 256, shuffle: bool = True,
+                     seed: int = 0, buffer: int = 10_000) -> tf.data.Dataset:
+    """Stream ``((song_a, song_b), label)`` batches from the shards, both songs padded to one length."""
+    files = sorted(str(p) for p in Path(folder).glob(f"{prefix}-*.tfrecord"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no {prefix}-*.tfrecord shards")
+    ds = tf.data.Dataset.from_tensor_slices(files)
+    if shuffle:
+        ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.interleave(tf.data.TFRecordDataset, cycle_length=min(4, len(files)) if shuffle else 1,
+                       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if shuffle:
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    spec = {"song_a": tf.io.VarLenFeature(tf.int64), "song_b": tf.io.VarLenFeature(tf.int64),
+            "label": tf.io.FixedLenFeature([1], tf.int64)}
+
+    def parse(record):
+        ex = tf.io.parse_single_example(record, spec)
+        a = tf.cast(tf.sparse.to_dense(ex["song_a"]), tf.int32)
+        b = tf.cast(tf.sparse.to_dense(ex["song_b"]), tf.int32)
+        return a, b, tf.cast(ex["label"][0], tf.int32)
+
+    def same_length(a, b, y):
+        longest = tf.maximum(tf.shape(a)[1], tf.shape(b)[1])
+        a = tf.pad(a, [[0, 0], [0, longest - tf.shape(a)[1]]])
+        b = tf.pad(b, [[0, 0], [0, longest - tf.shape(b)[1]]])
+        return (a, b), y
+
+    ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.padded_batch(batch_size, padded_shapes=([None], [None], []))
+    return ds.map(same_length, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
