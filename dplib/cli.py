@@ -58,7 +58,8 @@ def cmd_train(args) -> int:
     from .experiments import Experiment, baseline_result, build_model
     from .training import fit
 
-    cfg = get_config(seed=args.seed, **({"learning_rate": args.lr} if args.lr else {}))
+    lr_field = "learning_rate" if args.kind == "lyrics" else "audio_learning_rate"
+    cfg = get_config(seed=args.seed, **({lr_field: args.lr} if args.lr else {}))
     report = SkipReport(args.strict)
     scored = read_pairs_csv(args.pairs, report)
     paths = DataPaths(Path(args.pairs).parent, pairs_csv=Path(args.pairs))
@@ -108,9 +109,15 @@ def cmd_train(args) -> int:
 def cmd_report(args) -> int:
     """Rewrite the README's results section from the saved results (numbers measured, never typed)."""
     from .config import get_config
-    from .experiments import ablation_table
+    from .experiments import ablation_table, load_results
 
     cfg = get_config(**({"size": args.size} if args.size else {}))
+
+    def took(kind: str) -> str:
+        spent = {s: sum(r["seconds"] for r in load_results(cfg, kind, s)) for s in ("pair", "song")}
+        return (f"Training time of this table: {spent['pair'] / 60:.1f} min (pair split) + "
+                f"{spent['song'] / 60:.1f} min (song split) on {os.cpu_count()} CPU cores.")
+
     readme = Path(args.readme)
     text = readme.read_text()
     start, end = "<!-- results:start -->", "<!-- results:end -->"
@@ -118,8 +125,8 @@ def cmd_report(args) -> int:
         raise SystemExit(f"{readme}: no '{start}' ... '{end}' section to fill")
     figures = sorted(cfg.figures_dir.glob("*.png")) if cfg.figures_dir.exists() else []
     parts = [f"Size `{cfg.size}`, seed {cfg.seed}; written by `dplib report`.", "",
-             "### Table 2, lyrics", "", ablation_table(cfg, "lyrics"), "",
-             "### Table 3, audio", "", ablation_table(cfg, "audio"), ""]
+             "### Table 2, lyrics", "", ablation_table(cfg, "lyrics"), "", took("lyrics"), "",
+             "### Table 3, audio", "", ablation_table(cfg, "audio"), "", took("audio"), ""]
     timing = cfg.results_dir / "notebook_times.json"
     if timing.exists():
         times = json.loads(timing.read_text())
@@ -146,6 +153,7 @@ def cmd_playlist(args) -> int:
     from .datasets.corpus import load_corpus
     from .datasets.lyrics import Vocabulary, encode_lyrics
     from .datasets.pairs import Pairs
+    from .datasets.prepare import clip_blocks
     from .evaluation import predict_pairs
     from .experiments import data_folder
     from .playlists import describe, embed_songs, nearest, tower_of
@@ -161,8 +169,7 @@ def cmd_playlist(args) -> int:
             raise SystemExit(f"{vocab_file}: a lyrics model needs the vocabulary it was trained with")
         songs = encode_lyrics(corpus.lyrics, Vocabulary.load(vocab_file), cfg.max_len)
     else:
-        seconds = (corpus.card or {}).get("clip_seconds", 30.0)
-        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, int(round(2 * seconds)))
+        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus))
     if args.seed not in songs.row:
         raise SystemExit(f"seed track {args.seed}: no lyrics/audio for it in {corpus.paths.root}")
     if args.pair_score:

@@ -39,6 +39,7 @@ class Config:
     audio_epochs: int = 10
     batch_size: int = 256
     audio_batch_size: int = 32  # the audio sets are small: more, smaller steps
+    audio_learning_rate: float = 1e-3  # at 3e-3 the Conv1D towers collapse to a constant output
     strategy: str = "default"  # "mirrored" (several GPUs) or "tpu" (Colab TPU); DPLIB_STRATEGY
     learning_rate: float = 3e-3
     # lyrics encoding
@@ -64,6 +65,11 @@ class Config:
     def results_dir(self) -> Path:
         env = os.environ.get("DPLIB_RESULTS")
         return Path(env) if env else self.root / "results" / self.size
+
+    def display(self, path: Path) -> str:
+        """``path`` relative to the checkout when inside it (shorter, and the same on every machine)."""
+        path = Path(path).resolve()
+        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
 
     @property
     def figures_dir(self) -> Path:

@@ -81,7 +81,7 @@ def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1):
     from .models import build_audio_model, build_lyrics_model
     from .training import make_strategy
 
-    lr = exp.cfg.learning_rate
+    lr = exp.cfg.learning_rate if exp.kind == "lyrics" else exp.cfg.audio_learning_rate
     with make_strategy(exp.cfg.strategy).scope():
         if exp.kind == "lyrics":
             return build_lyrics_model(exp.data.input_dim, combine, fc, learning_rate=lr)
@@ -111,7 +111,8 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
         "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
         "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
-        "settings": {"epochs": epochs, "batch_size": batch_size, "learning_rate": cfg.learning_rate,
+        "settings": {"epochs": epochs, "batch_size": batch_size,
+                     "learning_rate": cfg.learning_rate if exp.kind == "lyrics" else cfg.audio_learning_rate,
                      "max_len": cfg.max_len if exp.kind == "lyrics" else None,
                      "params": int(model.count_params())},
         "counts": exp.data.counts(), "leakage": exp.data.splits.leakage,

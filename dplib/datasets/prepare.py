@@ -50,6 +50,24 @@ def _keep_encoded(splits: PairSplits, songs: EncodedSongs | dict, report: SkipRe
     return splits
 
 
+def used_songs(splits: PairSplits) -> list[str]:
+    return sorted(set().union(*(splits[n].songs() for n in SPLITS)))
+
+
+def encode_split_lyrics(corpus: Corpus, splits: PairSplits, max_len: int, min_count: int, max_doc_freq: float,
+                        report: SkipReport) -> tuple[Vocabulary, EncodedSongs]:
+    """Vocabulary from the training songs only, then every song of the splits encoded with it."""
+    train_songs = sorted(splits.train.songs())
+    vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in train_songs), min_count, max_doc_freq)
+    songs = encode_lyrics({t: corpus.lyrics[t] for t in used_songs(splits)}, vocab, max_len, report)
+    return vocab, songs
+
+
+def clip_blocks(corpus: Corpus) -> int:
+    """Blocks per clip: from the synthetic data card, else 60 (the 30 s previews of the real data)."""
+    return int(round(2 * (corpus.card or {}).get("clip_seconds", 30.0)))
+
+
 def prepare_lyrics(
     corpus: Corpus,
     split: str = "pair",
@@ -63,10 +81,7 @@ def prepare_lyrics(
     report = SkipReport()
     pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)
-    train_songs = sorted(splits.train.songs())
-    vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in train_songs), min_count, max_doc_freq)
-    used = sorted(set().union(*(splits[n].songs() for n in SPLITS)))
-    songs = encode_lyrics({t: corpus.lyrics[t] for t in used}, vocab, max_len, report)
+    vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     return Prepared("lyrics", _keep_encoded(splits, songs, report), songs, vocab, report)
 
 
@@ -80,14 +95,10 @@ def prepare_audio(
 ) -> Prepared:
     if corpus.paths.audio is None:
         raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
-    if n_blocks is None:
-        seconds = (corpus.card or {}).get("clip_seconds", 30.0)  # 7digital previews: 30 s
-        n_blocks = int(round(2 * seconds))
     report = SkipReport()
     pool = build_pair_pool(corpus.scored, corpus.audio_ids, negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)
-    used = sorted(set().union(*(splits[n].songs() for n in SPLITS)))
-    songs = encode_audio(corpus.paths.audio, used, n_blocks, report=report)
+    songs = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
     assert songs.data.shape[-1] == N_BINS
     return Prepared("audio", _keep_encoded(splits, songs, report), songs, None, report)
 
@@ -106,16 +117,11 @@ def prepare_joint(
     """Pairs whose two songs have both lyrics and audio, encoded both ways."""
     if corpus.paths.audio is None:
         raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
-    if n_blocks is None:
-        n_blocks = int(round(2 * (corpus.card or {}).get("clip_seconds", 30.0)))
     report = SkipReport()
     both = set(corpus.lyrics) & set(corpus.audio_ids)
     pool = build_pair_pool(corpus.scored, both, negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)
-    vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in sorted(splits.train.songs())), min_count, max_doc_freq)
-    used = sorted(set().union(*(splits[n].songs() for n in SPLITS)))
-    songs = {
-        "lyrics": encode_lyrics({t: corpus.lyrics[t] for t in used}, vocab, max_len, report),
-        "audio": encode_audio(corpus.paths.audio, used, n_blocks, report=report),
-    }
+    vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
+    audio = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
+    songs = {"lyrics": lyrics, "audio": audio}
     return Prepared("joint", _keep_encoded(splits, songs, report), songs, vocab, report)
