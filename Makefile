@@ -25,8 +25,8 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	DPLIB_QUICK=1 $(PY) -m dplib.cli nbval notebooks
 
-bench: $(STAMP)  ## side-by-side benchmarks; writes benchmarks/RESULTS.md
-	$(PY) benchmarks/run.py
+bench: $(STAMP)  ## side-by-side benchmarks on the paper-size synthetic data; writes benchmarks/RESULTS.md
+	$(PY) benchmarks/run.py --size paper
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

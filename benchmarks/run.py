@@ -118,7 +118,7 @@ def audio_training_throughput(size: str, epochs: int) -> dict:
     exp = prepare("audio", cfg, "pair")
     seed_everything(0)
     model = build_model(exp, "absdiff", 1, conv_layers=1)
-    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.audio_batch_size, seed=0)
+    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.batch_size_for("audio"), seed=0)
     return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.splits.train),
             "blocks": int(exp.data.songs.data.shape[1]), "bins": int(exp.data.songs.data.shape[2])}
 
@@ -155,6 +155,64 @@ if sys.argv[2] == "1":
     line += f" {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} {h['seconds']:.1f}"
 print("RESULT", line)
 """
+
+
+GENERATION_PROBE = r"""
+import os, resource, sys, tempfile, time
+from dplib.datasets.synthetic import generate
+with tempfile.TemporaryDirectory() as tmp:
+    started = time.perf_counter()
+    generate(os.path.join(tmp, "d"), sys.argv[1], progress=False, check=False)
+    print("RESULT", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, f"{time.perf_counter() - started:.1f}")
+"""
+
+STREAM_PROBE = r"""
+import os, resource, sys, tempfile
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+from dplib.config import get_config
+from dplib.experiments import build_model, prepare
+from dplib.datasets.tfrecords import read_pair_shards, write_pair_shards
+cfg = get_config(size=sys.argv[1])
+exp = prepare("lyrics", cfg, "pair")
+with tempfile.TemporaryDirectory() as tmp:
+    write_pair_shards(exp.data.splits.train, exp.data.songs, tmp, shard_size=20000)
+    n = len(exp.data.splits.train)
+    vocab = exp.data.input_dim
+    del exp
+    import gc; gc.collect()
+    def status(key):
+        return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key))
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak-RSS mark, so the peak below is the streamed epoch's own
+    before = status("VmRSS")
+    from dplib.models import build_lyrics_model
+    model = build_lyrics_model(vocab, "all", 2)
+    model.fit(read_pair_shards(tmp, batch_size=cfg.batch_size), epochs=1, verbose=0)
+    print("RESULT", before, status("VmHWM"), n)
+"""
+
+
+def probe(script: str, *args: str) -> list[str] | str:
+    proc = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True)
+    line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT")), None)
+    return line.split()[1:] if line else proc.stderr[-500:]
+
+
+def generation_memory(sizes: list[str]) -> dict:
+    out = {}
+    for size in sizes:
+        v = probe(GENERATION_PROBE, size)
+        out[size] = {"error": v} if isinstance(v, str) else {"rss_mb": int(v[0]) / 1024, "seconds": float(v[1])}
+    return out
+
+
+def streaming_memory(sizes: list[str]) -> dict:
+    out = {}
+    for size in sizes:
+        v = probe(STREAM_PROBE, size)
+        out[size] = {"error": v} if isinstance(v, str) else {
+            "rss_before_mb": int(v[0]) / 1024, "rss_after_epoch_mb": int(v[1]) / 1024, "train_pairs": int(v[2])}
+    return out
 
 
 def memory(sizes: list[str]) -> dict:
@@ -231,6 +289,19 @@ def write_results(results: dict, path: Path) -> None:
             lines.append(f"| {size} | {m['tracks']:,} | {m['train_pairs']:,} | {m['rss_imports_mb']:.0f} MB | "
                          f"{m['rss_prepared_mb']:.0f} MB | {m['encoded_mb']:.1f} MB | {m['rss_after_epoch_mb']:.0f} MB | "
                          f"{m['epoch_seconds']:.1f} s |")
+        gen = results.get("generation")
+        if gen:
+            lines += ["", "Synthetic data generation (streams to disk), peak RSS of a fresh process:", "",
+                      "| size | peak RSS | seconds |", "|---|---|---|"]
+            lines += [f"| {k} | {v['rss_mb']:.0f} MB | {v['seconds']:.0f} |" if "error" not in v
+                      else f"| {k} | failed | |" for k, v in gen.items()]
+        stream = results.get("streaming")
+        if stream:
+            lines += ["", "Training streamed from sharded TFRecords (`dplib.datasets.tfrecords`): the pairs are written to "
+                      "shards, the in-memory data released, the peak-RSS mark reset, then one epoch streams from disk:", "",
+                      "| size | training pairs | RSS before training | peak RSS during the streamed epoch |", "|---|---|---|---|"]
+            lines += [f"| {k} | {v['train_pairs']:,} | {v['rss_before_mb']:.0f} MB | {v['rss_after_epoch_mb']:.0f} MB |"
+                      if "error" not in v else f"| {k} | failed | | |" for k, v in stream.items()]
         if "paper" in mem and "error" not in mem["paper"]:
             per_epoch = mem["paper"]["epoch_seconds"]
             lines += ["", f"Paper-size Table 2 estimate: 8 configurations x 10 epochs x {per_epoch:.1f} s "
@@ -261,6 +332,8 @@ def main() -> None:
     if args.memory_sizes:
         print("memory ...", flush=True)
         results["memory"] = memory(args.memory_sizes)
+        results["generation"] = generation_memory([s for s in args.memory_sizes if s != "paper"])
+        results["streaming"] = streaming_memory([s for s in args.memory_sizes if s != "quick"])
     out = Path(args.out)
     (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
     write_results(results, out)

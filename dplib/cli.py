@@ -58,7 +58,7 @@ def cmd_train(args) -> int:
     from .experiments import Experiment, baseline_result, build_model
     from .training import fit
 
-    lr_field = "learning_rate" if args.kind == "lyrics" else "audio_learning_rate"
+    lr_field = "learning_rate" if args.kind == "lyrics" else "audio_learning_rate"  # see Config.learning_rate_for
     cfg = get_config(seed=args.seed, **({lr_field: args.lr} if args.lr else {}))
     report = SkipReport(args.strict)
     scored = read_pairs_csv(args.pairs, report)
@@ -85,7 +85,7 @@ def cmd_train(args) -> int:
     seed_everything(cfg.seed)
     model = build_model(exp, args.combine, args.fc, args.conv)
     history = fit(model, data, epochs=args.epochs or (cfg.lyrics_epochs if args.kind == "lyrics" else cfg.audio_epochs),
-                  batch_size=cfg.batch_size if args.kind == "lyrics" else cfg.audio_batch_size, seed=cfg.seed, verbose=2)
+                  batch_size=cfg.batch_size_for(args.kind), seed=cfg.seed, verbose=2)
     test = evaluate_pairs(model, data.splits.test, data.songs)
     val = evaluate_pairs(model, data.splits.val, data.songs)
     baseline = baseline_result(exp, out / "baseline.json")

@@ -47,6 +47,15 @@ class Config:
     min_count: int = 3
     max_doc_freq: float = 0.5
 
+    def learning_rate_for(self, kind: str) -> float:
+        """Lyrics models train at ``learning_rate``; models with an audio tower ("audio", "joint") at
+        ``audio_learning_rate``."""
+        return self.learning_rate if kind == "lyrics" else self.audio_learning_rate
+
+    def batch_size_for(self, kind: str) -> int:
+        """Batches of ``batch_size`` for lyrics; the small audio and joint pair sets use ``audio_batch_size``."""
+        return self.batch_size if kind == "lyrics" else self.audio_batch_size
+
     @property
     def quick(self) -> bool:
         return self.size == "quick"

@@ -81,7 +81,7 @@ def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1):
     from .models import build_audio_model, build_lyrics_model
     from .training import make_strategy
 
-    lr = exp.cfg.learning_rate if exp.kind == "lyrics" else exp.cfg.audio_learning_rate
+    lr = exp.cfg.learning_rate_for(exp.kind)
     with make_strategy(exp.cfg.strategy).scope():
         if exp.kind == "lyrics":
             return build_lyrics_model(exp.data.input_dim, combine, fc, learning_rate=lr)
@@ -101,7 +101,7 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     epochs = epochs or (cfg.lyrics_epochs if exp.kind == "lyrics" else cfg.audio_epochs)
     seed_everything(cfg.seed)
     model = build_model(exp, combine, fc, conv_layers or 0)
-    batch_size = cfg.batch_size if exp.kind == "lyrics" else cfg.audio_batch_size
+    batch_size = cfg.batch_size_for(exp.kind)
     history = fit(model, exp.data, epochs=epochs, batch_size=batch_size, seed=cfg.seed)
     test = evaluate_pairs(model, exp.data.splits.test, exp.data.songs)
     result = {
@@ -112,7 +112,7 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
         "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
         "settings": {"epochs": epochs, "batch_size": batch_size,
-                     "learning_rate": cfg.learning_rate if exp.kind == "lyrics" else cfg.audio_learning_rate,
+                     "learning_rate": cfg.learning_rate_for(exp.kind),
                      "max_len": cfg.max_len if exp.kind == "lyrics" else None,
                      "params": int(model.count_params())},
         "counts": exp.data.counts(), "leakage": exp.data.splits.leakage,

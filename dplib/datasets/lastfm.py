@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +63,7 @@ def parse_track_json(raw: bytes, name: str, report: SkipReport):
     if missing:
         report.skip("missing key", name, detail=", ".join(missing))
         return None
-    tid = doc["track_id"]
+    tid = sys.intern(str(doc["track_id"]))  # ids repeat across millions of rows: keep one copy
     tags = []
     for entry in doc.get("tags", []):
         try:
@@ -75,7 +76,7 @@ def parse_track_json(raw: bytes, name: str, report: SkipReport):
             report.skip("bad similar entry", name, detail=repr(entry))
             continue
         try:
-            rows.append((tid, str(entry[0]), parse_score(entry[1], name)))
+            rows.append((tid, sys.intern(str(entry[0])), parse_score(entry[1], name)))
         except DataError as err:
             report.skip(err.reason, name, detail=f"{entry[0]}: {entry[1]!r}")
     info = TrackInfo(tid, str(doc.get("artist", "")), str(doc.get("title", "")), tags)
@@ -104,9 +105,10 @@ def parse_target(tid: str, target: str, path, report: SkipReport) -> list[tuple[
         report.skip("odd number of fields in target", path, detail=tid)
         fields = fields[:-1]
     rows = []
+    tid = sys.intern(tid)
     for other, score in zip(fields[0::2], fields[1::2]):
         try:
-            rows.append((tid, other, parse_score(score, path)))
+            rows.append((tid, sys.intern(other), parse_score(score, path)))
         except DataError as err:
             report.skip(err.reason, path, detail=f"{tid} -> {other}: {score!r}")
     return rows
