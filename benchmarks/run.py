@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -124,27 +123,42 @@ def audio_training_throughput(size: str, epochs: int) -> dict:
 
 
 def notebook_times() -> dict:
-    started = time.perf_counter()
-    env = {**os.environ, "DPLIB_QUICK": "1"}
-    proc = subprocess.run([sys.executable, "-m", "dplib.cli", "nbval", str(ROOT / "notebooks")],
-                          cwd=ROOT, env=env, capture_output=True, text=True)
-    quick = time.perf_counter() - started
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as results:  # from scratch: no saved ablation results to reuse
+        started = time.perf_counter()
+        env = {**os.environ, "DPLIB_QUICK": "1", "DPLIB_RESULTS": results}
+        proc = subprocess.run([sys.executable, "-m", "dplib.cli", "nbval", str(ROOT / "notebooks")],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        quick = time.perf_counter() - started
     default_file = ROOT / "results" / "default" / "notebook_times.json"
     default = json.loads(default_file.read_text()) if default_file.exists() else None
     return {"quick_seconds": quick, "quick_ok": proc.returncode == 0,
             "default_seconds": sum(default.values()) if default else None, "default_each": default}
 
 
-MEMORY_PROBE = r"""
-import os, resource, sys, time
+PEAK = r"""
+def reset_peak():
+    # a child inherits its parent's peak-RSS mark across fork and exec; start from zero
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+def peak_kb(key="VmHWM"):
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key + ":"))
+
+reset_peak()
+"""
+
+MEMORY_PROBE = PEAK + r"""
+import os, sys, time
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 from dplib.config import get_config
 from dplib.experiments import prepare
 cfg = get_config(size=sys.argv[1])
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_kb()
 started = time.perf_counter()
 exp = prepare("lyrics", cfg, "pair")
-prep = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+prep = peak_kb()
 seconds = time.perf_counter() - started
 line = f"{before} {prep} {seconds:.1f} {len(exp.corpus.tracks)} {exp.data.songs.data.nbytes} {len(exp.data.splits.train)}"
 if sys.argv[2] == "1":
@@ -152,22 +166,22 @@ if sys.argv[2] == "1":
     from dplib.training import fit
     model = build_model(exp, "all", 2)
     h = fit(model, exp.data, epochs=1, batch_size=cfg.batch_size)
-    line += f" {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} {h['seconds']:.1f}"
+    line += f" {peak_kb()} {h['seconds']:.1f}"
 print("RESULT", line)
 """
 
 
-GENERATION_PROBE = r"""
-import os, resource, sys, tempfile, time
+GENERATION_PROBE = PEAK + r"""
+import os, sys, tempfile, time
 from dplib.datasets.synthetic import generate
 with tempfile.TemporaryDirectory() as tmp:
     started = time.perf_counter()
     generate(os.path.join(tmp, "d"), sys.argv[1], progress=False, check=False)
-    print("RESULT", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, f"{time.perf_counter() - started:.1f}")
+    print("RESULT", peak_kb(), f"{time.perf_counter() - started:.1f}")
 """
 
-STREAM_PROBE = r"""
-import os, resource, sys, tempfile
+STREAM_PROBE = PEAK + r"""
+import os, sys, tempfile
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 from dplib.config import get_config
 from dplib.experiments import build_model, prepare
@@ -180,15 +194,12 @@ with tempfile.TemporaryDirectory() as tmp:
     vocab = exp.data.input_dim
     del exp
     import gc; gc.collect()
-    def status(key):
-        return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key))
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset the peak-RSS mark, so the peak below is the streamed epoch's own
-    before = status("VmRSS")
+    reset_peak()  # so the peak below is the streamed epoch's own
+    before = peak_kb("VmRSS")
     from dplib.models import build_lyrics_model
     model = build_lyrics_model(vocab, "all", 2)
     model.fit(read_pair_shards(tmp, batch_size=cfg.batch_size), epochs=1, verbose=0)
-    print("RESULT", before, status("VmHWM"), n)
+    print("RESULT", before, peak_kb(), n)
 """
 
 
@@ -280,6 +291,8 @@ def write_results(results: dict, path: Path) -> None:
     mem = results.get("memory")
     if mem:
         lines += ["", "## 4. Peak memory (RSS), lyrics preparation and one training epoch, one fresh process per size", "",
+                  "Peak RSS (VmHWM) after importing dplib and TensorFlow, after loading the corpus and preparing the "
+                  "pairs, and after one training epoch (cumulative peaks).", "",
                   "| size | tracks | training pairs | RSS after imports | after preparation | encoded songs | after 1 epoch | epoch |",
                   "|---|---|---|---|---|---|---|---|"]
         for size, m in mem.items():

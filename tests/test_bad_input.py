@@ -11,7 +11,7 @@ from dplib.datasets.audio import SAMPLE_RATE, encode_audio, read_audio
 from dplib.datasets.lastfm import load_lastfm_json, load_lastfm_sqlite
 from dplib.datasets.lyrics import load_lyrics_texts
 from dplib.datasets.musixmatch import load_musixmatch
-from dplib.datasets.pairs import ScoredPairs, build_pair_pool, read_pairs_csv
+from dplib.datasets.pairs import build_pair_pool, read_pairs_csv
 from dplib.datasets.report import DataError, SkipReport
 
 

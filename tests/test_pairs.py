@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from dplib.datasets.pairs import ScoredPairs, balance, build_pair_pool, leakage, make_splits, song_fractions, split_pairs
+from dplib.datasets.pairs import ScoredPairs, balance, build_pair_pool, make_splits, song_fractions, split_pairs
 
 
 def random_scored(n_songs=300, n_pairs=4000, seed=0):

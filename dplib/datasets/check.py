@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 
 from ..baselines import spectral_cosine, tfidf_cosine
 from .audio import block_spectrogram, read_audio
@@ -23,7 +22,7 @@ def roc_auc(labels, scores) -> float:
     return float(roc_auc_score(labels, scores))
 
 
-def check_synthetic(out: Path, world=None, max_pairs: int = 4000, max_audio_pairs: int = 400, seed: int = 0) -> dict:
+def check_synthetic(out: Path, max_pairs: int = 4000, max_audio_pairs: int = 400, seed: int = 0) -> dict:
     scored = load_lastfm_sqlite(out / "lastfm_similars.db")
     report = SkipReport()
     texts = load_lyrics_texts(out / "lyrics.jsonl", report=report)

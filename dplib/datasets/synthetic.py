@@ -354,7 +354,7 @@ def generate(out: str | Path, size: str = "default", seed: int = 0, noise: float
     if check:
         from .check import check_synthetic
 
-        card["check"] = check_synthetic(out, world)
+        card["check"] = check_synthetic(out)
     (out / "card.json").write_text(json.dumps(card, indent=2))
     (out / "DATA_CARD.md").write_text(data_card_markdown(card))
     return out
