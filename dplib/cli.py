@@ -118,7 +118,7 @@ def cmd_report(args) -> int:
         return (f"Training time of this table: {spent['pair'] / 60:.1f} min (pair split) + "
                 f"{spent['song'] / 60:.1f} min (song split) on {os.cpu_count()} CPU cores.")
 
-    readme = Path(args.readme)
+    readme = Path(args.readme).resolve()
     text = readme.read_text()
     start, end = "<!-- results:start -->", "<!-- results:end -->"
     if start not in text or end not in text:
