@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import N_BINS, encode_audio
+from .audio import encode_audio
 from .corpus import Corpus
 from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
 from .pairs import SPLITS, PairSplits, build_pair_pool, make_splits
@@ -78,6 +78,7 @@ def prepare_lyrics(
     max_doc_freq: float = 0.5,
     seed: int = 0,
 ) -> Prepared:
+    """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
     report = SkipReport()
     pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)
@@ -93,13 +94,13 @@ def prepare_audio(
     n_blocks: int | None = None,
     seed: int = 0,
 ) -> Prepared:
+    """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file."""
     if corpus.paths.audio is None:
         raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
     report = SkipReport()
     pool = build_pair_pool(corpus.scored, corpus.audio_ids, negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)
     songs = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
-    assert songs.data.shape[-1] == N_BINS
     return Prepared("audio", _keep_encoded(splits, songs, report), songs, None, report)
 
 
