@@ -203,6 +203,48 @@ with tempfile.TemporaryDirectory() as tmp:
 """
 
 
+PREP_PROFILE_PROBE = PEAK + r"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+from dplib.config import get_config
+from dplib.datasets import lastfm, lyrics as lyr
+from dplib.datasets.corpus import find_data
+from dplib.datasets.pairs import build_pair_pool, make_splits
+from dplib.datasets.prepare import encode_split_lyrics
+from dplib.datasets.report import SkipReport
+from dplib.datasets.synthetic import SIZES
+from dplib.experiments import data_folder
+cfg = get_config(size=sys.argv[1])
+paths = find_data(data_folder(cfg))
+def rss():
+    return peak_kb("VmRSS")
+stages = [("start", rss())]
+data = lastfm.load_lastfm_json(paths.lastfm_json[0])
+stages.append((f"Last.fm JSON: {len(data.tracks)} tracks, {len(data.pairs)} scored pairs", rss()))
+texts = lyr.load_lyrics_texts(paths.lyrics)
+stages.append((f"lyrics texts of {len(texts)} songs", rss()))
+pool = build_pair_pool(data.pairs, texts.keys(), seed=cfg.seed)
+stages.append((f"pair pool: {len(pool)} unordered pairs", rss()))
+class C: pass
+corpus = C(); corpus.lyrics = texts
+splits = make_splits(pool, "pair", SIZES[cfg.size].lyrics_pairs, seed=cfg.seed)
+stages.append(("balanced, flipped splits", rss()))
+vocab, songs = encode_split_lyrics(corpus, splits, cfg.max_len, cfg.min_count, cfg.max_doc_freq, SkipReport())
+stages.append((f"vocabulary and encoded songs ({songs.data.nbytes / 2**20:.1f} MB)", rss()))
+print("RESULT", "|".join(f"{name}={kb}" for name, kb in stages))
+"""
+
+
+def preparation_profile(size: str) -> dict:
+    """Resident memory after each preparation stage, in one fresh process."""
+    v = probe(PREP_PROFILE_PROBE, size)
+    if isinstance(v, str):
+        return {"error": v}
+    stages = [item.rsplit("=", 1) for item in " ".join(v).split("|")]
+    return {"size": size, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "stages": [(name, int(kb) / 1024) for name, kb in stages]}
+
+
 def probe(script: str, *args: str) -> list[str] | str:
     proc = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True)
     line = next((l for l in proc.stdout.splitlines() if l.startswith("RESULT")), None)
@@ -325,10 +367,19 @@ def write_results(results: dict, path: Path) -> None:
                       f"{needed:.0f} MB of encoded songs ({small['tracks']:,} tracks: "
                       f"{small['rss_prepared_mb'] - small['rss_imports_mb']:.0f} MB). "
                       + ("Met." if grew <= 2 * needed + 50 else
-                         f"**Not met**, by about {grew - needed:.0f} MB. Not profiled line by line; what is held is "
-                         "known from the code: `load_corpus` keeps every listed Last.fm pair (as Python objects) and "
-                         "every lyrics text in memory before the pairs are drawn and encoded. Streaming the Last.fm "
-                         "files straight into the pair pool (and into TFRecord shards, section above) would remove it.")]
+                         f"**Not met**, by about {grew - needed:.0f} MB. The stage profile below shows where: "
+                         "reading the Last.fm files keeps every listed (track, similar, score) row as Python objects "
+                         "before the pairs are pooled, drawn and encoded. Streaming those files straight into the "
+                         "pair pool (and into TFRecord shards, section above) would remove most of it.")]
+        prof = results.get("preparation_profile")
+        if prof and "error" not in prof:
+            lines += ["", f"Where preparation memory goes (`{prof['size']}` size, resident memory after each stage, "
+                      f"one fresh process, measured {prof['date']}):", "", "| stage | RSS | added |", "|---|---|---|"]
+            previous = None
+            for name, mb in prof["stages"]:
+                added = "" if previous is None else f"{mb - previous:+.0f} MB"
+                lines.append(f"| {name} | {mb:.0f} MB | {added} |")
+                previous = mb
         if "paper" in mem and "error" not in mem["paper"]:
             per_epoch = mem["paper"]["epoch_seconds"]
             lines += ["", f"Paper-size Table 2 estimate: 8 configurations x 10 epochs x {per_epoch:.1f} s "
@@ -345,8 +396,15 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--from-json", action="store_true",
                         help="rewrite RESULTS.md from the last run's results.json without measuring again")
+    parser.add_argument("--profile-preparation", action="store_true",
+                        help="only measure where preparation memory goes, add it to results.json, rewrite RESULTS.md")
     args = parser.parse_args()
     out = Path(args.out)
+    if args.profile_preparation:
+        saved = json.loads((out.parent / "results.json").read_text())
+        saved["preparation_profile"] = preparation_profile(args.size)
+        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
+        args.from_json = True
     if args.from_json:
         write_results(json.loads((out.parent / "results.json").read_text()), out)
         print(out.read_text())
@@ -368,6 +426,7 @@ def main() -> None:
         results["memory"] = memory(args.memory_sizes)
         results["generation"] = generation_memory(args.memory_sizes)
         results["streaming"] = streaming_memory([s for s in args.memory_sizes if s != "quick"])
+        results["preparation_profile"] = preparation_profile(args.memory_sizes[-1])
     (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
     write_results(results, out)
     print(out.read_text())
