@@ -62,14 +62,29 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
         "baseline": dict(stacked=False, fast=False, batch=128, max_len=200),
         "fast": dict(stacked=True, fast=True, batch=256, max_len=200),
     }
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.started)
+
     exp = prepare("lyrics", replace(cfg, max_len=200), "pair")
+    n_train = len(exp.data.splits.train)
     for name, s in settings.items():
         seed_everything(0)
         model = build_lyrics_model(exp.data.input_dim, "all", 2, stacked=s["stacked"], learning_rate=cfg.learning_rate)
-        history = fit(model, exp.data, epochs=epochs, batch_size=s["batch"], seed=0, fast=s["fast"])
-        # the first epoch includes tracing; the steady-state rate excludes it
+        timer = EpochTimer()
+        timer.seconds = []
+        history = fit(model, exp.data, epochs=epochs, batch_size=s["batch"], seed=0, fast=s["fast"], callbacks=[timer])
         val = evaluate_pairs(model, exp.data.splits.val, exp.data.songs)
+        # the first epoch includes tracing (more of it for the fast path's varied batch shapes): the
+        # steady-state rate over the later epochs is the headline, the all-epoch rate is kept beside it
         out[name] = {
+            "steady_pairs_per_second": n_train * (epochs - 1) / sum(timer.seconds[1:]),
+            "epoch_seconds": timer.seconds,
             "pairs_per_second": history["pairs_per_second"],
             "seconds": history["seconds"],
             "val_accuracy": val["accuracy"],
@@ -77,7 +92,8 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
             "epochs": epochs,
             **s,
         }
-    out["ratio"] = out["fast"]["pairs_per_second"] / out["baseline"]["pairs_per_second"]
+    out["ratio"] = out["fast"]["steady_pairs_per_second"] / out["baseline"]["steady_pairs_per_second"]
+    out["ratio_all_epochs"] = out["fast"]["pairs_per_second"] / out["baseline"]["pairs_per_second"]
     out["val_difference_points"] = 100 * (out["fast"]["val_accuracy"] - out["baseline"]["val_accuracy"])
     out["mean_length"] = float(exp.data.songs.lengths.mean())
     return out
@@ -298,12 +314,18 @@ def write_results(results: dict, path: Path) -> None:
         f"Synthetic `{results['size']}` lyrics pairs: {ly['baseline']['train_pairs']:,} training pairs (both orders), "
         f"{ly['baseline']['epochs']} epochs, model `all` + 2 FC; mean song length {ly['mean_length']:.0f} words.",
         "",
-        "| path | tower calls | batches | batch size | pairs/s | val accuracy |",
-        "|---|---|---|---|---|---|",
-        f"| straightforward | 2 | padded to 200 | 128 | {ly['baseline']['pairs_per_second']:,.0f} | {ly['baseline']['val_accuracy']:.3f} |",
-        f"| fast path | 1 on [A; B] | length buckets, trimmed | 256 | {ly['fast']['pairs_per_second']:,.0f} | {ly['fast']['val_accuracy']:.3f} |",
+        f"Measured {ly.get('date', results['date'])}. Steady state: epochs 2 to {ly['baseline']['epochs']} "
+        "(the first epoch also traces the graph, more often for the fast path's varied batch shapes).",
         "",
-        f"**Speed-up: {ly['ratio']:.2f}x** (target >= 3x: {'met' if ly['ratio'] >= 3 else 'NOT met, by ' + format(3 - ly['ratio'], '.2f') + 'x'}). "
+        "| path | tower calls | batches | batch size | pairs/s, steady | pairs/s, all epochs | val accuracy |",
+        "|---|---|---|---|---|---|---|",
+        f"| straightforward | 2 | padded to 200 | 128 | {ly['baseline']['steady_pairs_per_second']:,.0f} | "
+        f"{ly['baseline']['pairs_per_second']:,.0f} | {ly['baseline']['val_accuracy']:.3f} |",
+        f"| fast path | 1 on [A; B] | length buckets, trimmed | 256 | {ly['fast']['steady_pairs_per_second']:,.0f} | "
+        f"{ly['fast']['pairs_per_second']:,.0f} | {ly['fast']['val_accuracy']:.3f} |",
+        "",
+        f"**Speed-up: {ly['ratio']:.2f}x** steady, {ly['ratio_all_epochs']:.2f}x over all epochs "
+        f"(target >= 3x: {'met' if ly['ratio'] >= 3 else 'NOT met, by ' + format(3 - ly['ratio'], '.2f') + 'x'}). "
         f"Validation accuracy difference: {ly['val_difference_points']:+.1f} points (target within 1 point: "
         f"{'met' if abs(ly['val_difference_points']) <= 1 else 'not met'}; single seeds on small validation sets move by about a point).",
         "",
@@ -396,10 +418,18 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--from-json", action="store_true",
                         help="rewrite RESULTS.md from the last run's results.json without measuring again")
+    parser.add_argument("--lyrics-only", action="store_true",
+                        help="only measure section 1 again (dated), keep the rest of results.json, rewrite RESULTS.md")
     parser.add_argument("--profile-preparation", action="store_true",
                         help="only measure where preparation memory goes, add it to results.json, rewrite RESULTS.md")
     args = parser.parse_args()
     out = Path(args.out)
+    if args.lyrics_only:
+        saved = json.loads((out.parent / "results.json").read_text())
+        saved["lyrics"] = lyrics_throughput(args.size, args.epochs)
+        saved["lyrics"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
+        args.from_json = True
     if args.profile_preparation:
         saved = json.loads((out.parent / "results.json").read_text())
         saved["preparation_profile"] = preparation_profile(args.size)
