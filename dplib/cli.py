@@ -33,6 +33,27 @@ def cmd_data_fetch(args) -> int:
     return 0
 
 
+def cmd_data_shards(args) -> int:
+    from .config import get_config
+    from .datasets.streaming import prepare_lyrics_shards
+
+    cfg = get_config(seed=args.seed)
+    caps = (args.pairs_per_class + [None, None, None])[:3]
+    data = prepare_lyrics_shards(args.folder, args.out, args.split, caps, max_len=args.max_len or cfg.max_len,
+                                 min_count=cfg.min_count, max_doc_freq=cfg.max_doc_freq, seed=cfg.seed,
+                                 shard_size=args.shard_size, strict=args.strict)
+    m = data.manifest
+    print(f"{m['listed_pairs']:,} listed pairs -> {m['unique_pairs']:,} unique -> split '{m['split']}', balanced, "
+          f"both orders; vocabulary {m['vocab_size']:,} (training songs only)")
+    for name, c in m["counts"].items():
+        print(f"  {name:>5}: {c['pairs']:>9,} pairs ({c['positive']:,} similar), {c['songs']:,} songs, "
+              f"{len(m['shards'][name])} shard(s)")
+    print(f"  leakage (val/test pairs touching a training song): {m['leakage']}")
+    print(m["report"])
+    print(f"written to {args.out}; train with: dplib train lyrics --shards {args.out} --out runs/NAME")
+    return 0
+
+
 def cmd_ablation(args) -> int:
     from .config import get_config
     from .experiments import ablation_table, run_ablation
@@ -60,6 +81,12 @@ def cmd_train(args) -> int:
 
     lr_field = "learning_rate" if args.kind == "lyrics" else "audio_learning_rate"  # see Config.learning_rate_for
     cfg = get_config(seed=args.seed, **({lr_field: args.lr} if args.lr else {}))
+    if args.shards:
+        if args.kind != "lyrics" or args.pairs:
+            raise SystemExit("--shards trains lyrics models from 'dplib data shards' output, without --pairs")
+        return train_from_shards(args, cfg)
+    if not args.pairs:
+        raise SystemExit("dplib train needs --pairs (a track_a,track_b,score CSV) or, for lyrics, --shards")
     report = SkipReport(args.strict)
     scored = read_pairs_csv(args.pairs, report)
     paths = DataPaths(Path(args.pairs).parent, pairs_csv=Path(args.pairs))
@@ -103,6 +130,36 @@ def cmd_train(args) -> int:
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=1))
     print(report.summary())
+    return 0
+
+
+def train_from_shards(args, cfg) -> int:
+    """The streamed path: shards written by ``dplib data shards``, never loaded whole."""
+    from .config import seed_everything
+    from .datasets.streaming import StreamedLyrics
+    from .evaluation import evaluate_shards
+    from .models import build_lyrics_model
+    from .training import fit_streamed
+
+    data = StreamedLyrics.load(args.shards)
+    seed_everything(cfg.seed)
+    combine, fc = args.combine or "all", args.fc or 2
+    model = build_lyrics_model(data.vocab_size, combine, fc, learning_rate=cfg.learning_rate)
+    history = fit_streamed(model, data, epochs=args.epochs or cfg.lyrics_epochs, batch_size=cfg.batch_size,
+                           seed=cfg.seed, verbose=2)
+    val, test = evaluate_shards(model, data, "val"), evaluate_shards(model, data, "test")
+    metrics = {
+        "kind": "lyrics", "combine": combine, "fc": fc, "shards": str(args.shards),
+        "val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
+        "symmetry_gap": test["symmetry_gap"], "n_train_pairs": data.counts()["train"]["pairs"],
+        "n_val_pairs": val["n_pairs"], "n_test_pairs": test["n_pairs"], "split": data.manifest["split"],
+        "leakage": data.manifest["leakage"], "history": history, "skipped": data.manifest["skipped"], "seed": cfg.seed,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save(out / "model.keras")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=1))
     return 0
 
 
@@ -259,6 +316,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="data/real")
     p.set_defaults(func=cmd_data_fetch)
 
+    p = data.add_parser("shards", help="stream a data folder into TFRecord shards (lyrics; corpora of any size)")
+    p.add_argument("folder", help="a data folder (Last.fm files or pairs.csv, and lyrics)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--split", choices=["pair", "song"], default="song")
+    p.add_argument("--pairs-per-class", type=int, nargs="+", default=[], metavar="N",
+                   help="cap per class for train [val [test]] (default: all a balanced split allows)")
+    p.add_argument("--max-len", type=int, default=None, help="words kept per song (default 120)")
+    p.add_argument("--shard-size", type=int, default=100_000, help="examples per shard file")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strict", action="store_true", help="stop at the first bad record")
+    p.set_defaults(func=cmd_data_shards)
+
     p = sub.add_parser("ablation", help="run Table 2 (lyrics) or Table 3 (audio)")
     p.add_argument("kind", choices=["lyrics", "audio"])
     p.add_argument("--size", choices=["quick", "default", "paper"])
@@ -267,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one model on your own pairs and lyrics or audio")
     p.add_argument("kind", choices=["lyrics", "audio"])
-    p.add_argument("--pairs", required=True, help="CSV with track_a,track_b,score")
+    p.add_argument("--pairs", help="CSV with track_a,track_b,score")
+    p.add_argument("--shards", help="lyrics: a folder written by 'dplib data shards' (streamed, any corpus size)")
     p.add_argument("--lyrics", help="JSONL of {track_id, text} or a folder of TRACKID.txt")
     p.add_argument("--audio", help="folder of TRACKID.wav")
     p.add_argument("--combine", default=None, help="concat, diff, absdiff, product, all, all_sym")

@@ -6,11 +6,14 @@ lesson argues on paper.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .datasets.lyrics import EncodedSongs
 from .datasets.pairs import Pairs
 from .datasets.pipeline import pair_dataset
+from .datasets.streaming import StreamedLyrics
 
 
 def predict_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 512) -> np.ndarray:
@@ -43,4 +46,25 @@ def evaluate_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 5
         "roc_auc": roc_auc(pairs.label, p),
         "symmetry_gap": float(np.abs(p - p_swapped).mean()),
         "n_pairs": int(len(pairs)),
+    }
+
+
+def evaluate_shards(model, data: StreamedLyrics, split: str = "test", batch_size: int = 512) -> dict:
+    """:func:`evaluate_pairs` for streamed data (:class:`dplib.datasets.streaming.StreamedLyrics`).
+
+    The shards store every pair in both orders, one after the other, so the symmetry
+    gap compares neighbouring predictions; nothing has to be swapped or held in memory.
+    """
+    ds = data.dataset(split, batch_size, shuffle=False)
+    labels = np.concatenate([y.numpy() for _, y in ds]) if data.counts()[split]["pairs"] else np.zeros(0)
+    if len(labels) == 0:
+        return {"accuracy": float("nan"), "roc_auc": float("nan"), "symmetry_gap": float("nan"), "n_pairs": 0}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
+        p = model.predict(ds.map(lambda x, y: (x,)), verbose=0)[:, 1]
+    return {
+        "accuracy": float(((p >= 0.5) == (labels == 1)).mean()),
+        "roc_auc": roc_auc(labels, p),
+        "symmetry_gap": float(np.abs(p[0::2] - p[1::2]).mean()),
+        "n_pairs": int(len(labels)),
     }

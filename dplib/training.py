@@ -16,6 +16,7 @@ import keras
 
 from .datasets.pipeline import pair_dataset
 from .datasets.prepare import Prepared
+from .datasets.streaming import StreamedLyrics
 
 
 def make_strategy(name: str = "default", devices: list[str] | None = None):
@@ -57,6 +58,18 @@ def fit(
     """Train on ``data.splits.train``, validate on ``val``; return the per-epoch history and timing."""
     train = pair_dataset(data.splits.train, data.songs, batch_size, shuffle=True, seed=seed, bucket=fast, trim=fast)
     val = pair_dataset(data.splits.val, data.songs, 2 * batch_size, trim=fast)
+    return _fit_datasets(model, train, val, len(data.splits.train), epochs, verbose, callbacks)
+
+
+def fit_streamed(model: keras.Model, data: StreamedLyrics, epochs: int = 10, batch_size: int = 256, seed: int = 0,
+                 verbose: int = 0, callbacks: list | None = None) -> dict:
+    """:func:`fit` for data prepared by ``dplib data shards``: batches stream from the TFRecord shards."""
+    train = data.dataset("train", batch_size, seed=seed)
+    val = data.dataset("val", 2 * batch_size)
+    return _fit_datasets(model, train, val, data.counts()["train"]["pairs"], epochs, verbose, callbacks)
+
+
+def _fit_datasets(model, train, val, n_train: int, epochs: int, verbose: int, callbacks) -> dict:
     started = time.perf_counter()
     with warnings.catch_warnings():
         # a finite dataset ends each epoch on purpose; Keras warns about that
@@ -67,5 +80,5 @@ def fit(
     seconds = time.perf_counter() - started
     out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     out["seconds"] = seconds
-    out["pairs_per_second"] = len(data.splits.train) * epochs / seconds
+    out["pairs_per_second"] = n_train * epochs / seconds
     return out

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 from .audio import AUDIO_SUFFIXES
-from .lastfm import TrackInfo, load_lastfm_json, load_lastfm_sqlite
-from .lyrics import load_lyrics_texts
-from .musixmatch import load_musixmatch
-from .pairs import ScoredPairs, read_pairs_csv
+from .lastfm import TrackInfo, iter_lastfm_json, iter_lastfm_sqlite, load_lastfm_json, load_lastfm_sqlite
+from .lyrics import iter_lyrics_texts, load_lyrics_texts
+from .musixmatch import iter_musixmatch_texts, load_musixmatch
+from .pairs import ScoredPairs, iter_pairs_csv, read_pairs_csv
 from .report import DataError, SkipReport
 
 
@@ -118,3 +119,27 @@ def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
     audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if paths.audio else []
     card = json.loads(paths.card.read_text()) if paths.card else None
     return Corpus(paths, tracks, scored, lyrics, kind, audio_ids, report, card)
+
+
+def iter_scored_rows(paths: DataPaths, report: SkipReport) -> Iterator[tuple[str, str, float]]:
+    """The scored rows :func:`load_corpus` would load, one at a time, from the same source."""
+    if paths.pairs_csv:
+        yield from iter_pairs_csv(paths.pairs_csv, report)
+    elif paths.lastfm_json:
+        for tree in paths.lastfm_json:
+            for _, rows in iter_lastfm_json(tree, report):
+                yield from rows
+    elif paths.lastfm_db:
+        for rows in iter_lastfm_sqlite(paths.lastfm_db, report=report):
+            yield from rows
+    else:
+        raise DataError("no pairs: expected pairs.csv, a lastfm_* folder or lastfm_similars.db", paths.root)
+
+
+def iter_lyrics(paths: DataPaths, report: SkipReport) -> Iterator[tuple[str, str]]:
+    """``(track_id, text)`` from the lyrics source :func:`load_corpus` would use (none: nothing)."""
+    if paths.lyrics:
+        yield from iter_lyrics_texts(paths.lyrics, report)
+    else:
+        for f in paths.mxm:
+            yield from iter_musixmatch_texts(f, report)

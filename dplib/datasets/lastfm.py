@@ -8,6 +8,7 @@ Two official shapes: one JSON file per track (``lastfm_subset`` / ``lastfm_train
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 import zipfile
@@ -46,10 +47,23 @@ def _json_sources(root: Path) -> Iterator[tuple[str, bytes]]:
             for name in sorted(n for n in zf.namelist() if n.endswith(".json")):
                 yield f"{root}!{name}", zf.read(name)
     elif root.is_dir():
-        for path in sorted(root.rglob("*.json")):
-            yield str(path), path.read_bytes()
+        for path in _sorted_json_files(root):
+            yield path, Path(path).read_bytes()
     else:
         raise DataError("not a Last.fm folder or .zip", root)
+
+
+def _sorted_json_files(folder: Path) -> Iterator[str]:
+    """``*.json`` under ``folder`` in sorted path order, one directory at a time: a full
+    listing of the 943,000 files would itself take hundreds of MB."""
+    with os.scandir(folder) as it:
+        entries = sorted((e.name, e.is_dir()) for e in it)
+    for name, is_dir in entries:
+        path = os.path.join(folder, name)
+        if is_dir:
+            yield from _sorted_json_files(path)
+        elif name.endswith(".json"):
+            yield path
 
 
 def parse_track_json(raw: bytes, name: str, report: SkipReport):
@@ -86,6 +100,14 @@ def parse_track_json(raw: bytes, name: str, report: SkipReport):
     return info, rows
 
 
+def iter_lastfm_json(root: str | Path, report: SkipReport) -> Iterator[tuple[TrackInfo, list[tuple[str, str, float]]]]:
+    """One (TrackInfo, scored rows) per readable track file, in sorted order; bad files are counted."""
+    for name, raw in _json_sources(Path(root)):
+        parsed = parse_track_json(raw, name, report)
+        if parsed is not None:
+            yield parsed
+
+
 def load_lastfm_json(root: str | Path, strict: bool = False, report: SkipReport | None = None) -> LastfmData:
     """Read every track JSON under ``root`` (a folder tree or a .zip)."""
     report = report if report is not None else SkipReport(strict)
@@ -94,11 +116,7 @@ def load_lastfm_json(root: str | Path, strict: bool = False, report: SkipReport 
     a: list[str] = []
     b: list[str] = []
     scores = array("f")
-    for name, raw in _json_sources(Path(root)):
-        parsed = parse_track_json(raw, name, report)
-        if parsed is None:
-            continue
-        info, track_rows = parsed
+    for info, track_rows in iter_lastfm_json(root, report):
         tracks[info.track_id] = info
         for tid, other, score in track_rows:
             a.append(tid)
@@ -124,22 +142,16 @@ def parse_target(tid: str, target: str, path, report: SkipReport) -> list[tuple[
     return rows
 
 
-def load_lastfm_sqlite(
-    path: str | Path, table: str = "similars_src", strict: bool = False, report: SkipReport | None = None
-) -> ScoredPairs:
-    """Scored pairs from ``lastfm_similars.db``.
-
-    ``similars_src``: each row lists the tracks similar to ``tid``.
-    ``similars_dest``: each row lists the tracks that list ``tid`` as similar
-    (the rows come back as (listing track, tid, score)).
-    """
+def iter_lastfm_sqlite(
+    path: str | Path, table: str = "similars_src", report: SkipReport | None = None
+) -> Iterator[list[tuple[str, str, float]]]:
+    """The scored rows of ``lastfm_similars.db``, one list per table row (see :func:`load_lastfm_sqlite`)."""
     if table not in ("similars_src", "similars_dest"):
         raise ValueError(f"table must be similars_src or similars_dest, got {table!r}")
     path = Path(path)
     if not path.exists():
         raise DataError("no such SQLite file", path)
-    report = report if report is not None else SkipReport(strict)
-    rows: list[tuple[str, str, float]] = []
+    report = report if report is not None else SkipReport()
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
         try:
             cursor = conn.execute(f"SELECT tid, target FROM {table} ORDER BY rowid")
@@ -149,5 +161,20 @@ def load_lastfm_sqlite(
             parsed = parse_target(tid, target or "", path, report)
             if table == "similars_dest":
                 parsed = [(b, a, s) for a, b, s in parsed]
-            rows.extend(parsed)
+            yield parsed
+
+
+def load_lastfm_sqlite(
+    path: str | Path, table: str = "similars_src", strict: bool = False, report: SkipReport | None = None
+) -> ScoredPairs:
+    """Scored pairs from ``lastfm_similars.db``.
+
+    ``similars_src``: each row lists the tracks similar to ``tid``.
+    ``similars_dest``: each row lists the tracks that list ``tid`` as similar
+    (the rows come back as (listing track, tid, score)).
+    """
+    report = report if report is not None else SkipReport(strict)
+    rows: list[tuple[str, str, float]] = []
+    for parsed in iter_lastfm_sqlite(path, table, report):
+        rows.extend(parsed)
     return ScoredPairs.from_rows(rows)

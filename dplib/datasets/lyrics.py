@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -24,21 +24,19 @@ def tokenize(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
 
 
-def load_lyrics_texts(path: str | Path, strict: bool = False, report: SkipReport | None = None) -> dict[str, str]:
-    """``{track_id: text}`` from a folder of ``TRACKID.txt`` or a JSONL of ``{"track_id", "text"}``.
+def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str]]:
+    """``(track_id, text)`` from a folder of ``TRACKID.txt`` or a JSONL of ``{"track_id", "text"}``.
 
     Empty lyrics and malformed lines are counted in ``report`` (errors when strict).
     """
     path = Path(path)
-    report = report if report is not None else SkipReport(strict)
-    texts: dict[str, str] = {}
     if path.is_dir():
         for file in sorted(path.glob("*.txt")):
             text = file.read_text(encoding="utf-8", errors="replace")
             if not tokenize(text):
                 report.skip("empty lyrics", file)
                 continue
-            texts[file.stem] = text
+            yield file.stem, text
     elif path.is_file():
         with open(path, encoding="utf-8") as f:
             for line_no, line in enumerate(f, start=1):
@@ -56,10 +54,15 @@ def load_lyrics_texts(path: str | Path, strict: bool = False, report: SkipReport
                 if not isinstance(text, str) or not tokenize(text):
                     report.skip("empty lyrics", path, line_no, str(tid))
                     continue
-                texts[str(tid)] = text
+                yield str(tid), text
     else:
         raise DataError("no lyrics folder or JSONL file here", path)
-    return texts
+
+
+def load_lyrics_texts(path: str | Path, strict: bool = False, report: SkipReport | None = None) -> dict[str, str]:
+    """``{track_id: text}``: see :func:`iter_lyrics_texts` (a repeated track id keeps its last text)."""
+    report = report if report is not None else SkipReport(strict)
+    return dict(iter_lyrics_texts(path, report))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -39,12 +40,10 @@ def bow_to_tokens(words: list[str], indices: np.ndarray, counts: np.ndarray) -> 
     return [words[i] for i, c in zip(indices, counts) for _ in range(int(c))]
 
 
-def load_musixmatch(path: str | Path, strict: bool = False, report: SkipReport | None = None) -> BagOfWords:
-    """Read one musiXmatch file; bad track lines are counted (or raise when ``strict``)."""
+def iter_musixmatch(path: str | Path, report: SkipReport) -> Iterator[tuple[list[str], str, int, np.ndarray, np.ndarray]]:
+    """``(words, track_id, mxm_id, indices, counts)`` per good track line; bad lines are counted."""
     path = Path(path)
-    report = report if report is not None else SkipReport(strict)
     words: list[str] | None = None
-    tids, mxm_ids, all_idx, all_counts = [], [], [], []
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, start=1):
             line = line.rstrip("\n")
@@ -57,14 +56,39 @@ def load_musixmatch(path: str | Path, strict: bool = False, report: SkipReport |
                 raise DataError("track line before the '%' word list", path, line_no)
             parsed = _parse_track_line(line, len(words), path, line_no, report)
             if parsed is not None:
-                tid, mxm, idx, cnt = parsed
-                tids.append(tid)
-                mxm_ids.append(mxm)
-                all_idx.append(idx)
-                all_counts.append(cnt)
+                yield (words, *parsed)
     if words is None:
         raise DataError("no '%' word list found", path)
+
+
+def iter_musixmatch_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str]]:
+    """``(track_id, order-free pseudo-text)``, as :meth:`BagOfWords.as_texts` gives them."""
+    for words, tid, _, idx, cnt in iter_musixmatch(path, report):
+        yield tid, " ".join(bow_to_tokens(words, idx, cnt))
+
+
+def load_musixmatch(path: str | Path, strict: bool = False, report: SkipReport | None = None) -> BagOfWords:
+    """Read one musiXmatch file; bad track lines are counted (or raise when ``strict``)."""
+    path = Path(path)
+    report = report if report is not None else SkipReport(strict)
+    words: list[str] | None = None
+    tids, mxm_ids, all_idx, all_counts = [], [], [], []
+    for words, tid, mxm, idx, cnt in iter_musixmatch(path, report):
+        tids.append(tid)
+        mxm_ids.append(mxm)
+        all_idx.append(idx)
+        all_counts.append(cnt)
+    if words is None:  # a word list and no track lines
+        words = _word_list(path)
     return BagOfWords(words, tids, mxm_ids, all_idx, all_counts, report)
+
+
+def _word_list(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("%"):
+                return line[1:].rstrip("\n").split(",")
+    raise DataError("no '%' word list found", path)
 
 
 def _parse_track_line(line: str, n_words: int, path, line_no: int, report: SkipReport):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -99,11 +99,9 @@ class Pairs:
         return Pairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("a", "b", "score", "label")))
 
 
-def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:
-    """A ``track_a,track_b,score`` CSV with that header: the bring-your-own-pairs entry."""
-    report = report if report is not None else SkipReport()
+def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str, float]]:
+    """The rows of a ``track_a,track_b,score`` CSV; bad rows are counted in ``report``."""
     path = Path(path)
-    rows = []
     with open(path, newline="") as f:
         reader = csv.reader(f)
         header = next(reader, None)
@@ -118,8 +116,13 @@ def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> Scored
             except DataError as err:
                 report.skip(err.reason, path, line_no, repr(row[2]))
                 continue
-            rows.append((row[0].strip(), row[1].strip(), score))
-    return ScoredPairs.from_rows(rows)
+            yield row[0].strip(), row[1].strip(), score
+
+
+def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:
+    """A ``track_a,track_b,score`` CSV with that header: the bring-your-own-pairs entry."""
+    report = report if report is not None else SkipReport()
+    return ScoredPairs.from_rows(iter_pairs_csv(path, report))
 
 
 def write_pairs_csv(pairs: ScoredPairs | Pairs, path: str | Path) -> Path:

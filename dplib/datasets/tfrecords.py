@@ -26,22 +26,66 @@ def _example(a: np.ndarray, b: np.ndarray, label: int) -> bytes:
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
+class ShardWriter:
+    """Writes ``total`` examples as ``prefix-00000-of-000NN.tfrecord`` files of at most ``shard_size`` each.
+
+    The total is needed up front for the names; the writer moves to the next file by itself.
+    """
+
+    def __init__(self, folder: str | Path, prefix: str, total: int, shard_size: int = 100_000):
+        if shard_size < 1:
+            raise ValueError(f"shard_size must be at least 1, got {shard_size}")
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.prefix, self.total, self.shard_size = prefix, total, shard_size
+        self.n_shards = max(1, -(-total // shard_size))
+        self.paths: list[Path] = []
+        self.written = 0
+        self._writer = None
+
+    def write(self, a: np.ndarray, b: np.ndarray, label: int) -> None:
+        if self.written >= self.total:
+            raise ValueError(f"{self.prefix}: more than the {self.total} examples announced")
+        if self.written % self.shard_size == 0:
+            self._next_file()
+        self._writer.write(_example(a, b, label))
+        self.written += 1
+
+    def _next_file(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        path = self.folder / f"{self.prefix}-{len(self.paths):05d}-of-{self.n_shards:05d}.tfrecord"
+        self._writer = tf.io.TFRecordWriter(str(path))
+        self.paths.append(path)
+
+    def close(self) -> list[Path]:
+        if self.written == 0 and not self.paths:
+            self._next_file()  # an empty split still gets its (empty) file
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self.written != self.total:
+            raise ValueError(f"{self.prefix}: {self.written} examples written, {self.total} announced")
+        return self.paths
+
+    def __enter__(self) -> "ShardWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if exc[0] is None:
+            self.close()
+        elif self._writer is not None:
+            self._writer.close()
+
+
 def write_pair_shards(pairs: Pairs, songs: EncodedSongs, folder: str | Path, prefix: str = "train",
                       shard_size: int = 100_000) -> list[Path]:
     """Write ``pairs`` as ``prefix-00000-of-000NN.tfrecord`` files of at most ``shard_size`` examples."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    n_shards = max(1, -(-len(pairs) // shard_size))
-    paths = []
-    for shard in range(n_shards):
-        path = folder / f"{prefix}-{shard:05d}-of-{n_shards:05d}.tfrecord"
-        lo, hi = shard * shard_size, min(len(pairs), (shard + 1) * shard_size)
-        ra, rb = songs.rows(pairs.a[lo:hi]), songs.rows(pairs.b[lo:hi])
-        with tf.io.TFRecordWriter(str(path)) as writer:
-            for i, j, y in zip(ra, rb, pairs.label[lo:hi]):
-                writer.write(_example(songs.data[i, : songs.lengths[i]], songs.data[j, : songs.lengths[j]], y))
-        paths.append(path)
-    return paths
+    ra, rb = songs.rows(pairs.a), songs.rows(pairs.b)
+    with ShardWriter(folder, prefix, len(pairs), shard_size) as writer:
+        for i, j, y in zip(ra, rb, pairs.label):
+            writer.write(songs.data[i, : songs.lengths[i]], songs.data[j, : songs.lengths[j]], y)
+    return writer.paths
 
 
 def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int = 256, shuffle: bool = True,

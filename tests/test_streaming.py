@@ -1,0 +1,159 @@
+"""Streamed preparation (corpus -> TFRecord shards without loading it) against the in-memory path."""
+import csv
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dplib.datasets.corpus import find_data, load_corpus
+from dplib.datasets.lyrics import Vocabulary, tokenize
+from dplib.datasets.pairs import build_pair_pool
+from dplib.datasets.report import DataError, SkipReport
+from dplib.datasets.streaming import LyricsShardBuilder, StreamedLyrics, prepare_lyrics_shards
+
+
+def read_csv_pairs(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["track_a", "track_b", "score"]
+    return [(a, b, float(s)) for a, b, s in rows[1:]]
+
+
+def raw_examples(folder, split):
+    """(song_a, song_b, label) of every example, in file order."""
+    files = sorted(str(p) for p in folder.glob(f"{split}-*.tfrecord"))
+    out = []
+    for record in tf.data.TFRecordDataset(files):
+        ex = tf.train.Example.FromString(record.numpy()).features.feature
+        out.append((tuple(ex["song_a"].int64_list.value), tuple(ex["song_b"].int64_list.value),
+                    ex["label"].int64_list.value[0]))
+    return out
+
+
+@pytest.mark.parametrize("n_buckets", [1, 7])
+def test_streamed_pool_is_the_in_memory_pool(synth_quick, tmp_path, n_buckets):
+    corpus = load_corpus(synth_quick)
+    report = SkipReport()
+    pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), report=report)
+    expected = {(a, b, float(s)) for a, b, s in zip(pool.a, pool.b, pool.score)}
+
+    builder = LyricsShardBuilder(find_data(synth_quick), tmp_path / "out", n_buckets=n_buckets)
+    builder.index_songs()
+    builder.bucket_pairs()
+    got = [(builder.ids[r["a"]].decode(), builder.ids[r["b"]].decode(), float(r["score"]))
+           for bucket in builder.pool_buckets() for r in bucket]
+    builder.close()
+    assert len(got) == len(set(got)) == len(expected)  # each unordered pair once, in one bucket
+    assert set(got) == expected  # higher score of a pair listed both ways, like the dict version
+    assert builder.report.skips == corpus.report.skips + report.skips  # empty lyrics, unknown tracks
+
+
+def test_song_split_shards_are_balanced_flipped_and_song_disjoint(synth_quick, tmp_path):
+    out = tmp_path / "shards"
+    data = prepare_lyrics_shards(synth_quick, out, split="song", shard_size=500)
+    m = data.manifest
+    songs = {}
+    for name in ("train", "val", "test"):
+        pairs = read_csv_pairs(out / f"{name}_pairs.csv")
+        counts = m["counts"][name]
+        assert counts["pairs"] == 2 * len(pairs) > 0
+        assert counts["positive"] == counts["pairs"] // 2  # balanced 50/50
+        assert sum(s >= 0.5 for _, _, s in pairs) == len(pairs) // 2
+        songs[name] = {t for a, b, _ in pairs for t in (a, b)}
+        assert counts["songs"] == len(songs[name])
+        examples = raw_examples(out, name)
+        assert len(examples) == counts["pairs"]
+        for first, second in zip(examples[0::2], examples[1::2]):  # every pair in both orders, side by side
+            assert (first[1], first[0], first[2]) == second
+        assert len(m["shards"][name]) == -(-counts["pairs"] // 500)
+    assert not songs["train"] & songs["val"] and not songs["train"] & songs["test"] and not songs["val"] & songs["test"]
+    assert m["leakage"] == {"val": 0.0, "test": 0.0}
+    assert m["pairs_across_splits"] > 0  # the price of a song-disjoint split, counted
+
+    loaded = StreamedLyrics.load(out)
+    n = sum(int(y.shape[0]) for _, y in loaded.dataset("val", batch_size=64))
+    assert n == m["counts"]["val"]["pairs"]
+
+
+def test_shards_hold_the_training_vocabulary_encodings(synth_quick, tmp_path):
+    out = tmp_path / "shards"
+    data = prepare_lyrics_shards(synth_quick, out, split="pair", max_len=30)
+    texts = load_corpus(synth_quick).lyrics
+    train = read_csv_pairs(out / "train_pairs.csv")
+    train_songs = sorted({t for a, b, _ in train for t in (a, b)})
+    expected_vocab = Vocabulary.fit((tokenize(texts[t]) for t in train_songs), 3, 0.5)
+    vocab = data.vocabulary()
+    assert vocab.words == expected_vocab.words and data.vocab_size == vocab.size
+    examples = raw_examples(out, "train")
+    for k, (a, b, score) in enumerate(train[:25]):
+        song_a, song_b, label = examples[2 * k]
+        assert song_a == tuple(vocab.encode(tokenize(texts[a]))[:30])
+        assert song_b == tuple(vocab.encode(tokenize(texts[b]))[:30])
+        assert label == int(score >= 0.5)
+    songs = np.load(out / "songs.npy", mmap_mode="r")
+    assert songs.shape[1] == 30 and len(songs) == len((out / "track_ids.txt").read_text().split())
+
+
+def test_caps_and_determinism(synth_quick, tmp_path):
+    one = prepare_lyrics_shards(synth_quick, tmp_path / "one", n_per_class=(150, 20, 20), seed=3)
+    two = prepare_lyrics_shards(synth_quick, tmp_path / "two", n_per_class=(150, 20, 20), seed=3)
+    other = prepare_lyrics_shards(synth_quick, tmp_path / "other", n_per_class=(150, 20, 20), seed=4)
+    assert {k: v["pairs"] for k, v in one.counts().items()} == {"train": 600, "val": 80, "test": 80}
+    assert one.manifest["available"]["train"]["positive"] > 150
+    for name in ("train_pairs.csv", "vocabulary.json", "train-00000-of-00001.tfrecord", "songs.npy"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
+    assert (tmp_path / "one" / "train_pairs.csv").read_text() != (tmp_path / "other" / "train_pairs.csv").read_text()
+
+
+def test_bad_input_is_counted_or_raised_with_file_and_line(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    songs = [f"TR{i:04d}" for i in range(40)]
+    rng = np.random.default_rng(0)
+    lines = ["track_a,track_b,score"]
+    for _ in range(300):
+        a, b = rng.choice(songs, 2, replace=False)
+        lines.append(f"{a},{b},{rng.choice([0.1, 0.9]):.1f}")
+    lines[2] = "TR0001,TR0002,high"  # line 3: a bad score
+    lines += ["TR0001,NOLYRICS,0.9", "TR0003,TR0003,1.0", "TR0004,TR0005"]
+    (folder / "pairs.csv").write_text("\n".join(lines) + "\n")
+    with open(folder / "lyrics.jsonl", "w") as f:
+        for t in songs:
+            f.write(json.dumps({"track_id": t, "text": "love night road " * 2 + t.lower()}) + "\n")
+        f.write(json.dumps({"track_id": "TR0007", "text": ""}) + "\n")  # empty: counted
+        f.write(json.dumps({"track_id": "TR0008", "text": "a second text"}) + "\n")  # repeated: last kept, noted
+    data = prepare_lyrics_shards(folder, tmp_path / "out", split="pair", min_count=1)
+    assert data.manifest["skipped"] == {"non-numeric score": 1, "pair names a track without data": 1,
+                                        "pair of a track with itself": 1, "malformed pair row": 1, "empty lyrics": 1}
+    assert data.manifest["notes"] == {"track with lyrics listed more than once (its last text kept)": 1}
+    with pytest.raises(DataError, match=r"lyrics.jsonl, line 41: empty lyrics"):  # lyrics are read first
+        prepare_lyrics_shards(folder, tmp_path / "strict", strict=True)
+    text = (folder / "lyrics.jsonl").read_text().splitlines()
+    (folder / "lyrics.jsonl").write_text("\n".join(text[:40] + text[41:]) + "\n")
+    with pytest.raises(DataError, match=r"pairs.csv, line 3: non-numeric score"):
+        prepare_lyrics_shards(folder, tmp_path / "strict", strict=True)
+    (folder / "lyrics.jsonl").unlink()
+    with pytest.raises(DataError, match="no lyrics"):
+        prepare_lyrics_shards(folder, tmp_path / "none")
+    with pytest.raises(DataError, match="manifest.json"):
+        StreamedLyrics.load(tmp_path / "none")
+
+
+def test_cli_shards_then_train(synth_quick, tmp_path, capsys):
+    from dplib.cli import main
+
+    shards = tmp_path / "shards"
+    assert main(["data", "shards", str(synth_quick), "--out", str(shards), "--pairs-per-class", "300"]) == 0
+    assert "train with: dplib train lyrics --shards" in capsys.readouterr().out
+    run = tmp_path / "run"
+    assert main(["train", "lyrics", "--shards", str(shards), "--combine", "product", "--fc", "1",
+                 "--epochs", "1", "--out", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["n_train_pairs"] == 1200 and metrics["split"] == "song"
+    assert metrics["n_test_pairs"] == StreamedLyrics.load(shards).counts()["test"]["pairs"]
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    assert metrics["symmetry_gap"] < 1e-6  # product is symmetric, and the flips sit side by side
+    assert (run / "model.keras").exists()
+    with pytest.raises(SystemExit, match="--shards"):
+        main(["train", "audio", "--shards", str(shards), "--out", str(run)])
