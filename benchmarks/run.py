@@ -1,6 +1,7 @@
 """Side-by-side benchmarks; writes benchmarks/RESULTS.md (never edited by hand).
 
-    python benchmarks/run.py [--size default|paper] [--epochs 3] [--skip-memory] [--skip-notebooks]
+    python benchmarks/run.py [--size default|paper] [--epochs 3] [--memory-sizes ...] [--skip-notebooks]
+    python benchmarks/run.py --memory-only | --lyrics-only | --profile-preparation | --from-json
 
 1. lyrics training throughput: the straightforward Keras siamese model (two tower calls,
    every sequence padded to 200, batch 128) against the fast path (one tower call on
@@ -8,7 +9,8 @@
 2. audio: |FFT| blocking against a bare numpy rfft over the same frames, and audio training throughput;
 3. the notebook suite's wall time in quick mode (measured here) and at the default size
    (measured by the last `make reproduce`, read from results/default/notebook_times.json);
-4. peak memory (RSS) of data preparation at each synthetic size, and of one training epoch.
+4. peak memory (RSS) of data preparation at each synthetic size, in memory and streamed to
+   TFRecord shards, and of one training epoch (in memory, and streamed from the shards).
 """
 from __future__ import annotations
 
@@ -197,25 +199,36 @@ with tempfile.TemporaryDirectory() as tmp:
 """
 
 STREAM_PROBE = PEAK + r"""
-import os, sys, tempfile
+import os, sys, tempfile, time
+from pathlib import Path
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import tensorflow as tf
 from dplib.config import get_config
-from dplib.experiments import build_model, prepare
-from dplib.datasets.tfrecords import read_pair_shards, write_pair_shards
+from dplib.experiments import data_folder
+from dplib.datasets.streaming import prepare_lyrics_shards
+from dplib.datasets.synthetic import SIZES
+from dplib.models import build_lyrics_model
+from dplib.training import fit_streamed
+from dplib.datasets.corpus import find_data
 cfg = get_config(size=sys.argv[1])
-exp = prepare("lyrics", cfg, "pair")
+paths = find_data(data_folder(cfg))
+paths.lastfm_json = paths.lastfm_json * int(sys.argv[2])  # read k times: k x the listed rows, the same pairs
+reset_peak()
+before = peak_kb()
 with tempfile.TemporaryDirectory() as tmp:
-    write_pair_shards(exp.data.splits.train, exp.data.songs, tmp, shard_size=20000)
-    n = len(exp.data.splits.train)
-    vocab = exp.data.input_dim
-    del exp
-    import gc; gc.collect()
+    started = time.perf_counter()
+    data = prepare_lyrics_shards(paths, tmp, "pair", SIZES[cfg.size].lyrics_pairs, max_len=cfg.max_len,
+                                 min_count=cfg.min_count, max_doc_freq=cfg.max_doc_freq, seed=cfg.seed)
+    seconds = time.perf_counter() - started
+    prepared = peak_kb()
+    encoded = (Path(tmp) / "songs.npy").stat().st_size
     reset_peak()  # so the peak below is the streamed epoch's own
-    before = peak_kb("VmRSS")
-    from dplib.models import build_lyrics_model
-    model = build_lyrics_model(vocab, "all", 2)
-    model.fit(read_pair_shards(tmp, batch_size=cfg.batch_size), epochs=1, verbose=0)
-    print("RESULT", before, peak_kb(), n)
+    epoch_before = peak_kb("VmRSS")
+    model = build_lyrics_model(data.vocab_size, "all", 2)
+    h = fit_streamed(model, data, epochs=1, batch_size=cfg.batch_size)
+    m = data.manifest
+    print("RESULT", before, prepared, f"{seconds:.1f}", m["listed_pairs"], m["counts"]["train"]["pairs"], encoded,
+          epoch_before, peak_kb(), f"{h['seconds']:.1f}")
 """
 
 
@@ -276,11 +289,19 @@ def generation_memory(sizes: list[str]) -> dict:
 
 
 def streaming_memory(sizes: list[str]) -> dict:
+    """Streamed preparation (dplib data shards) then one epoch streamed from its shards, one fresh process per size.
+
+    The largest size runs once more with its Last.fm files read twice: twice the listed rows for the same
+    pairs (a pair listed again keeps its higher score), so memory that grows with the rows would show.
+    """
     out = {}
-    for size in sizes:
-        v = probe(STREAM_PROBE, size)
-        out[size] = {"error": v} if isinstance(v, str) else {
-            "rss_before_mb": int(v[0]) / 1024, "rss_after_epoch_mb": int(v[1]) / 1024, "train_pairs": int(v[2])}
+    for size, times in [(s, 1) for s in sizes] + [(sizes[-1], 2)]:
+        v = probe(STREAM_PROBE, size, str(times))
+        out[size if times == 1 else f"{size}, Last.fm files read twice"] = {"error": v} if isinstance(v, str) else {
+            "rss_imports_mb": int(v[0]) / 1024, "rss_prepared_mb": int(v[1]) / 1024, "prepare_seconds": float(v[2]),
+            "listed_pairs": int(v[3]), "train_pairs": int(v[4]), "encoded_mb": int(v[5]) / 2**20,
+            "rss_before_epoch_mb": int(v[6]) / 1024, "rss_after_epoch_mb": int(v[7]) / 1024,
+            "epoch_seconds": float(v[8])}
     return out
 
 
@@ -299,6 +320,13 @@ def memory(sizes: list[str]) -> dict:
                      "prepare_seconds": float(v[2]), "tracks": int(v[3]), "encoded_mb": int(v[4]) / 2**20,
                      "train_pairs": int(v[5]), "rss_after_epoch_mb": int(v[6]) / 1024, "epoch_seconds": float(v[7])}
     return out
+
+
+def memory_results(sizes: list[str]) -> dict:
+    print("memory ...", flush=True)
+    return {"memory": memory(sizes), "generation": generation_memory(sizes), "streaming": streaming_memory(sizes),
+            "preparation_profile": preparation_profile(sizes[-1]),
+            "memory_date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def write_results(results: dict, path: Path) -> None:
@@ -355,8 +383,10 @@ def write_results(results: dict, path: Path) -> None:
     mem = results.get("memory")
     if mem:
         lines += ["", "## 4. Peak memory (RSS), lyrics preparation and one training epoch, one fresh process per size", "",
-                  "Peak RSS (VmHWM) after importing dplib and TensorFlow, after loading the corpus and preparing the "
-                  "pairs, and after one training epoch (cumulative peaks).", "",
+                  f"Measured {results.get('memory_date', results['date'])}.", "",
+                  "In memory (`dplib.datasets.prepare`, what the notebooks use): peak RSS (VmHWM) after importing "
+                  "dplib and TensorFlow, after loading the corpus and preparing the pairs, and after one training "
+                  "epoch (cumulative peaks).", "",
                   "| size | tracks | training pairs | RSS after imports | after preparation | encoded songs | after 1 epoch | epoch |",
                   "|---|---|---|---|---|---|---|---|"]
         for size, m in mem.items():
@@ -374,25 +404,48 @@ def write_results(results: dict, path: Path) -> None:
                       else f"| {k} | failed | |" for k, v in gen.items()]
         stream = results.get("streaming")
         if stream:
-            lines += ["", "Training streamed from sharded TFRecords (`dplib.datasets.tfrecords`): the pairs are written to "
-                      "shards, the in-memory data released, the peak-RSS mark reset, then one epoch streams from disk:", "",
-                      "| size | training pairs | RSS before training | peak RSS during the streamed epoch |", "|---|---|---|---|"]
-            lines += [f"| {k} | {v['train_pairs']:,} | {v['rss_before_mb']:.0f} MB | {v['rss_after_epoch_mb']:.0f} MB |"
-                      if "error" not in v else f"| {k} | failed | | |" for k, v in stream.items()]
+            lines += ["", "Streamed preparation (`dplib data shards`, `dplib.datasets.streaming`): the same pairs drawn "
+                      "(`pair` split, the same caps), written to TFRecord shards without loading the corpus; then, "
+                      "with the peak-RSS mark reset, one epoch of the same model streamed from those shards:", "",
+                      "| size | listed pairs | training pairs | RSS after imports | peak during preparation | "
+                      "encoded songs (songs.npy) | seconds | peak during the streamed epoch | epoch |",
+                      "|---|---|---|---|---|---|---|---|---|"]
+            for size, v in stream.items():
+                if "error" in v:
+                    lines.append(f"| {size} | failed: {v['error'][-120:]!r} | | | | | | | |")
+                    continue
+                lines.append(f"| {size} | {v['listed_pairs']:,} | {v['train_pairs']:,} | {v['rss_imports_mb']:.0f} MB | "
+                             f"{v['rss_prepared_mb']:.0f} MB ({v['rss_prepared_mb'] - v['rss_imports_mb']:+.0f}) | "
+                             f"{v['encoded_mb']:.1f} MB | {v['prepare_seconds']:.1f} | {v['rss_after_epoch_mb']:.0f} MB | "
+                             f"{v['epoch_seconds']:.1f} s |")
         sizes = [m for m in mem.values() if "error" not in m]
         if len(sizes) >= 2:
             small, large = sizes[0], sizes[-1]
             grew = large["rss_prepared_mb"] - large["rss_imports_mb"]
             needed = large["encoded_mb"]
-            lines += ["", f"Preparation memory target (no growth beyond the arrays the model needs): preparing "
-                      f"{large['tracks']:,} tracks raised the peak by {grew:.0f} MB above the imports, for "
-                      f"{needed:.0f} MB of encoded songs ({small['tracks']:,} tracks: "
-                      f"{small['rss_prepared_mb'] - small['rss_imports_mb']:.0f} MB). "
-                      + ("Met." if grew <= 2 * needed + 50 else
-                         f"**Not met**, by about {grew - needed:.0f} MB. The stage profile below shows where: "
-                         "reading the Last.fm files keeps every listed (track, similar, score) row as Python objects "
-                         "before the pairs are pooled, drawn and encoded. Streaming those files straight into the "
-                         "pair pool (and into TFRecord shards, section above) would remove most of it.")]
+            verdict = (f"the in-memory path raised the peak by {grew:.0f} MB above the imports for {large['tracks']:,} "
+                       f"tracks, for {needed:.0f} MB of encoded songs ({small['tracks']:,} tracks: "
+                       f"{small['rss_prepared_mb'] - small['rss_imports_mb']:.0f} MB): "
+                       + ("met." if grew <= 2 * needed + 50 else f"**not met**, by about {grew - needed:.0f} MB "
+                          "(the stage profile below shows where)."))
+            twice = [v for k, v in (stream or {}).items() if "read twice" in k and "error" not in v]
+            streamed = [v for k, v in (stream or {}).items() if "read twice" not in k and "error" not in v]
+            if len(streamed) >= 2:
+                s_small, s_large = streamed[0], streamed[-1]
+                s_grew = s_large["rss_prepared_mb"] - s_large["rss_imports_mb"]
+                verdict += (f" The streamed path raised it by {s_grew:.0f} MB for {s_large['listed_pairs']:,} listed "
+                            f"pairs, of which {s_large['encoded_mb']:.0f} MB are the encoded songs (memory-mapped, "
+                            f"so counted in RSS); {s_small['rss_prepared_mb'] - s_small['rss_imports_mb']:.0f} MB for "
+                            f"{s_small['listed_pairs']:,}: "
+                            + ("**met**." if s_grew <= 2 * s_large["encoded_mb"] + 50 else "**not met**."))
+                if twice:
+                    t_grew = twice[0]["rss_prepared_mb"] - twice[0]["rss_imports_mb"]
+                    verdict += (f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listed rows, the "
+                                f"same pairs) it rose by {t_grew:.0f} MB: what is not the songs does not grow with "
+                                "the listed rows.") if t_grew <= s_grew + 5 else (
+                                f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listed rows) it "
+                                f"rose by {t_grew:.0f} MB: memory still grows with the listed rows.")
+            lines += ["", "Preparation memory target (no growth beyond the arrays the model needs): " + verdict]
         prof = results.get("preparation_profile")
         if prof and "error" not in prof:
             lines += ["", f"Where preparation memory goes (`{prof['size']}` size, resident memory after each stage, "
@@ -420,6 +473,8 @@ def main() -> None:
                         help="rewrite RESULTS.md from the last run's results.json without measuring again")
     parser.add_argument("--lyrics-only", action="store_true",
                         help="only measure section 1 again (dated), keep the rest of results.json, rewrite RESULTS.md")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only measure section 4 again (dated), keep the rest of results.json, rewrite RESULTS.md")
     parser.add_argument("--profile-preparation", action="store_true",
                         help="only measure where preparation memory goes, add it to results.json, rewrite RESULTS.md")
     args = parser.parse_args()
@@ -428,6 +483,15 @@ def main() -> None:
         saved = json.loads((out.parent / "results.json").read_text())
         saved["lyrics"] = lyrics_throughput(args.size, args.epochs)
         saved["lyrics"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
+        args.from_json = True
+    if args.memory_only:
+        saved = json.loads((out.parent / "results.json").read_text())
+        saved.update(memory_results(args.memory_sizes))
+        default_file = ROOT / "results" / "default" / "notebook_times.json"
+        if saved.get("notebooks") and default_file.exists():  # a notebook rerun since: its time, as recorded
+            each = json.loads(default_file.read_text())
+            saved["notebooks"].update(default_seconds=sum(each.values()), default_each=each)
         (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
         args.from_json = True
     if args.profile_preparation:
@@ -452,11 +516,7 @@ def main() -> None:
         print("notebooks (quick) ...", flush=True)
         results["notebooks"] = notebook_times()
     if args.memory_sizes:
-        print("memory ...", flush=True)
-        results["memory"] = memory(args.memory_sizes)
-        results["generation"] = generation_memory(args.memory_sizes)
-        results["streaming"] = streaming_memory([s for s in args.memory_sizes if s != "quick"])
-        results["preparation_profile"] = preparation_profile(args.memory_sizes[-1])
+        results.update(memory_results(args.memory_sizes))
     (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
     write_results(results, out)
     print(out.read_text())

@@ -139,14 +139,15 @@ def train_from_shards(args, cfg) -> int:
     from .datasets.streaming import StreamedLyrics
     from .evaluation import evaluate_shards
     from .models import build_lyrics_model
-    from .training import fit_streamed
+    from .training import fit_streamed, make_strategy
 
     data = StreamedLyrics.load(args.shards)
     seed_everything(cfg.seed)
     combine, fc = args.combine or "all", args.fc or 2
-    model = build_lyrics_model(data.vocab_size, combine, fc, learning_rate=cfg.learning_rate)
+    with make_strategy(cfg.strategy).scope():  # DPLIB_STRATEGY=mirrored / tpu, as everywhere else
+        model = build_lyrics_model(data.vocab_size, combine, fc, learning_rate=cfg.learning_rate)
     history = fit_streamed(model, data, epochs=args.epochs or cfg.lyrics_epochs, batch_size=cfg.batch_size,
-                           seed=cfg.seed, verbose=2)
+                           seed=cfg.seed, verbose=2, fixed_shapes=cfg.strategy == "tpu")
     val, test = evaluate_shards(model, data, "val"), evaluate_shards(model, data, "test")
     metrics = {
         "kind": "lyrics", "combine": combine, "fc": fc, "shards": str(args.shards),
@@ -158,6 +159,7 @@ def train_from_shards(args, cfg) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "model.keras")
+    data.vocabulary().save(out / "vocabulary.json")  # dplib playlist encodes songs with it
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=1))
     return 0

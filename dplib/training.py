@@ -38,7 +38,11 @@ def _strategy(name: str, devices: tuple[str, ...] | None):
     if name == "mirrored":
         return tf.distribute.MirroredStrategy(list(devices) if devices else None)
     if name == "tpu":
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        try:
+            resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+        except ValueError as err:  # TensorFlow's own words: "Please provide a TPU Name to connect to."
+            raise RuntimeError(f"strategy 'tpu': no TPU found ({err}). On Colab pick a TPU runtime "
+                               "(Runtime > Change runtime type); elsewhere leave DPLIB_STRATEGY unset.") from None
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         return tf.distribute.TPUStrategy(resolver)
@@ -62,10 +66,13 @@ def fit(
 
 
 def fit_streamed(model: keras.Model, data: StreamedLyrics, epochs: int = 10, batch_size: int = 256, seed: int = 0,
-                 verbose: int = 0, callbacks: list | None = None) -> dict:
-    """:func:`fit` for data prepared by ``dplib data shards``: batches stream from the TFRecord shards."""
-    train = data.dataset("train", batch_size, seed=seed)
-    val = data.dataset("val", 2 * batch_size)
+                 verbose: int = 0, callbacks: list | None = None, fixed_shapes: bool = False) -> dict:
+    """:func:`fit` for data prepared by ``dplib data shards``: batches stream from the TFRecord shards.
+
+    ``fixed_shapes`` pads every batch to the manifest's ``max_len`` (TPUs compile for static shapes).
+    """
+    train = data.dataset("train", batch_size, seed=seed, fixed_shapes=fixed_shapes)
+    val = data.dataset("val", 2 * batch_size, fixed_shapes=fixed_shapes)
     return _fit_datasets(model, train, val, data.counts()["train"]["pairs"], epochs, verbose, callbacks)
 
 

@@ -51,3 +51,12 @@ def test_unknown_strategy():
 
     with pytest.raises(ValueError, match="strategy must be"):
         make_strategy("horovod")
+
+
+def test_tpu_strategy_without_a_tpu_says_so():
+    import pytest
+
+    from dplib.training import make_strategy
+
+    with pytest.raises(RuntimeError, match="no TPU found"):
+        make_strategy("tpu")

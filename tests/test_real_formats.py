@@ -35,3 +35,21 @@ def test_lastfm_sqlite_excerpt(real_formats):
     assert len(src) == 3060
     assert src.n_positive == 71
     assert len(set(src.a)) == 60
+
+
+def test_real_excerpts_stream_with_the_same_counts(real_formats, tmp_path):
+    from dplib.datasets.corpus import find_data, iter_lyrics, iter_scored_rows
+    from dplib.datasets.lastfm import iter_lastfm_sqlite
+    from dplib.datasets.report import SkipReport
+    from dplib.datasets.streaming import LyricsShardBuilder
+
+    assert sum(len(rows) for rows in iter_lastfm_sqlite(real_formats / "lastfm_similars.db")) == 3060
+    paths = find_data(real_formats)
+    report = SkipReport()
+    assert len(list(iter_scored_rows(paths, report))) == 12  # the JSON tree comes first, as in load_corpus
+    assert len(list(iter_lyrics(paths, report))) == 40 and report.total == 0
+    builder = LyricsShardBuilder(paths, tmp_path / "out")
+    builder.index_songs()
+    builder.bucket_pairs()
+    builder.close()
+    assert len(builder.ids) == 40 and builder.stats["listed_pairs"] == 12

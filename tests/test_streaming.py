@@ -104,6 +104,9 @@ def test_caps_and_determinism(synth_quick, tmp_path):
     for name in ("train_pairs.csv", "vocabulary.json", "train-00000-of-00001.tfrecord", "songs.npy"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     assert (tmp_path / "one" / "train_pairs.csv").read_text() != (tmp_path / "other" / "train_pairs.csv").read_text()
+    again = prepare_lyrics_shards(synth_quick, tmp_path / "one", n_per_class=(150, 20, 20), seed=3, shard_size=256)
+    assert sorted(p.name for p in (tmp_path / "one").glob("train-*.tfrecord")) == again.manifest["shards"]["train"]
+    assert len(again.manifest["shards"]["train"]) == 3  # the earlier single shard is gone, not read twice
 
 
 def test_bad_input_is_counted_or_raised_with_file_and_line(tmp_path):
@@ -155,5 +158,20 @@ def test_cli_shards_then_train(synth_quick, tmp_path, capsys):
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["symmetry_gap"] < 1e-6  # product is symmetric, and the flips sit side by side
     assert (run / "model.keras").exists()
+    capsys.readouterr()
+    seed = read_csv_pairs(shards / "test_pairs.csv")[0][0]
+    assert main(["playlist", "--model", str(run / "model.keras"), "--seed", seed, "--k", "3",
+                 "--data", str(synth_quick)]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 4  # the seed, then 3 songs
     with pytest.raises(SystemExit, match="--shards"):
         main(["train", "audio", "--shards", str(shards), "--out", str(run)])
+
+
+def test_fixed_shapes_for_tpus(synth_quick, tmp_path):
+    data = prepare_lyrics_shards(synth_quick, tmp_path / "shards", max_len=40, n_per_class=(100, 30, 30))
+    train = [(a.shape, b.shape) for (a, b), _ in data.dataset("train", batch_size=64, fixed_shapes=True)]
+    assert train == [((64, 40), (64, 40))] * (400 // 64)  # full batches only: the partial one is dropped
+    val = [a.shape[0] for (a, _), _ in data.dataset("val", batch_size=64, fixed_shapes=True)]
+    assert sum(val) == 120  # evaluation keeps every example
+    varied = {a.shape[1] for (a, _), _ in data.dataset("train", batch_size=2)}
+    assert max(varied) <= 40 and len(varied) > 1  # by default each batch is cut to its longest song

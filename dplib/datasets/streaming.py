@@ -121,12 +121,16 @@ class StreamedLyrics:
     def counts(self) -> dict:
         return self.manifest["counts"]
 
-    def dataset(self, split: str = "train", batch_size: int = 256, shuffle: bool | None = None, seed: int = 0):
-        """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train``)."""
+    def dataset(self, split: str = "train", batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
+                fixed_shapes: bool = False):
+        """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train``).
+
+        ``fixed_shapes``: every batch padded to ``max_len`` (and full, for training), as a TPU needs.
+        """
         from .tfrecords import read_pair_shards
 
         return read_pair_shards(self.folder, split, batch_size, shuffle=split == "train" if shuffle is None else shuffle,
-                                seed=seed)
+                                seed=seed, fixed_length=int(self.manifest["max_len"]) if fixed_shapes else None)
 
     def vocabulary(self) -> Vocabulary:
         return Vocabulary.load(self.folder / "vocabulary.json")
@@ -152,6 +156,9 @@ class LyricsShardBuilder:
         self.seed, self.n_buckets = seed, n_buckets
         self.report = report if report is not None else SkipReport()
         self.out.mkdir(parents=True, exist_ok=True)
+        for stale in self.out.glob("*-*-of-*.tfrecord"):  # shards of an earlier run would be read with the new ones
+            if stale.name.split("-")[0] in SPLITS:
+                stale.unlink()
         self.work = Path(tempfile.mkdtemp(prefix=".work-", dir=self.out))
         self.stats: dict = {}
 
@@ -238,8 +245,9 @@ class LyricsShardBuilder:
         if self.split == "pair":
             u = _uniform(_mix(self._pair_hash(pool["a"], pool["b"]) ^ np.uint64(0xA5A5A5A5A5A5A5A5)))
             return _which(u, np.asarray(self.fractions) / sum(self.fractions))
-        song = _which(_uniform(self.hash), song_fractions(self.fractions))
-        sa, sb = song[pool["a"]], song[pool["b"]]
+        if getattr(self, "song_split", None) is None:
+            self.song_split = _which(_uniform(self.hash), song_fractions(self.fractions))
+        sa, sb = self.song_split[pool["a"]], self.song_split[pool["b"]]
         return np.where(sa == sb, sa, -1).astype(np.int8)
 
     # 4. balance -------------------------------------------------------------------------------
@@ -406,7 +414,7 @@ def prepare_lyrics_shards(
         builder.close()
     manifest = {
         "kind": "lyrics", "source": str(paths.root), "split": split, "seed": seed, "max_len": max_len,
-        "min_count": min_count, "max_doc_freq": max_doc_freq, "n_per_class": list(n_per_class),
+        "min_count": min_count, "max_doc_freq": max_doc_freq, "n_per_class": list(n_per_class), "n_buckets": n_buckets,
         "vocab_size": vocab.size, **written, "leakage": leakage, **builder.stats,
         "skipped": dict(report.skips), "notes": dict(report.notes), "report": report.summary(),
     }

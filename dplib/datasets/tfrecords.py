@@ -1,10 +1,11 @@
-"""Sharded TFRecord files for lyrics pairs that do not fit in memory.
+"""Sharded TFRecord files of lyrics pairs, for data that does not fit in memory.
 
 For the full Last.fm corpus (943,000 tracks, 56 M scored pairs) the pairs and their
-token sequences are written once, shard by shard, and training streams them back
-with ``tf.data``: memory then holds a shuffle buffer, not the corpus.
-Each example stores the two unpadded token sequences and the label; batches are
-padded to their longest song, as in the in-memory fast path.
+token sequences are written once, shard by shard (:mod:`.streaming` does it straight
+from the data files; :func:`write_pair_shards` from pairs already in memory), and
+training streams them back with ``tf.data``: memory then holds a shuffle buffer, not
+the corpus. Each example stores the two unpadded token sequences and the label;
+batches are padded to their longest song, as in the in-memory fast path.
 """
 from __future__ import annotations
 
@@ -89,8 +90,13 @@ def write_pair_shards(pairs: Pairs, songs: EncodedSongs, folder: str | Path, pre
 
 
 def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int = 256, shuffle: bool = True,
-                     seed: int = 0, buffer: int = 10_000) -> tf.data.Dataset:
-    """Stream ``((song_a, song_b), label)`` batches from the shards, both songs padded to one length."""
+                     seed: int = 0, buffer: int = 10_000, fixed_length: int | None = None) -> tf.data.Dataset:
+    """Stream ``((song_a, song_b), label)`` batches from the shards, both songs padded to one length.
+
+    By default each batch is padded to its longest song. ``fixed_length`` (at least the longest
+    song, e.g. the manifest's ``max_len``) pads every batch to that length and, when shuffling
+    for training, drops the last partial batch: the static shapes a TPU compiles for.
+    """
     files = sorted(str(p) for p in Path(folder).glob(f"{prefix}-*.tfrecord"))
     if not files:
         raise FileNotFoundError(f"{folder}: no {prefix}-*.tfrecord shards")
@@ -117,5 +123,8 @@ def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int 
         return (a, b), y
 
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if fixed_length is not None:
+        ds = ds.padded_batch(batch_size, padded_shapes=([fixed_length], [fixed_length], []), drop_remainder=shuffle)
+        return ds.map(lambda a, b, y: ((a, b), y)).prefetch(tf.data.AUTOTUNE)
     ds = ds.padded_batch(batch_size, padded_shapes=([None], [None], []))
     return ds.map(same_length, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
