@@ -376,7 +376,7 @@ def write_results(results: dict, path: Path) -> None:
                   f"- quick mode (`DPLIB_QUICK=1`, nbval, measured in this run): {nb['quick_seconds']:.0f} s "
                   f"({'all passed' if nb['quick_ok'] else 'FAILED'})"]
         if nb["default_seconds"]:
-            lines.append(f"- default size (from the last `make reproduce`): {nb['default_seconds']:.0f} s: "
+            lines.append(f"- default size (each notebook's last run at that size, as `make reproduce` records it): {nb['default_seconds']:.0f} s: "
                          + ", ".join(f"{k} {v:.0f} s" for k, v in nb["default_each"].items()))
         else:
             lines.append("- default size: run `make reproduce` first; it records each notebook's time.")
