@@ -175,3 +175,18 @@ def test_fixed_shapes_for_tpus(synth_quick, tmp_path):
     assert sum(val) == 120  # evaluation keeps every example
     varied = {a.shape[1] for (a, _), _ in data.dataset("train", batch_size=2)}
     assert max(varied) <= 40 and len(varied) > 1  # by default each batch is cut to its longest song
+
+
+def test_training_batches_group_similar_lengths(synth_quick, tmp_path):
+    data = prepare_lyrics_shards(synth_quick, tmp_path / "shards", max_len=60)
+    bounds = data.manifest["length_boundaries"]
+    assert bounds == sorted(bounds) and len(bounds) >= 2
+    edges = [0, *bounds, 10**6]
+    n = 0
+    for (a, b), y in data.dataset("train", batch_size=32, seed=1):
+        longest = np.maximum((a.numpy() > 0).sum(axis=1), (b.numpy() > 0).sum(axis=1))
+        assert a.shape[1] == longest.max()  # cut to the batch's longest song
+        k = np.searchsorted(edges, longest, side="right")
+        assert k.min() == k.max()  # one length bucket per batch
+        n += len(y)
+    assert n == data.counts()["train"]["pairs"]

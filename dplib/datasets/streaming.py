@@ -125,12 +125,14 @@ class StreamedLyrics:
                 fixed_shapes: bool = False):
         """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train``).
 
+        Shuffled batches group pairs of similar length (the manifest's ``length_boundaries``);
         ``fixed_shapes``: every batch padded to ``max_len`` (and full, for training), as a TPU needs.
         """
         from .tfrecords import read_pair_shards
 
         return read_pair_shards(self.folder, split, batch_size, shuffle=split == "train" if shuffle is None else shuffle,
-                                seed=seed, fixed_length=int(self.manifest["max_len"]) if fixed_shapes else None)
+                                seed=seed, fixed_length=int(self.manifest["max_len"]) if fixed_shapes else None,
+                                bucket_boundaries=self.manifest.get("length_boundaries"))
 
     def vocabulary(self) -> Vocabulary:
         return Vocabulary.load(self.folder / "vocabulary.json")
@@ -353,9 +355,10 @@ class LyricsShardBuilder:
     # 6. shards --------------------------------------------------------------------------------
     def write_shards(self, shard_size: int = 100_000) -> dict:
         """Each split's kept pairs, both orders, as TFRecord shards; the pairs also as CSV."""
+        from .pipeline import length_boundaries
         from .tfrecords import ShardWriter
 
-        counts, shards = {}, {}
+        counts, shards, boundaries = {}, {}, []
         for name in SPLITS:
             rec = self.kept(name)
             ra, rb = self.row[rec["a"]], self.row[rec["b"]]
@@ -363,6 +366,8 @@ class LyricsShardBuilder:
             if not ok.all():
                 self.report.skip("pair dropped: a song could not be encoded", detail=name, count=2 * int((~ok).sum()))
             rec, ra, rb = rec[ok], ra[ok], rb[ok]
+            if name == "train" and len(rec):
+                boundaries = length_boundaries(np.maximum(self.lengths[ra], self.lengths[rb]))
             with ShardWriter(self.out, name, 2 * len(rec), shard_size) as writer:
                 for i, j, y in zip(ra.tolist(), rb.tolist(), rec["label"].tolist()):
                     a, b = self.songs[i, : self.lengths[i]], self.songs[j, : self.lengths[j]]
@@ -376,7 +381,7 @@ class LyricsShardBuilder:
             songs = np.union1d(rec["a"], rec["b"])
             counts[name] = {"pairs": 2 * len(rec), "positive": 2 * int(rec["label"].sum()), "songs": int(len(songs))}
             shards[name] = [p.name for p in writer.paths]
-        return {"counts": counts, "shards": shards}
+        return {"counts": counts, "shards": shards, "length_boundaries": boundaries}
 
     def close(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
