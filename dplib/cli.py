@@ -38,6 +38,8 @@ def cmd_data_shards(args) -> int:
     from .datasets.streaming import prepare_lyrics_shards
 
     cfg = get_config(seed=args.seed)
+    if len(args.pairs_per_class) > 3:
+        raise SystemExit("--pairs-per-class takes at most three caps: train [val [test]]")
     caps = (args.pairs_per_class + [None, None, None])[:3]
     data = prepare_lyrics_shards(args.folder, args.out, args.split, caps, max_len=args.max_len or cfg.max_len,
                                  min_count=cfg.min_count, max_doc_freq=cfg.max_doc_freq, seed=cfg.seed,

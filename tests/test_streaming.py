@@ -163,6 +163,8 @@ def test_cli_shards_then_train(synth_quick, tmp_path, capsys):
     assert main(["playlist", "--model", str(run / "model.keras"), "--seed", seed, "--k", "3",
                  "--data", str(synth_quick)]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 4  # the seed, then 3 songs
+    with pytest.raises(SystemExit, match="at most three caps"):
+        main(["data", "shards", str(synth_quick), "--out", str(shards), "--pairs-per-class", "1", "2", "3", "4"])
     with pytest.raises(SystemExit, match="--shards"):
         main(["train", "audio", "--shards", str(shards), "--out", str(run)])
 
