@@ -7,6 +7,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_FORMATS = REPO.parent / "shared" / "real-formats"
+SHARED_LYRICS = REPO.parent / "shared" / "real-lyrics"
 
 
 @pytest.fixture
@@ -23,3 +24,23 @@ def synth_quick(tmp_path_factory) -> Path:
     from dplib.datasets.synthetic import generate
 
     return generate(tmp_path_factory.mktemp("synth") / "quick", "quick", seed=0, progress=False)
+
+
+@pytest.fixture
+def real_lyrics() -> Path:
+    """The real lyrics set in ../shared (not ours to commit); absent in a user's clone, so skip."""
+    if not (SHARED_LYRICS / "pairs.csv").is_file():
+        pytest.skip(f"real lyrics set not found at {SHARED_LYRICS} (only the project's machines have ../shared; "
+                    "'dplib data fetch real-lyrics' builds it elsewhere)")
+    return SHARED_LYRICS
+
+
+def run_cli(*args: str, env: dict | None = None):
+    """``dplib ARGS`` in a fresh process, as a user runs it: (exit code, stdout, stderr)."""
+    import subprocess
+    import sys
+
+    full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+    done = subprocess.run([sys.executable, "-m", "dplib.cli", *map(str, args)], capture_output=True, text=True,
+                          env=full_env, cwd=REPO, timeout=600)
+    return done.returncode, done.stdout, done.stderr

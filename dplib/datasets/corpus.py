@@ -18,7 +18,7 @@ from .lastfm import TrackInfo, iter_lastfm_json, iter_lastfm_sqlite, load_lastfm
 from .lyrics import iter_lyrics_texts, load_lyrics_texts
 from .musixmatch import iter_musixmatch_texts, load_musixmatch
 from .pairs import ScoredPairs, iter_pairs_csv, read_pairs_csv
-from .report import DataError, SkipReport
+from .report import DataError, SkipReport, short_path
 
 
 @dataclass
@@ -78,10 +78,13 @@ class Corpus:
 
     def summary(self) -> str:
         kind = "SYNTHETIC mini-MSD" if self.synthetic else "real / your own data"
+        d = self.scored.describe()
         lines = [
-            f"data folder: {self.paths.root} ({kind})",
+            f"data folder: {short_path(self.paths.root)} ({kind})",
             f"  tracks with Last.fm metadata: {len(self.tracks):,}",
-            f"  scored pairs: {len(self.scored):,} ({self.scored.n_positive:,} with score >= 0.5)",
+            f"  scored rows: {d['rows']:,} ({d['positive_rows']:,} with score >= 0.5) over {d['tracks']:,} tracks",
+            f"  unordered pairs: {d['unordered_pairs']:,} ({d['unordered_positive']:,} >= 0.5, higher score kept); "
+            f"{d['listed_both_ways']:,} listed both ways, {d['asymmetric_scores']:,} of them with different scores",
             f"  tracks with lyrics: {len(self.lyrics):,} ({self.lyrics_kind})",
             f"  tracks with audio: {len(self.audio_ids):,}",
             "  " + self.report.summary().replace("\n", "\n  "),

@@ -17,6 +17,8 @@ import numpy as np
 from .report import DataError, SkipReport
 
 TOKEN = re.compile(r"[a-z0-9']+")
+#: the last line of every Musixmatch API excerpt (the authors' lyrics files end with it, after a "..." line)
+EXCERPT_FOOTER = re.compile(r"^\**\s*This Lyrics is NOT for Commercial use\s*\**$", re.IGNORECASE)
 
 
 def tokenize(text: str) -> list[str]:
@@ -24,15 +26,36 @@ def tokenize(text: str) -> list[str]:
     return TOKEN.findall(text.lower())
 
 
+def strip_excerpt_footer(text: str) -> tuple[str, bool]:
+    """Drop the Musixmatch excerpt footer (the "NOT for Commercial use" line and the "..." line that marks
+    where the excerpt was cut): they are not lyrics, and the authors' own loader dropped them too.
+    Returns the text and whether a footer was found. Taught in notebook 06."""
+    lines = text.rstrip().splitlines()
+    if not lines or not EXCERPT_FOOTER.match(lines[-1].strip()):
+        return text, False
+    lines.pop()
+    while lines and lines[-1].strip() in ("", "..."):
+        lines.pop()
+    return "\n".join(lines), True
+
+
+def _lyrics_text(text: str, report: SkipReport) -> str:
+    text, had_footer = strip_excerpt_footer(text)
+    if had_footer:
+        report.note("Musixmatch excerpt footer removed")
+    return text
+
+
 def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str]]:
     """``(track_id, text)`` from a folder of ``TRACKID.txt`` or a JSONL of ``{"track_id", "text"}``.
 
-    Empty lyrics and malformed lines are counted in ``report`` (errors when strict).
+    Empty lyrics (a file holding only the Musixmatch footer included) and malformed lines are counted in
+    ``report`` (errors when strict).
     """
     path = Path(path)
     if path.is_dir():
         for file in sorted(path.glob("*.txt")):
-            text = file.read_text(encoding="utf-8", errors="replace")
+            text = _lyrics_text(file.read_text(encoding="utf-8", errors="replace"), report)
             if not tokenize(text):
                 report.skip("empty lyrics", file)
                 continue
@@ -51,6 +74,8 @@ def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[st
                 except (KeyError, TypeError):
                     report.skip("missing key", path, line_no, "need 'track_id' and 'text'")
                     continue
+                if isinstance(text, str):
+                    text = _lyrics_text(text, report)
                 if not isinstance(text, str) or not tokenize(text):
                     report.skip("empty lyrics", path, line_no, str(tid))
                     continue

@@ -57,6 +57,23 @@ class ScoredPairs:
     def n_positive(self) -> int:
         return int((self.score >= THRESHOLD).sum())
 
+    def describe(self) -> dict[str, int]:
+        """What a reader checks first: rows, tracks, unordered pairs (a pair listed both ways keeps its higher
+        score, as :func:`build_pair_pool` does) and how many pairs are listed both ways, with different scores."""
+        best: dict[tuple[str, str], float] = {}
+        by_direction: dict[tuple[str, str], float] = {}
+        for a, b, s in zip(self.a, self.b, self.score):
+            by_direction[(a, b)] = float(s)
+            key = (a, b) if a < b else (b, a)
+            best[key] = max(best.get(key, -1.0), float(s))
+        both = [(a, b) for (a, b) in by_direction if a < b and (b, a) in by_direction]
+        return {
+            "rows": len(self), "positive_rows": self.n_positive, "tracks": len(set(self.a) | set(self.b)),
+            "unordered_pairs": len(best), "unordered_positive": sum(s >= THRESHOLD for s in best.values()),
+            "listed_both_ways": len(both),
+            "asymmetric_scores": sum(by_direction[(a, b)] != by_direction[(b, a)] for a, b in both),
+        }
+
     @staticmethod
     def concat(parts: list["ScoredPairs"]) -> "ScoredPairs":
         return ScoredPairs(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("a", "b", "score")))

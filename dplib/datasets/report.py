@@ -2,14 +2,29 @@
 file (and line), or it is counted in a :class:`SkipReport` that a summary prints."""
 from __future__ import annotations
 
+import os
 from collections import Counter
 from pathlib import Path
+
+
+def short_path(path: str | Path) -> str:
+    """``path`` relative to the working directory when it is near it (messages and notebook outputs then name
+    no machine's absolute paths), else as given."""
+    path = Path(path)
+    if path.is_absolute():
+        try:
+            relative = os.path.relpath(path)
+        except ValueError:  # another drive (Windows)
+            return str(path)
+        if not relative.startswith(os.path.join("..", "..", "..")):
+            return relative
+    return str(path)
 
 
 def where(path: str | Path | None, line: int | None = None) -> str:
     if path is None:
         return "<input>"
-    return f"{path}, line {line}" if line is not None else str(path)
+    return f"{short_path(path)}, line {line}" if line is not None else short_path(path)
 
 
 class DataError(ValueError):
