@@ -49,3 +49,27 @@ def threshold_accuracy(train_scores, train_labels, scores, labels) -> tuple[floa
     accs = [((train_scores >= c) == train_labels).mean() for c in candidates]
     cut = float(candidates[int(np.argmax(accs))])
     return cut, float(((np.asarray(scores) >= cut) == np.asarray(labels)).mean())
+
+
+def song_identity_scores(train_a: Sequence[str], train_b: Sequence[str], train_labels, a: Sequence[str],
+                         b: Sequence[str], prior_weight: float = 1.0) -> np.ndarray:
+    """Score a pair by how often each of its two songs was "similar" in the training pairs; reads no lyrics.
+
+    Each song gets its smoothed share of positive training pairs, r(s) = (pos(s) + w p0) / (n(s) + w), with p0
+    the training share of positives; a pair scores r(a) + r(b). A song never seen in training gets p0, so on new
+    songs this baseline knows nothing: what it reaches on a random pair split is song identity leaking across
+    the split. Taught in notebook 06.
+    """
+    labels = np.asarray(train_labels, dtype=float)
+    p0 = float(labels.mean()) if len(labels) else 0.5
+    pos: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    for x, y, label in zip(train_a, train_b, labels):
+        for song in (x, y):
+            pos[song] = pos.get(song, 0.0) + label
+            seen[song] = seen.get(song, 0.0) + 1.0
+
+    def rate(song: str) -> float:
+        return (pos.get(song, 0.0) + prior_weight * p0) / (seen.get(song, 0.0) + prior_weight)
+
+    return np.array([rate(x) + rate(y) for x, y in zip(a, b)], dtype="float64")

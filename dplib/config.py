@@ -42,6 +42,13 @@ class Config:
     audio_learning_rate: float = 1e-3  # at 3e-3 the Conv1D towers collapse to a constant output
     strategy: str = "default"  # "mirrored" (several GPUs) or "tpu" (Colab TPU); DPLIB_STRATEGY
     learning_rate: float = 3e-3
+    patience: int = 4  # stop this many epochs after the best validation AUC; the best epoch's weights are kept
+    seeds: tuple[int, ...] = (0, 1, 2)  # tables that report a spread train every configuration once per seed
+    # the real lyrics set (notebook 06): about 1,500 training pairs per class, so smaller batches and more epochs
+    real_epochs: int = 40
+    real_batch_size: int = 64
+    real_pairs_per_class: tuple = (None, None, None)  # caps for train, val, test (None: all a balanced split allows)
+    real_fractions: tuple = (0.7, 0.15, 0.15)  # larger test parts than the synthetic 0.8/0.1/0.1: the set is small
     # lyrics encoding
     max_len: int = 120
     min_count: int = 3
@@ -71,14 +78,27 @@ class Config:
         return self.data_dir / f"synthetic-{self.size}"
 
     @property
+    def real_lyrics_dir(self) -> Path | None:
+        """The real lyrics set (``pairs.csv`` + ``lyrics/``): ``DPLIB_REAL_LYRICS`` when set, else
+        ``data/real-lyrics`` (where ``dplib data fetch real-lyrics`` writes it), else the project machines'
+        ``../shared/real-lyrics``; ``None`` when none of them holds it."""
+        env = os.environ.get("DPLIB_REAL_LYRICS")
+        candidates = [Path(env)] if env else [self.data_dir / "real-lyrics", self.root.parent / "shared" / "real-lyrics"]
+        return next((c for c in candidates if (c / "pairs.csv").is_file() and (c / "lyrics").is_dir()), None)
+
+    @property
     def results_dir(self) -> Path:
         env = os.environ.get("DPLIB_RESULTS")
         return Path(env) if env else self.root / "results" / self.size
 
     def display(self, path: Path) -> str:
-        """``path`` relative to the checkout when inside it (shorter, and the same on every machine)."""
+        """``path`` relative to the checkout when inside it or beside it (shorter, and the same on every machine)."""
         path = Path(path).resolve()
-        return str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+        if path.is_relative_to(self.root):
+            return str(path.relative_to(self.root))
+        if path.is_relative_to(self.root.parent):
+            return str(Path("..") / path.relative_to(self.root.parent))
+        return str(path)
 
     @property
     def figures_dir(self) -> Path:
@@ -89,16 +109,19 @@ class Config:
 
 
 def get_config(**overrides) -> Config:
-    """Read ``DPLIB_QUICK`` / ``DPLIB_SIZE`` / ``DPLIB_SEED`` and return the run's settings."""
+    """Read ``DPLIB_QUICK`` / ``DPLIB_SIZE`` / ``DPLIB_SEED`` and return the run's settings; ``size=...`` among the
+    ``overrides`` picks a size (with its settings) whatever the environment says."""
     size = os.environ.get("DPLIB_SIZE", "default")
     if _truthy(os.environ.get("DPLIB_QUICK")):
         size = "quick"
+    size = overrides.pop("size", size)  # an explicit size wins, with that size's settings
     if size not in SIZES:
         raise ValueError(f"DPLIB_SIZE={size!r}: expected one of {SIZES}")
     cfg = Config(size=size, seed=int(os.environ.get("DPLIB_SEED", "0")),
                  strategy=os.environ.get("DPLIB_STRATEGY", "default"))
     if cfg.quick:
-        cfg = replace(cfg, lyrics_epochs=4, audio_epochs=4, max_len=60)
+        cfg = replace(cfg, lyrics_epochs=4, audio_epochs=4, max_len=60, seeds=(0, 1), real_epochs=3,
+                      real_batch_size=64, real_pairs_per_class=(150, 40, 40))
     return replace(cfg, **overrides)
 
 
@@ -120,7 +143,7 @@ def seed_everything(seed: int = 0) -> None:
 
 def quiet_tensorflow() -> None:
     """Import TensorFlow without its C++ start-up lines (CUDA probing, oneDNN notices) and
-    keep its Python logger to errors, so notebook outputs show only what the cell prints."""
+    keep its Python logger to errors, so notebook outputs and the command line show only what we print."""
     import sys
 
     if "tensorflow" not in sys.modules:
@@ -128,7 +151,9 @@ def quiet_tensorflow() -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(devnull, 2)
-            import tensorflow  # noqa: F401
+            import tensorflow
+
+            tensorflow.config.list_physical_devices()  # the device probe logs too (cuInit without a GPU)
         finally:
             os.dup2(stderr, 2)
             os.close(devnull)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .layers import COMBINED_WIDTH, PairCombiner, SplitPair, StackPair, check_combiner
+from .layers import PairCombiner, SplitPair, StackPair, check_combiner
 
 #: kernel sizes of the paper's time-wise convolutions ("11x1", then "7x1")
 AUDIO_KERNELS = (11, 7)
@@ -98,12 +98,23 @@ def build_pair_model(
     return model
 
 
+@keras.saving.register_keras_serializable(package="dplib")
+class PairAUC(keras.metrics.AUC):
+    """ROC AUC of p(similar), the softmax's second output: what training monitors to keep its best epoch."""
+
+    def __init__(self, name: str = "auc", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        return super().update_state(y_true, y_pred[:, 1], sample_weight)
+
+
 def compile_pair_model(model: keras.Model, learning_rate: float = 3e-3) -> keras.Model:
-    """Adam, sparse categorical cross-entropy on the 2-way softmax, accuracy."""
+    """Adam, sparse categorical cross-entropy on the 2-way softmax; accuracy and ROC AUC."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        metrics=["accuracy", PairAUC()],
     )
     return model
 
@@ -146,9 +157,23 @@ def build_audio_model(
     )
 
 
-def combined_width(combine: str, hidden: int) -> int:
-    """Width of the combined feature for a tower of ``hidden`` units."""
-    return COMBINED_WIDTH[check_combiner(combine)] * hidden
+def load_pair_model(path) -> keras.Model:
+    """Load a ``.keras`` file written by ``dplib train`` (or any model of this module) in safe mode.
+
+    Importing this module registers the pair layers (``StackPair``, ``SplitPair``, ``PairCombiner``), which is
+    what a fresh process needs to rebuild them; a ``Lambda`` layer would be refused here (notebook 03).
+    """
+    from pathlib import Path
+
+    from .datasets.report import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("no such model file", path)
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except (ValueError, TypeError, OSError) as err:
+        raise DataError(f"not a loadable .keras pair model ({str(err).splitlines()[0][:200]})", path) from None
 
 
 def build_joint_model(

@@ -58,34 +58,53 @@ def fit(
     fast: bool = True,
     verbose: int = 0,
     callbacks: list | None = None,
+    patience: int | None = None,
 ) -> dict:
-    """Train on ``data.splits.train``, validate on ``val``; return the per-epoch history and timing."""
+    """Train on ``data.splits.train``, validate on ``val``; return the per-epoch history and timing.
+
+    The model ends with the weights of its best validation epoch (highest validation ROC AUC when compiled with
+    :class:`dplib.models.PairAUC`, else lowest validation loss), and training stops ``patience`` epochs after the
+    last gain of at least 0.001 (``None``: runs all ``epochs``); ``best_epoch`` (from 1) says which epoch.
+    """
     train = pair_dataset(data.splits.train, data.songs, batch_size, shuffle=True, seed=seed, bucket=fast, trim=fast)
     val = pair_dataset(data.splits.val, data.songs, 2 * batch_size, trim=fast)
-    return _fit_datasets(model, train, val, len(data.splits.train), epochs, verbose, callbacks)
+    return _fit_datasets(model, train, val, len(data.splits.train), epochs, verbose, callbacks, patience)
 
 
 def fit_streamed(model: keras.Model, data: StreamedLyrics, epochs: int = 10, batch_size: int = 256, seed: int = 0,
-                 verbose: int = 0, callbacks: list | None = None, fixed_shapes: bool = False) -> dict:
+                 verbose: int = 0, callbacks: list | None = None, fixed_shapes: bool = False,
+                 patience: int | None = None) -> dict:
     """:func:`fit` for data prepared by ``dplib data shards``: batches stream from the TFRecord shards.
 
     ``fixed_shapes`` pads every batch to the manifest's ``max_len`` (TPUs compile for static shapes).
     """
     train = data.dataset("train", batch_size, seed=seed, fixed_shapes=fixed_shapes)
     val = data.dataset("val", 2 * batch_size, fixed_shapes=fixed_shapes)
-    return _fit_datasets(model, train, val, data.counts()["train"]["pairs"], epochs, verbose, callbacks)
+    return _fit_datasets(model, train, val, data.counts()["train"]["pairs"], epochs, verbose, callbacks, patience)
 
 
-def _fit_datasets(model, train, val, n_train: int, epochs: int, verbose: int, callbacks) -> dict:
+def _compiled_with_auc(model) -> bool:
+    config = model.get_compile_config() or {}
+    return any("AUC" in str(m) for m in config.get("metrics") or [])
+
+
+def _fit_datasets(model, train, val, n_train: int, epochs: int, verbose: int, callbacks, patience) -> dict:
+    # keep the best validation epoch's weights: the last epoch is often past it (notebook 08 shows the curves).
+    # Best by ROC AUC, not loss: on new songs the loss is lowest while the model still answers ~0.5 for everything.
+    monitor = "val_auc" if _compiled_with_auc(model) else "val_loss"
+    best = keras.callbacks.EarlyStopping(monitor=monitor, mode="max" if monitor == "val_auc" else "min",
+                                         patience=patience or epochs, min_delta=1e-3, restore_best_weights=True)
     started = time.perf_counter()
     with warnings.catch_warnings():
         # a finite dataset ends each epoch on purpose; Keras warns about that
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         # the dataset reshuffles itself each epoch, so Keras need not
         history = model.fit(train, validation_data=val, epochs=epochs, verbose=verbose,
-                            callbacks=callbacks or [], shuffle=False)
+                            callbacks=[*(callbacks or []), best], shuffle=False)
     seconds = time.perf_counter() - started
     out = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     out["seconds"] = seconds
-    out["pairs_per_second"] = n_train * epochs / seconds
+    out["best_epoch"] = best.best_epoch + 1
+    out["epochs_run"] = len(out["loss"])
+    out["pairs_per_second"] = n_train * out["epochs_run"] / seconds
     return out

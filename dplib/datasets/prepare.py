@@ -77,11 +77,12 @@ def prepare_lyrics(
     min_count: int = 3,
     max_doc_freq: float = 0.5,
     seed: int = 0,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> Prepared:
     """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
     report = SkipReport()
     pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), negatives, seed, report)
-    splits = make_splits(pool, split, n_per_class, seed=seed)
+    splits = make_splits(pool, split, n_per_class, fractions, seed=seed)
     vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     return Prepared("lyrics", _keep_encoded(splits, songs, report), songs, vocab, report)
 

@@ -1,0 +1,99 @@
+"""The training and reporting protocol: best validation epoch, baselines on the same pairs, the spread over
+seeds, bootstrap intervals, and the holdouts that separate leakage from data size."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from dplib.baselines import song_identity_scores
+from dplib.evaluation import bootstrap_ci, roc_auc
+
+
+def test_song_identity_knows_seen_songs_only():
+    a, b = ["S1", "S1", "S2", "S3"], ["X", "Y", "Z", "W"]
+    labels = [1, 1, 0, 0]
+    scores = song_identity_scores(a, b, labels, ["S1", "S2", "NEW"], ["Q", "Q", "NEWER"])
+    assert scores[0] > scores[1]  # S1 was similar twice, S2 never
+    prior = 0.5
+    assert scores[2] == pytest.approx(2 * prior)  # two unseen songs: the prior, twice
+    unseen = song_identity_scores(a, b, labels, ["N1", "N2", "N3", "N4"], ["M1", "M2", "M3", "M4"])
+    assert roc_auc([1, 0, 1, 0], unseen) == 0.5  # on new songs it cannot rank
+
+
+def test_bootstrap_interval_holds_the_estimate_and_narrows_with_more_pairs():
+    rng = np.random.default_rng(0)
+
+    def flipped(n):
+        labels = np.repeat(rng.integers(0, 2, n), 2)
+        p = np.clip(labels * 0.3 + rng.random(2 * n) * 0.7, 0, 1)
+        return labels, p
+
+    labels, p = flipped(100)
+    acc = ((p >= 0.5) == labels).mean()
+    low, high = bootstrap_ci(labels, p, "accuracy")
+    assert low <= acc <= high
+    big_low, big_high = bootstrap_ci(*flipped(2000), "accuracy")
+    assert big_high - big_low < (high - low) / 2
+    low, high = bootstrap_ci(labels, p, "roc_auc")
+    assert low <= roc_auc(labels, p) <= high
+    with pytest.raises(ValueError, match="even number of rows"):
+        bootstrap_ci(labels[:-1], p[:-1])
+    with pytest.raises(ValueError, match="metric must be"):
+        bootstrap_ci(labels, p, "f1")
+
+
+def test_training_keeps_the_best_validation_epoch(synth_quick, monkeypatch):
+    monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
+    from dplib.config import get_config, seed_everything
+    from dplib.datasets.pipeline import pair_dataset
+    from dplib.experiments import build_model, prepare
+    from dplib.training import fit
+
+    cfg = get_config(size="quick", learning_rate=3e-2)  # a high rate, so that validation turns down early
+    exp = prepare("lyrics", cfg, "song")
+    seed_everything(0)
+    model = build_model(exp, "concat", 2)
+    history = fit(model, exp.data, epochs=6, batch_size=64, patience=2)
+    best = history["best_epoch"]
+    assert 1 <= best <= history["epochs_run"] <= 6
+    assert history["val_auc"][best - 1] == max(history["val_auc"])  # best by validation ROC AUC
+    val = pair_dataset(exp.data.splits.val, exp.data.songs, 128)
+    restored = model.evaluate(val, verbose=0, return_dict=True)
+    assert restored["loss"] == pytest.approx(history["val_loss"][best - 1], rel=1e-4)  # the best epoch's weights
+    assert restored["auc"] == pytest.approx(history["val_auc"][best - 1], abs=1e-4)
+
+
+def test_holdouts_on_the_real_set(real_lyrics, monkeypatch):
+    monkeypatch.setenv("DPLIB_REAL_LYRICS", str(real_lyrics))
+    from dplib.config import get_config
+    from dplib.datasets.corpus import load_corpus
+    from dplib.experiments import baseline_results, prepare
+
+    cfg = get_config(size="default")
+    corpus = load_corpus(real_lyrics)
+    exps = {h: prepare("lyrics", cfg, h, corpus, dataset="real-lyrics") for h in ("pair", "song", "pair_matched")}
+    song, pair, matched = (exps[h].data.splits for h in ("song", "pair", "pair_matched"))
+    assert song.leakage == {"val": 0.0, "test": 0.0} and pair.leakage["test"] > 0.5
+    assert matched.train.n_positive == song.train.n_positive < pair.train.n_positive
+    assert (matched.test.a == pair.test.a).all() and (matched.val.b == pair.val.b).all()
+    for splits in (song, pair):  # balanced 50/50, both orders of every pair
+        for part in ("train", "val", "test"):
+            assert splits[part].n_positive * 2 == len(splits[part])
+    assert len(pair.test) > 400  # 15% of the pairs: test parts large enough to read
+    other = prepare("lyrics", replace(cfg, seed=1), "song", corpus, dataset="real-lyrics")
+    assert other.data_key != exps["song"].data_key  # another seed, another split
+
+
+def test_baselines_on_the_real_set(real_lyrics, tmp_path):
+    from dplib.config import get_config
+    from dplib.datasets.corpus import load_corpus
+    from dplib.experiments import baseline_results, prepare
+
+    cfg = get_config(size="default")
+    corpus = load_corpus(real_lyrics)
+    rows = {h: baseline_results(prepare("lyrics", cfg, h, corpus, dataset="real-lyrics"), tmp_path / f"{h}.json")
+            for h in ("pair", "song")}
+    assert rows["song"]["song_identity"]["roc_auc"] == 0.5  # no test song was seen in training
+    assert rows["pair"]["song_identity"]["roc_auc"] > 0.7  # leakage alone ranks most pair-split test pairs
+    for h in rows:
+        assert rows[h]["majority"]["test_accuracy"] == 0.5
