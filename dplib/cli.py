@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from .datasets.download import PUBLIC_FILES
+
 
 def cmd_data_synth(args) -> int:
     from .datasets.synthetic import generate
@@ -26,10 +28,25 @@ def cmd_data_summary(args) -> int:
 
 
 def cmd_data_fetch(args) -> int:
+    from .config import get_config
     from .datasets.download import fetch
+    from .datasets.real_lyrics import build_lyrics_folder, download, fetch_real_lyrics, LYRICS_ARCHIVE
+    from .datasets.report import SkipReport
 
+    cache = Path(args.cache) if args.cache else get_config().data_dir / "downloads"
     for name in args.files:
-        print(fetch(name, args.out))
+        if name == "real-lyrics":
+            out = Path(args.out if args.out else "data/real-lyrics")
+            counts = fetch_real_lyrics(out, cache, args.scores, args.lyrics_archive, SkipReport(args.strict))
+            print(f"{out}: {counts['rows']:,} scored rows ({counts['positive_rows']:,} >= 0.5) over "
+                  f"{counts['tracks']:,} tracks with lyrics; check it with: dplib data summary {out}")
+        elif name == "lyrics-archive":
+            out = Path(args.out if args.out else "data/real")
+            archive = Path(args.lyrics_archive) if args.lyrics_archive else download(LYRICS_ARCHIVE, cache)
+            print(f"{out / 'lyrics'}: {build_lyrics_folder(archive, out):,} tracks with lyrics (join them with "
+                  "lastfm_train/ or lastfm_similars.db in the same folder)")
+        else:
+            print(fetch(name, args.out or "data/real"))
     return 0
 
 
@@ -70,19 +87,20 @@ def cmd_ablation(args) -> int:
 
 
 def cmd_train(args) -> int:
-    """Train one model on any data: the bring-your-own path."""
-    from .config import get_config, seed_everything
+    """Train one model on any data (the bring-your-own path) and write model.keras, vocabulary.json, metrics.json."""
+    from .config import get_config
     from .datasets.corpus import Corpus, DataPaths
     from .datasets.lyrics import load_lyrics_texts
     from .datasets.pairs import read_pairs_csv
     from .datasets.prepare import prepare_audio, prepare_lyrics
     from .datasets.report import SkipReport
-    from .evaluation import evaluate_pairs
-    from .experiments import Experiment, baseline_result, build_model
-    from .training import fit
+    from .experiments import Experiment, baseline_results, save_run, train_and_evaluate
 
     lr_field = "learning_rate" if args.kind == "lyrics" else "audio_learning_rate"  # see Config.learning_rate_for
-    cfg = get_config(seed=args.seed, **({lr_field: args.lr} if args.lr else {}))
+    overrides = {lr_field: args.lr} if args.lr is not None else {}
+    if args.patience is not None:
+        overrides["patience"] = args.patience
+    cfg = get_config(seed=args.seed, **overrides)
     if args.shards:
         if args.kind != "lyrics" or args.pairs:
             raise SystemExit("--shards trains lyrics models from 'dplib data shards' output, without --pairs")
@@ -108,29 +126,71 @@ def cmd_train(args) -> int:
         data = prepare_lyrics(corpus, args.split, n, max_len=cfg.max_len, seed=cfg.seed)
     else:
         data = prepare_audio(corpus, args.split, n, n_blocks=args.blocks, seed=cfg.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if report.strict and data.report.total:
+        raise SystemExit(f"--strict: {data.report.summary()}")
     exp = Experiment(args.kind, args.split, cfg, corpus, data)
-    seed_everything(cfg.seed)
-    model = build_model(exp, args.combine, args.fc, args.conv)
-    history = fit(model, data, epochs=args.epochs or (cfg.lyrics_epochs if args.kind == "lyrics" else cfg.audio_epochs),
-                  batch_size=cfg.batch_size_for(args.kind), seed=cfg.seed, verbose=2)
-    test = evaluate_pairs(model, data.splits.test, data.songs)
-    val = evaluate_pairs(model, data.splits.val, data.songs)
-    baseline = baseline_result(exp, out / "baseline.json")
+    model, result = train_and_evaluate(exp, args.combine, args.fc, args.conv if args.kind == "audio" else None,
+                                       epochs=args.epochs, verbose=2)
+    out = Path(args.out)
+    baselines = baseline_results(exp, out / "baselines.json")
     metrics = {
-        "kind": args.kind, "combine": args.combine, "fc": args.fc, "conv_layers": args.conv,
-        "val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
-        "symmetry_gap": test["symmetry_gap"], "baseline": baseline["name"], "baseline_auc": baseline["roc_auc"],
-        "n_train_pairs": len(data.splits.train), "n_val_pairs": len(data.splits.val), "n_test_pairs": len(data.splits.test),
-        "split": args.split, "leakage": data.splits.leakage, "history": {k: v for k, v in history.items()},
-        "skipped": dict(report.skips) | dict(data.report.skips), "seed": cfg.seed,
+        **{k: v for k, v in result.items() if k != "test_p"},
+        "baseline": baselines["content"]["name"], "baseline_auc": baselines["content"]["roc_auc"],
+        "song_identity_auc": baselines["song_identity"]["roc_auc"],
+        "n_train_pairs": len(data.splits.train), "n_val_pairs": len(data.splits.val),
+        "n_test_pairs": len(data.splits.test), "skipped": dict(report.skips) | dict(data.report.skips),
     }
-    model.save(out / "model.keras")
-    if data.vocab is not None:
-        data.vocab.save(out / "vocabulary.json")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=1))
+    save_run(out, model, metrics, data.vocab)
+    print(json.dumps({k: v for k, v in metrics.items() if k not in ("history", "counts")}, indent=1))
+    print(report.merge(data.report).summary())
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    """Score labelled pairs with a saved lyrics model and, on the same pairs, the TF-IDF cosine baseline."""
+    import numpy as np
+
+    from .baselines import tfidf_cosine
+    from .config import get_config
+    from .datasets.lyrics import Vocabulary, encode_lyrics, load_lyrics_texts
+    from .datasets.pairs import build_pair_pool, read_pairs_csv
+    from .datasets.report import DataError, SkipReport
+    from .evaluation import evaluate_pairs, roc_auc
+    from .experiments import write_json
+    from .models import load_pair_model
+    from .playlists import tower_of
+
+    model_path = Path(args.model)
+    model = load_pair_model(model_path)
+    if tower_of(model).name != "lyrics_tower":
+        raise SystemExit(f"{model_path}: dplib evaluate scores lyrics models; this one has an audio tower")
+    vocab_file = model_path.parent / "vocabulary.json"
+    if not vocab_file.exists():
+        raise DataError("a lyrics model needs the vocabulary it was trained with, beside it", vocab_file)
+    trained = model_path.parent / "metrics.json"
+    max_len = json.loads(trained.read_text())["settings"]["max_len"] if trained.exists() else get_config().max_len
+    report = SkipReport(args.strict)
+    scored = read_pairs_csv(args.pairs, report)
+    texts = load_lyrics_texts(args.lyrics, report=report)
+    songs = encode_lyrics(texts, Vocabulary.load(vocab_file), max_len, report)
+    pairs = build_pair_pool(scored, songs.track_ids, report=report)
+    if len(pairs) == 0:
+        raise DataError("no pair left to score: both songs of a pair need lyrics with known words", args.pairs)
+    measured = evaluate_pairs(model, pairs, songs, keep_scores=True)
+    said_similar = np.asarray(measured.pop("p")) >= 0.5
+    positives = pairs.label == 1
+    recall = [float((said_similar[positives == c] == c).mean()) if (positives == c).any() else float("nan")
+              for c in (True, False)]
+    metrics = {
+        "model": str(model_path), "pairs": str(args.pairs), "n_pairs": len(pairs), "n_positive": int(positives.sum()),
+        "accuracy": measured["accuracy"], "balanced_accuracy": float(np.nanmean(recall)),
+        "roc_auc": measured["roc_auc"], "symmetry_gap": measured["symmetry_gap"],
+        "baseline": "TF-IDF cosine (IDF fitted on these songs)",
+        "baseline_auc": roc_auc(pairs.label, tfidf_cosine(texts, pairs.a, pairs.b)),
+        "majority_accuracy": float(max(positives.mean(), 1 - positives.mean())), "skipped": dict(report.skips),
+    }
+    write_json(Path(args.out) / "metrics.json", metrics)
+    print(json.dumps(metrics, indent=1))
     print(report.summary())
     return 0
 
@@ -140,6 +200,7 @@ def train_from_shards(args, cfg) -> int:
     from .config import seed_everything
     from .datasets.streaming import StreamedLyrics
     from .evaluation import evaluate_shards
+    from .experiments import save_run
     from .models import build_lyrics_model
     from .training import fit_streamed, make_strategy
 
@@ -149,20 +210,17 @@ def train_from_shards(args, cfg) -> int:
     with make_strategy(cfg.strategy).scope():  # DPLIB_STRATEGY=mirrored / tpu, as everywhere else
         model = build_lyrics_model(data.vocab_size, combine, fc, learning_rate=cfg.learning_rate)
     history = fit_streamed(model, data, epochs=args.epochs or cfg.lyrics_epochs, batch_size=cfg.batch_size,
-                           seed=cfg.seed, verbose=2, fixed_shapes=cfg.strategy == "tpu")
+                           seed=cfg.seed, verbose=2, fixed_shapes=cfg.strategy == "tpu", patience=cfg.patience)
     val, test = evaluate_shards(model, data, "val"), evaluate_shards(model, data, "test")
     metrics = {
         "kind": "lyrics", "combine": combine, "fc": fc, "shards": str(args.shards),
         "val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
-        "symmetry_gap": test["symmetry_gap"], "n_train_pairs": data.counts()["train"]["pairs"],
+        "symmetry_gap": test["symmetry_gap"], "best_epoch": history["best_epoch"],
+        "settings": {"max_len": data.manifest["max_len"]}, "n_train_pairs": data.counts()["train"]["pairs"],
         "n_val_pairs": val["n_pairs"], "n_test_pairs": test["n_pairs"], "split": data.manifest["split"],
         "leakage": data.manifest["leakage"], "history": history, "skipped": data.manifest["skipped"], "seed": cfg.seed,
     }
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
-    data.vocabulary().save(out / "vocabulary.json")  # dplib playlist encodes songs with it
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    save_run(Path(args.out), model, metrics, data.vocabulary())  # dplib playlist / evaluate encode songs with it
     print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=1))
     return 0
 
@@ -180,33 +238,59 @@ def cmd_report(args) -> int:
                 f"{spent['song'] / 60:.1f} min (song split) on {os.cpu_count()} CPU cores.")
 
     readme = Path(args.readme).resolve()
-    text = readme.read_text()
-    start, end = "<!-- results:start -->", "<!-- results:end -->"
-    if start not in text or end not in text:
-        raise SystemExit(f"{readme}: no '{start}' ... '{end}' section to fill")
-    figures = sorted(cfg.figures_dir.glob("*.png")) if cfg.figures_dir.exists() else []
+    text = fill_section(readme.read_text(), "real-results", real_results_section(cfg), readme)
+    figures = sorted(f for f in cfg.figures_dir.glob("*.png") if not f.name.startswith("real_")) \
+        if cfg.figures_dir.exists() else []
     parts = [f"Size `{cfg.size}`, seed {cfg.seed}; written by `dplib report`.", "",
              "### Table 2, lyrics", "", ablation_table(cfg, "lyrics"), "", took("lyrics"), "",
              "### Table 3, audio", "", ablation_table(cfg, "audio"), "", took("audio"), ""]
     timing = cfg.results_dir / "notebook_times.json"
     if timing.exists():
         times = json.loads(timing.read_text())
-        parts += ["### Notebook run times (make reproduce)", "", "| notebook | seconds |", "|---|---|"]
-        parts += [f"| {name} | {sec:.0f} |" for name, sec in times.items()]
+        parts += [f"### Notebook run times (make reproduce, {os.cpu_count()} CPU cores)", "",
+                  "| notebook | seconds |", "|---|---|"]
+        parts += [f"| {name} | {sec:.0f} |" for name, sec in sorted(times.items())]
         parts.append("")
-    for fig in figures:
-        rel = fig.relative_to(readme.parent) if fig.is_relative_to(readme.parent) else fig
-        parts.append(f"![{fig.stem}]({rel})")
-    body = "\n".join(parts)
-    head, rest = text.split(start, 1)
-    readme.write_text(head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1])
+    parts += [f"![{fig.stem}]({fig.relative_to(readme.parent) if fig.is_relative_to(readme.parent) else fig})"
+              for fig in figures]
+    if load_results(cfg, "lyrics", "pair") or load_results(cfg, "audio", "pair"):
+        text = fill_section(text, "results", "\n".join(parts), readme)
+    else:
+        print(f"no synthetic results in {cfg.display(cfg.results_dir)}: the synthetic Results section is left as it was")
+    readme.write_text(text)
     print(f"updated {readme}")
     return 0
 
 
+def fill_section(text: str, name: str, body: str, where: Path) -> str:
+    """Replace what stands between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise SystemExit(f"{where}: no '{start}' ... '{end}' section to fill")
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+
+
+def real_results_section(cfg) -> str:
+    """Notebook 06's results on the real lyrics set, with their spread over seeds (or why there are none)."""
+    from .experiments import HOLDOUTS, holdout_paragraph, holdout_summary, load_results, spread_table
+
+    runs = [r for h in HOLDOUTS for r in load_results(cfg, "lyrics", h, "real-lyrics", cfg.seeds)]
+    if not runs:
+        return (f"No run on the real lyrics set at size `{cfg.size}` yet: `make reproduce` runs notebook 06 when the "
+                "set is there or can be downloaded (`dplib data fetch real-lyrics`).")
+    minutes = sum(r["seconds"] for r in runs) / 60
+    figures = [f"![{f.stem}](figures/{f.name})" for f in sorted(cfg.figures_dir.glob("real_*.png"))] \
+        if cfg.size == "default" else []
+    return "\n".join([
+        f"Notebook 06, size `{cfg.size}`, seeds {', '.join(map(str, cfg.seeds))}; written by `dplib report`. "
+        f"Test accuracy and ROC AUC on balanced test pairs of the real Last.fm scores with the authors' lyrics "
+        f"({len(runs)} trainings, {minutes:.0f} min of training on {os.cpu_count()} CPU cores).", "",
+        spread_table(cfg, "lyrics", "real-lyrics"), "", holdout_paragraph(holdout_summary(cfg)), "", *figures])
+
+
 def cmd_playlist(args) -> int:
     """The k nearest songs to a seed song, by tower embedding (or by the pair model's score)."""
-    import keras
     import numpy as np
 
     from .config import get_config
@@ -219,9 +303,11 @@ def cmd_playlist(args) -> int:
     from .experiments import data_folder
     from .playlists import describe, embed_songs, nearest, tower_of
 
+    from .models import load_pair_model
+
     cfg = get_config()
     model_path = Path(args.model)
-    model = keras.models.load_model(model_path)
+    model = load_pair_model(model_path)
     corpus = load_corpus(args.data or data_folder(cfg))
     tower = tower_of(model)
     if tower.name == "lyrics_tower":
@@ -231,20 +317,20 @@ def cmd_playlist(args) -> int:
         songs = encode_lyrics(corpus.lyrics, Vocabulary.load(vocab_file), cfg.max_len)
     else:
         songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus))
-    if args.seed not in songs.row:
-        raise SystemExit(f"seed track {args.seed}: no lyrics/audio for it in {corpus.paths.root}")
+    if args.track not in songs.row:
+        raise SystemExit(f"track {args.track}: no lyrics/audio for it in {corpus.paths.root}")
     if args.pair_score:
-        others = np.array([t for t in songs.track_ids if t != args.seed], dtype=object)
-        pairs = Pairs(np.full(len(others), args.seed, dtype=object), others,
+        others = np.array([t for t in songs.track_ids if t != args.track], dtype=object)
+        pairs = Pairs(np.full(len(others), args.track, dtype=object), others,
                       np.zeros(len(others), "float32"), np.zeros(len(others), "int32"))
         p = predict_pairs(model, pairs, songs)
         order = np.argsort(-p, kind="stable")[: args.k]
         ranked = [(others[i], float(p[i])) for i in order]
         label = "p(similar)"
     else:
-        ranked = nearest(embed_songs(tower, songs), songs.track_ids, args.seed, args.k)
+        ranked = nearest(embed_songs(tower, songs), songs.track_ids, args.track, args.k)
         label = "cosine"
-    print(f"seed: {describe(args.seed, corpus.tracks)}")
+    print(f"seed: {describe(args.track, corpus.tracks)}")
     for rank, (tid, score) in enumerate(ranked, start=1):
         print(f"{rank:>3}. {label} {score:6.3f}  {describe(tid, corpus.tracks)}")
     return 0
@@ -254,6 +340,29 @@ def notebooks_in(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
+def missing_data(notebook: Path, fetch: bool) -> str | None:
+    """Why ``notebook`` cannot run here (its metadata ``dplib.needs`` names data that is absent), or None.
+
+    ``fetch``: try to download what is missing first (``make reproduce`` does; the tests never touch the network).
+    """
+    from .config import get_config
+
+    needs = json.loads(notebook.read_text()).get("metadata", {}).get("dplib", {}).get("needs", [])
+    cfg = get_config()
+    if "real-lyrics" in needs and cfg.real_lyrics_dir is None:
+        if fetch:
+            from .datasets.real_lyrics import real_lyrics_folder
+
+            try:
+                real_lyrics_folder(cfg)
+                return None
+            except FileNotFoundError as err:
+                return str(err).splitlines()[0]
+        return ("no real lyrics set (DPLIB_REAL_LYRICS, data/real-lyrics or ../shared/real-lyrics); "
+                "'dplib data fetch real-lyrics' downloads it")
+    return None
+
+
 def cmd_reproduce(args) -> int:
     """Run every notebook in order, in place, at the default size (papermill), timing each."""
     import papermill
@@ -261,11 +370,16 @@ def cmd_reproduce(args) -> int:
     env_size = os.environ.get("DPLIB_SIZE", "default")
     os.environ["DPLIB_SIZE"] = args.size or env_size
     os.environ.pop("DPLIB_QUICK", None)
-    times = []
-    for nb in notebooks_in(args.folder):
+    times, notebooks, started_all = [], notebooks_in(args.folder), time.perf_counter()
+    for i, nb in enumerate(notebooks, start=1):
+        reason = missing_data(nb, fetch=True)
+        if reason:
+            print(f"[{i}/{len(notebooks)}] SKIPPED {nb.name}: {reason}", flush=True)
+            continue
         started = time.perf_counter()
-        print(f"running {nb} ...", flush=True)
-        papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3", progress_bar=False)
+        print(f"[{i}/{len(notebooks)}] running {nb.name} ({(started - started_all) / 60:.1f} min so far) ...", flush=True)
+        papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3", progress_bar=False,
+                                   log_output=True, stdout_file=sys.stdout)
         times.append((nb.name, time.perf_counter() - started))
         print(f"  {nb.name}: {times[-1][1]:.0f} s", flush=True)
     print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
@@ -273,17 +387,27 @@ def cmd_reproduce(args) -> int:
     from .config import get_config
 
     cfg = get_config()
-    cfg.results_dir.mkdir(parents=True, exist_ok=True)
-    (cfg.results_dir / "notebook_times.json").write_text(json.dumps(dict(times), indent=1))
+    from .experiments import write_json
+
+    saved = cfg.results_dir / "notebook_times.json"
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    write_json(saved, {**previous, **dict(times)})
     return cmd_report(argparse.Namespace(readme=args.readme, size=None))
 
 
 def cmd_nbval(args) -> int:
-    """Check every notebook with nbval (lax mode), one pytest run each, and print each one's time."""
+    """Check every notebook with nbval (lax mode), one pytest run each, and print each one's time.
+
+    A notebook whose data is absent (see :func:`missing_data`) is skipped with the reason, never silently."""
     root = Path(__file__).resolve().parent.parent
     sanitize = root / "tests" / "nbval_sanitize.cfg"
-    failed, times = [], []
+    failed, skipped, times = [], [], []
     for nb in notebooks_in(args.folder):
+        reason = missing_data(nb, fetch=False)
+        if reason:
+            skipped.append(nb.name)
+            print(f"nbval {nb.name}: SKIPPED: {reason}", flush=True)
+            continue
         started = time.perf_counter()
         cmd = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-current-env",
                "-p", "no:cacheprovider", str(nb)]
@@ -296,12 +420,13 @@ def cmd_nbval(args) -> int:
             failed.append(nb.name)
     total = sum(s for _, s in times)
     print("\n".join(f"{name:<40} {sec:6.0f} s" for name, sec in times) + f"\n{'total':<40} {total:6.0f} s")
-    print(f"notebooks: {len(times) - len(failed)} passed, {len(failed)} failed")
+    print(f"notebooks: {len(times) - len(failed)} passed, {len(failed)} failed, {len(skipped)} skipped")
     return 1 if failed or not times else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dplib", description=__doc__)
+    parser = argparse.ArgumentParser(prog="dplib", description=__doc__,
+                                     epilog="Add --debug (or set DPLIB_DEBUG=1) to see a traceback on errors.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="make, fetch or inspect data").add_subparsers(dest="data_command", required=True)
@@ -315,9 +440,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder")
     p.add_argument("--strict", action="store_true", help="stop at the first bad record")
     p.set_defaults(func=cmd_data_summary)
-    p = data.add_parser("fetch", help="download public Last.fm / musiXmatch files")
-    p.add_argument("files", nargs="+", help="lastfm_subset lastfm_train lastfm_test lastfm_similars mxm_train mxm_test")
-    p.add_argument("--out", default="data/real")
+    p = data.add_parser("fetch", help="download public data: the real lyrics set, Last.fm and musiXmatch files")
+    p.add_argument("files", nargs="+", choices=["real-lyrics", "lyrics-archive", *sorted(PUBLIC_FILES)],
+                   metavar="NAME", help="real-lyrics (Last.fm scores + the authors' lyrics, built into pairs.csv and "
+                   "lyrics/), lyrics-archive (all the authors' lyrics as lyrics/), or one of "
+                   + ", ".join(sorted(PUBLIC_FILES)))
+    p.add_argument("--out", help="folder to write (default data/real-lyrics for real-lyrics, else data/real)")
+    p.add_argument("--scores", help="real-lyrics: a local copy of similar_songs.csv instead of downloading it")
+    p.add_argument("--lyrics-archive", help="a local copy of the deep-playlist archive (.zip) instead of downloading it")
+    p.add_argument("--cache", help="where downloads are kept (default data/downloads)")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad score row instead of counting it")
     p.set_defaults(func=cmd_data_fetch)
 
     p = data.add_parser("shards", help="stream a data folder into TFRecord shards (lyrics; corpora of any size)")
@@ -344,23 +476,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shards", help="lyrics: a folder written by 'dplib data shards' (streamed, any corpus size)")
     p.add_argument("--lyrics", help="JSONL of {track_id, text} or a folder of TRACKID.txt")
     p.add_argument("--audio", help="folder of TRACKID.wav")
-    p.add_argument("--combine", default=None, help="concat, diff, absdiff, product, all, all_sym")
-    p.add_argument("--fc", type=int, default=None)
-    p.add_argument("--conv", type=int, default=1, help="audio: 0, 1 or 2 Conv1D layers")
-    p.add_argument("--blocks", type=int, default=None, help="audio: blocks per clip (default: 60, i.e. 30 s)")
-    p.add_argument("--split", choices=["pair", "song"], default="song")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--pairs-per-class", type=int, default=None, help="cap on training pairs per class")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--strict", action="store_true")
+    p.add_argument("--combine", default=None, choices=["concat", "diff", "absdiff", "product", "all", "all_sym"],
+                   help="how the two songs' states are combined (default: all for lyrics, absdiff for audio)")
+    p.add_argument("--fc", type=int, default=None, choices=[1, 2], help="FC layers in the head (default 2 lyrics, 1 audio)")
+    p.add_argument("--conv", type=int, default=1, choices=[0, 1, 2], help="audio: Conv1D layers")
+    p.add_argument("--blocks", type=positive_int, default=None, help="audio: blocks per clip (default: 60, i.e. 30 s)")
+    p.add_argument("--split", choices=["pair", "song"], default="song",
+                   help="pair: random over pairs (songs leak across parts); song: song-disjoint (default)")
+    p.add_argument("--epochs", type=positive_int, help="most epochs (default from dplib.config)")
+    p.add_argument("--patience", type=positive_int,
+                   help="stop this many epochs after the best validation loss (default from dplib.config)")
+    p.add_argument("--lr", type=positive_float, help="learning rate (default from dplib.config)")
+    p.add_argument("--pairs-per-class", type=positive_int, default=None, help="cap on training pairs per class")
+    p.add_argument("--seed", type=int, default=0, help="random seed: the split and the initial weights")
+    p.add_argument("--strict", action="store_true", help="every skipped record is an error, through training")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("evaluate", help="score labelled pairs with a saved lyrics model, beside TF-IDF cosine")
+    p.add_argument("--model", required=True, help="a model.keras written by dplib train (vocabulary.json beside it)")
+    p.add_argument("--pairs", required=True, help="CSV with track_a,track_b,score")
+    p.add_argument("--lyrics", required=True, help="JSONL of {track_id, text} or a folder of TRACKID.txt")
+    p.add_argument("--out", required=True, help="folder for metrics.json")
+    p.add_argument("--strict", action="store_true", help="every skipped record is an error")
+    p.set_defaults(func=cmd_evaluate)
+
     p = sub.add_parser("playlist", help="the k nearest songs to a seed song")
     p.add_argument("--model", required=True, help="a model.keras written by dplib train")
-    p.add_argument("--seed", required=True, help="the seed track id")
-    p.add_argument("--k", type=int, default=10)
+    p.add_argument("--track", required=True, help="the playlist's seed song (a track id)")
+    p.add_argument("--k", type=positive_int, default=10, help="songs to list")
     p.add_argument("--data", help="data folder with the songs (default: the synthetic data of this size)")
     p.add_argument("--pair-score", action="store_true", help="rank by the pair model's p(similar) instead of cosine")
     p.set_defaults(func=cmd_playlist)
@@ -382,13 +526,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Bad input is one line naming the file (and line) and exit code 1; ``--debug`` or
+    ``DPLIB_DEBUG=1`` shows the traceback instead."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("DPLIB_DEBUG", "") not in ("", "0")
+    argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
     if getattr(args, "combine", "x") is None:
         args.combine = "all" if args.kind == "lyrics" else "absdiff"
     if getattr(args, "fc", "x") is None:
         args.fc = 2 if args.kind == "lyrics" else 1
-    return args.func(args)
+    from .config import quiet_tensorflow
+    from .datasets.report import DataError
+
+    if args.command in ("train", "evaluate", "playlist", "ablation"):
+        quiet_tensorflow()
+    try:
+        return args.func(args)
+    except (DataError, FileNotFoundError, RuntimeError) as err:
+        if debug:
+            raise
+        print(f"dplib {args.command}: error: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -56,3 +56,47 @@ def ablation_bars(results: list[dict], paper: dict[str, tuple[float, float]], ti
     ax.legend(fontsize=8, ncols=2)
     fig.tight_layout()
     return fig
+
+
+HOLDOUT_LABELS = {"pair": "pair split", "song": "song-disjoint split", "pair_matched": "pair split, song-split size"}
+
+
+def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]], paper: dict[str, float],
+                 title: str, metric: str = "test_accuracy"):
+    """One group of bars per configuration, one bar per holdout: the mean over seeds with its standard
+    deviation as an error bar; the paper's validation accuracy as a grey bar; each holdout's baselines
+    (means over the same seeds) as dashed lines in the bars' colours."""
+    from .experiments import spread
+
+    holdouts = list(results)
+    names = list(dict.fromkeys(r["name"] for rs in results.values() for r in rs))
+    x = np.arange(len(names))
+    width = 0.8 / (len(holdouts) + (metric == "test_accuracy"))
+    fig, ax = plt.subplots(figsize=(max(7, 1.3 * len(names)), 4.2))
+    offset = 0
+    if metric == "test_accuracy":
+        ax.bar(x - 0.4 + width / 2, [paper.get(n, np.nan) for n in names], width, color="#bbbbbb",
+               label="paper (validation)")
+        offset = 1
+    scale = 100 if metric == "test_accuracy" else 1
+    baseline_styles = {"content": "--", "song_identity": ":"}
+    for i, holdout in enumerate(holdouts):
+        stats = [spread([r[metric] for r in results[holdout] if r["name"] == n]) for n in names]
+        pos = x - 0.4 + width * (i + offset + 0.5)
+        bars = ax.bar(pos, [scale * m for m, _, _ in stats], width, yerr=[scale * s for _, s, _ in stats],
+                      capsize=2, label=HOLDOUT_LABELS.get(holdout, holdout))
+        key = "test_accuracy" if metric == "test_accuracy" else "roc_auc"
+        for name, style in baseline_styles.items():
+            rows = [b[name] for b in baselines.get(holdout, [])]
+            if rows:
+                mean = spread([r[key] for r in rows])[0]
+                ax.axhline(scale * mean, color=bars.patches[0].get_facecolor(), ls=style, lw=1.2,
+                           label=f"{rows[0]['name']}, {HOLDOUT_LABELS.get(holdout, holdout)}")
+    ax.axhline(scale * 0.5, color="black", lw=0.8, label="chance")
+    ax.set_xticks(x, names, rotation=25, ha="right", fontsize=8)
+    ax.set_ylabel("test accuracy (%)" if metric == "test_accuracy" else "test ROC AUC")
+    ax.set_ylim(0, 100 if metric == "test_accuracy" else 1)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncols=2, loc="lower left")
+    fig.tight_layout()
+    return fig

@@ -1,39 +1,89 @@
-"""The command line on the quick synthetic data: train on your own files, then a playlist."""
+"""The command line, run as a user runs it (a fresh process per command): train on your own files, then
+evaluate and list a playlist with the saved model; bad input gives one line and exit code 1."""
 import json
 
+import pytest
+
+from conftest import run_cli
 from dplib.cli import main
 
 
-def test_train_lyrics_then_playlist(synth_quick, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def trained(synth_quick, tmp_path_factory):
     from dplib.datasets.lastfm import load_lastfm_sqlite
     from dplib.datasets.pairs import write_pairs_csv
 
-    pairs_csv = write_pairs_csv(load_lastfm_sqlite(synth_quick / "lastfm_similars.db"), tmp_path / "pairs.csv")
-    out = tmp_path / "run"
-    code = main(["train", "lyrics", "--pairs", str(pairs_csv), "--lyrics", str(synth_quick / "lyrics.jsonl"),
-                 "--combine", "product", "--fc", "1", "--epochs", "2", "--out", str(out)])
-    assert code == 0
+    tmp = tmp_path_factory.mktemp("cli")
+    pairs_csv = write_pairs_csv(load_lastfm_sqlite(synth_quick / "lastfm_similars.db"), tmp / "pairs.csv")
+    out = tmp / "run"
+    code, stdout, stderr = run_cli("train", "lyrics", "--pairs", pairs_csv, "--lyrics", synth_quick / "lyrics.jsonl",
+                                   "--combine", "product", "--fc", "1", "--epochs", "2", "--out", out)
+    assert code == 0, stderr
+    return pairs_csv, out
+
+
+def test_train_writes_a_complete_run(trained):
+    _, out = trained
     metrics = json.loads((out / "metrics.json").read_text())
-    for key in ("val_accuracy", "test_accuracy", "roc_auc", "symmetry_gap", "baseline_auc",
-                "n_train_pairs", "n_test_pairs", "split", "leakage"):
+    for key in ("val_accuracy", "test_accuracy", "roc_auc", "symmetry_gap", "baseline_auc", "song_identity_auc",
+                "n_train_pairs", "n_test_pairs", "split", "leakage", "best_epoch", "data_key"):
         assert key in metrics, key
     assert metrics["split"] == "song" and metrics["leakage"] == {"val": 0.0, "test": 0.0}
     assert metrics["symmetry_gap"] < 1e-6  # product is symmetric
-    assert metrics["n_train_pairs"] > 0 and (out / "model.keras").exists()
+    assert 1 <= metrics["best_epoch"] <= 2 and metrics["n_train_pairs"] > 0
     assert metrics["skipped"]["empty lyrics"] > 0  # instrumentals were counted, not dropped silently
-    capsys.readouterr()
-
-    seed = next(l.split('"')[3] for l in open(synth_quick / "lyrics.jsonl") if '"text": ""' not in l)
-    assert main(["playlist", "--model", str(out / "model.keras"), "--seed", seed, "--k", "5",
-                 "--data", str(synth_quick)]) == 0
-    lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0].startswith(f"seed: {seed}") and len(lines) == 6
-    assert seed not in "".join(lines[1:])
+    assert (out / "model.keras").exists() and (out / "vocabulary.json").exists()
+    assert json.loads((out / "baselines.json").read_text())["data_key"] == metrics["data_key"]
+    assert not list(out.glob(".*partial*")), "temporary files are renamed when complete"
 
 
-def test_train_needs_its_modality(synth_quick, tmp_path):
-    import pytest
+def test_playlist_loads_the_saved_model_in_a_fresh_process(trained, synth_quick):
+    _, out = trained
+    track = next(l.split('"')[3] for l in open(synth_quick / "lyrics.jsonl") if '"text": ""' not in l)
+    code, stdout, stderr = run_cli("playlist", "--model", out / "model.keras", "--track", track, "--k", "5",
+                                   "--data", synth_quick)
+    assert code == 0, stderr
+    lines = stdout.strip().splitlines()
+    assert lines[0].startswith(f"seed: {track}") and len(lines) == 6
+    assert track not in "".join(lines[1:])
 
+
+def test_evaluate_scores_new_pairs_in_a_fresh_process(trained, synth_quick, tmp_path):
+    pairs_csv, out = trained
+    rows = pairs_csv.read_text().splitlines()
+    (tmp_path / "new.csv").write_text("\n".join(rows[:400] + ["TRUNKNOWN1,TRUNKNOWN2,0.9"]) + "\n")
+    code, stdout, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "new.csv",
+                                   "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval")
+    assert code == 0, stderr
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    for key in ("accuracy", "balanced_accuracy", "roc_auc", "symmetry_gap", "baseline_auc", "n_pairs", "skipped"):
+        assert key in metrics, key
+    assert 0 < metrics["n_pairs"] < 400 and metrics["symmetry_gap"] < 1e-6
+    assert metrics["skipped"]["pair names a track without data"] >= 1  # the unknown tracks: counted, no crash
+    assert 0.0 <= metrics["roc_auc"] <= 1.0
+
+
+def test_bad_input_is_one_line_and_exit_code_1(tmp_path):
+    code, stdout, stderr = run_cli("evaluate", "--model", tmp_path / "missing.keras", "--pairs", tmp_path / "p.csv",
+                                   "--lyrics", tmp_path, "--out", tmp_path / "o")
+    assert code == 1
+    assert stderr.strip().count("\n") == 0 and "missing.keras: no such model file" in stderr
+    assert "Traceback" not in stderr
+    (tmp_path / "p.csv").write_text("a,b\n")
+    code, _, stderr = run_cli("data", "summary", tmp_path)
+    assert code == 1 and "Traceback" not in stderr and stderr.strip().count("\n") == 0
+    code, _, stderr = run_cli("data", "summary", tmp_path, "--debug")
+    assert code == 1 and "Traceback" in stderr  # asked for
+
+
+def test_numeric_arguments_are_checked_before_any_work(tmp_path):
+    code, _, stderr = run_cli("train", "lyrics", "--epochs", "0", "--out", tmp_path / "o")
+    assert code == 2 and "--epochs: must be a positive whole number" in stderr
+    code, _, stderr = run_cli("playlist", "--model", "m", "--track", "T", "--k", "-3")
+    assert code == 2 and "--k: must be a positive whole number" in stderr
+
+
+def test_train_needs_its_modality(tmp_path):
     (tmp_path / "p.csv").write_text("track_a,track_b,score\nA,B,0.5\n")
     with pytest.raises(SystemExit, match="needs --lyrics"):
         main(["train", "lyrics", "--pairs", str(tmp_path / "p.csv"), "--out", str(tmp_path / "o")])

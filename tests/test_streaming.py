@@ -159,8 +159,8 @@ def test_cli_shards_then_train(synth_quick, tmp_path, capsys):
     assert metrics["symmetry_gap"] < 1e-6  # product is symmetric, and the flips sit side by side
     assert (run / "model.keras").exists()
     capsys.readouterr()
-    seed = read_csv_pairs(shards / "test_pairs.csv")[0][0]
-    assert main(["playlist", "--model", str(run / "model.keras"), "--seed", seed, "--k", "3",
+    track = read_csv_pairs(shards / "test_pairs.csv")[0][0]
+    assert main(["playlist", "--model", str(run / "model.keras"), "--track", track, "--k", "3",
                  "--data", str(synth_quick)]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 4  # the seed, then 3 songs
     with pytest.raises(SystemExit, match="at most three caps"):
