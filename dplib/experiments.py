@@ -1,7 +1,8 @@
-"""The paper's ablations (Tables 2 and 3), run and recorded one configuration at a time.
+"""The paper's ablations (Tables 2 and 3), run and recorded one configuration at a time (notebooks 05-07).
 
-Every configuration writes one JSON under ``results/<size>/<kind>/<split>/``; a
-rerun skips what is already there, so an interrupted run loses nothing that finished.
+Every configuration writes one JSON under ``results/<size>/<dataset>/<holdout>/seed<k>/``; a rerun reuses what
+is there when it was made from the same pairs (the ``data_key``), so an interrupted run loses nothing that
+finished. Tables with a spread train each configuration once per seed in ``cfg.seeds``.
 """
 from __future__ import annotations
 
