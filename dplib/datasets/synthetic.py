@@ -264,7 +264,7 @@ def lastfm_path(root: Path, tid: str) -> Path:
 def generate(out: str | Path, size: str = "default", seed: int = 0, noise: float = 1.0, progress: bool = True,
              check: bool = True) -> Path:
     """Write the synthetic mini-MSD of ``size`` under ``out`` and return ``out``."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # plain text: tqdm.auto warns (with a path of this machine) in notebooks without ipywidgets
 
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
