@@ -554,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     from .config import quiet_tensorflow
     from .datasets.report import DataError
 
-    if args.command in ("train", "evaluate", "playlist", "ablation"):
+    if args.command != "data" or args.data_command == "shards":  # the other data commands never load TensorFlow
         quiet_tensorflow()
     try:
         return args.func(args)

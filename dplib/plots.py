@@ -72,7 +72,7 @@ def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]
     names = list(dict.fromkeys(r["name"] for rs in results.values() for r in rs))
     x = np.arange(len(names))
     width = 0.8 / (len(holdouts) + (metric == "test_accuracy"))
-    fig, ax = plt.subplots(figsize=(max(7, 1.3 * len(names)), 4.2))
+    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(names)) + 3, 4.2))
     offset = 0
     if metric == "test_accuracy":
         ax.bar(x - 0.4 + width / 2, [paper.get(n, np.nan) for n in names], width, color="#bbbbbb",
@@ -97,6 +97,6 @@ def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]
     ax.set_ylabel("test accuracy (%)" if metric == "test_accuracy" else "test ROC AUC")
     ax.set_ylim(0, 100 if metric == "test_accuracy" else 1)
     ax.set_title(title)
-    ax.legend(fontsize=7, ncols=2, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
