@@ -43,7 +43,7 @@ class Config:
     strategy: str = "default"  # "mirrored" (several GPUs) or "tpu" (Colab TPU); DPLIB_STRATEGY
     learning_rate: float = 3e-3
     patience: int = 4  # stop this many epochs after the best validation AUC; the best epoch's weights are kept
-    seeds: tuple[int, ...] = (0, 1, 2)  # tables that report a spread train every configuration once per seed
+    seeds: tuple[int, ...] = (0, 1, 2)  # notebook 06 trains every configuration once per seed (the synthetic tables: seed)
     # the real lyrics set (notebook 06): about 1,500 training pairs per class, so smaller batches and more epochs
     real_epochs: int = 40
     real_batch_size: int = 64

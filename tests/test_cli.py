@@ -87,3 +87,15 @@ def test_train_needs_its_modality(tmp_path):
     (tmp_path / "p.csv").write_text("track_a,track_b,score\nA,B,0.5\n")
     with pytest.raises(SystemExit, match="needs --lyrics"):
         main(["train", "lyrics", "--pairs", str(tmp_path / "p.csv"), "--out", str(tmp_path / "o")])
+
+
+@pytest.mark.parametrize("rows", [[], ["TRA,TRB,0.9", "TRA,TRC,0.8", "TRB,TRC,0.7"]], ids=["header only", "one class"])
+def test_data_without_both_classes_is_one_line_not_a_tensorflow_crash(rows, tmp_path):
+    (tmp_path / "pairs.csv").write_text("\n".join(["track_a,track_b,score", *rows]) + "\n")
+    (tmp_path / "lyrics.jsonl").write_text("".join(f'{{"track_id": "{t}", "text": "la la {t.lower()}"}}\n'
+                                                   for t in ("TRA", "TRB", "TRC")))
+    code, _, stderr = run_cli("train", "lyrics", "--pairs", tmp_path / "pairs.csv", "--lyrics",
+                              tmp_path / "lyrics.jsonl", "--out", tmp_path / "o")
+    assert code == 1 and "Traceback" not in stderr and stderr.strip().count("\n") == 0
+    assert "pairs.csv: the train part has no balanced pairs" in stderr
+    assert not (tmp_path / "o" / "metrics.json").exists()

@@ -13,7 +13,7 @@ from .audio import encode_audio
 from .corpus import Corpus
 from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
 from .pairs import SPLITS, PairSplits, build_pair_pool, make_splits
-from .report import SkipReport
+from .report import DataError, SkipReport
 
 
 @dataclass
@@ -47,6 +47,19 @@ def _keep_encoded(splits: PairSplits, songs: EncodedSongs | dict, report: SkipRe
         if not ok.all():
             report.skip("pair dropped: a song could not be encoded", detail=name, count=int((~ok).sum()))
             setattr(splits, name, pairs.take(ok))
+    return splits
+
+
+def _check_parts(splits: PairSplits, pool_positive: int, pool_size: int, corpus: Corpus) -> PairSplits:
+    """Every part must hold pairs of both classes: an empty or one-class part would fail deep in TensorFlow
+    (an empty shuffle buffer) or give no AUC. Say which part, and what the pool held, naming the data."""
+    for name in SPLITS:
+        part = splits[name]
+        if len(part) == 0 or part.n_positive in (0, len(part)):
+            source = corpus.paths.pairs_csv or corpus.paths.root
+            raise DataError(f"the {name} part has no balanced pairs after the split ({len(part)} rows): the pairs "
+                            f"with data for both songs were {pool_positive:,} similar and "
+                            f"{pool_size - pool_positive:,} not similar, and every part needs both", source)
     return splits
 
 
@@ -84,7 +97,8 @@ def prepare_lyrics(
     pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, fractions, seed=seed)
     vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    return Prepared("lyrics", _keep_encoded(splits, songs, report), songs, vocab, report)
+    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
+    return Prepared("lyrics", splits, songs, vocab, report)
 
 
 def prepare_audio(
@@ -102,7 +116,8 @@ def prepare_audio(
     pool = build_pair_pool(corpus.scored, corpus.audio_ids, negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)
     songs = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
-    return Prepared("audio", _keep_encoded(splits, songs, report), songs, None, report)
+    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
+    return Prepared("audio", splits, songs, None, report)
 
 
 def prepare_joint(
@@ -126,4 +141,5 @@ def prepare_joint(
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     audio = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
     songs = {"lyrics": lyrics, "audio": audio}
-    return Prepared("joint", _keep_encoded(splits, songs, report), songs, vocab, report)
+    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
+    return Prepared("joint", splits, songs, vocab, report)
