@@ -124,16 +124,16 @@ def test_bad_input_is_counted_or_raised_with_file_and_line(tmp_path):
     with open(folder / "lyrics.jsonl", "w") as f:
         for t in songs:
             f.write(json.dumps({"track_id": t, "text": "love night road " * 2 + t.lower()}) + "\n")
-        f.write(json.dumps({"track_id": "TR0007", "text": ""}) + "\n")  # empty: counted
-        f.write(json.dumps({"track_id": "TR0008", "text": "a second text"}) + "\n")  # repeated: last kept, noted
+        f.write(json.dumps({"track_id": "TR9999", "text": ""}) + "\n")  # empty: counted
+        f.write(json.dumps({"track_id": "TR0008", "text": "a second text"}) + "\n")  # repeated: first kept, counted
     data = prepare_lyrics_shards(folder, tmp_path / "out", split="pair", min_count=1)
     assert data.manifest["skipped"] == {"non-numeric score": 1, "pair names a track without data": 1,
-                                        "pair of a track with itself": 1, "malformed pair row": 1, "empty lyrics": 1}
-    assert data.manifest["notes"] == {"track with lyrics listed more than once (its last text kept)": 1}
+                                        "pair of a track with itself": 1, "malformed pair row": 1, "empty lyrics": 1,
+                                        "duplicate track id (the first text is kept)": 1}
     with pytest.raises(DataError, match=r"lyrics.jsonl, line 41: empty lyrics"):  # lyrics are read first
         prepare_lyrics_shards(folder, tmp_path / "strict", strict=True)
     text = (folder / "lyrics.jsonl").read_text().splitlines()
-    (folder / "lyrics.jsonl").write_text("\n".join(text[:40] + text[41:]) + "\n")
+    (folder / "lyrics.jsonl").write_text("\n".join(text[:40]) + "\n")  # without the two bad lines
     with pytest.raises(DataError, match=r"pairs.csv, line 3: non-numeric score"):
         prepare_lyrics_shards(folder, tmp_path / "strict", strict=True)
     (folder / "lyrics.jsonl").unlink()

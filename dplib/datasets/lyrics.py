@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .pairs import utf8_lines
 from .report import DataError, SkipReport
 
 TOKEN = re.compile(r"[a-z0-9']+")
@@ -53,39 +54,56 @@ def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[st
     ``report`` (errors when strict).
     """
     path = Path(path)
+    seen: set[str] = set()
     if path.is_dir():
         for file in sorted(path.glob("*.txt")):
-            text = _lyrics_text(file.read_text(encoding="utf-8", errors="replace"), report)
+            try:
+                text = _lyrics_text(file.read_bytes().decode("utf-8-sig"), report)
+            except UnicodeDecodeError as err:
+                report.skip("not UTF-8 text", file, detail=f"byte {err.start}")
+                continue
+            except OSError as err:  # a folder named X.txt, a file that cannot be read
+                report.skip("unreadable file", file, detail=type(err).__name__)
+                continue
             if not tokenize(text):
                 report.skip("empty lyrics", file)
                 continue
+            seen.add(file.stem)
             yield file.stem, text
     elif path.is_file():
-        with open(path, encoding="utf-8") as f:
-            for line_no, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    doc = json.loads(line)
-                    tid, text = doc["track_id"], doc["text"]
-                except json.JSONDecodeError as err:
-                    report.skip("malformed JSON", path, line_no, str(err))
-                    continue
-                except (KeyError, TypeError):
-                    report.skip("missing key", path, line_no, "need 'track_id' and 'text'")
-                    continue
-                if isinstance(text, str):
-                    text = _lyrics_text(text, report)
-                if not isinstance(text, str) or not tokenize(text):
-                    report.skip("empty lyrics", path, line_no, str(tid))
-                    continue
-                yield str(tid), text
+        where = [0]
+        for line in utf8_lines(path, report, where):
+            line_no = where[0]
+            if not line.strip():
+                continue
+            try:
+                doc = json.loads(line)
+                tid, text = doc["track_id"], doc["text"]
+            except (json.JSONDecodeError, RecursionError) as err:
+                report.skip("malformed JSON", path, line_no, str(err)[:80])
+                continue
+            except (KeyError, TypeError):
+                report.skip("missing key", path, line_no, "need 'track_id' and 'text'")
+                continue
+            if not isinstance(tid, str) or not tid.strip():
+                report.skip("bad track id", path, line_no, repr(tid)[:40])
+                continue
+            if tid in seen:
+                report.skip("duplicate track id (the first text is kept)", path, line_no, tid[:40])
+                continue
+            if isinstance(text, str):
+                text = _lyrics_text(text, report)
+            if not isinstance(text, str) or not tokenize(text):
+                report.skip("empty lyrics", path, line_no, tid[:40])
+                continue
+            seen.add(tid)
+            yield tid, text
     else:
         raise DataError("no lyrics folder or JSONL file here", path)
 
 
 def load_lyrics_texts(path: str | Path, strict: bool = False, report: SkipReport | None = None) -> dict[str, str]:
-    """``{track_id: text}``: see :func:`iter_lyrics_texts` (a repeated track id keeps its last text)."""
+    """``{track_id: text}``: see :func:`iter_lyrics_texts` (a repeated track id is a counted skip)."""
     report = report if report is not None else SkipReport(strict)
     return dict(iter_lyrics_texts(path, report))
 

@@ -119,21 +119,37 @@ class Pairs:
 def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str, float]]:
     """The rows of a ``track_a,track_b,score`` CSV; bad rows are counted in ``report``."""
     path = Path(path)
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
+    where = [0]  # the physical line the reader is on (a quoted field may span lines)
+    reader = csv.reader(utf8_lines(path, report, where))
+    try:
         header = next(reader, None)
         if header is None or [h.strip() for h in header[:3]] != ["track_a", "track_b", "score"]:
-            raise DataError(f"expected the header 'track_a,track_b,score', got {header}", path, 1)
-        for line_no, row in enumerate(reader, start=2):
+            raise DataError(f"expected the header 'track_a,track_b,score', got {header}"[:200], path, 1)
+        for row in reader:
+            line_no = where[0]
             if len(row) < 3 or not row[0].strip() or not row[1].strip():
-                report.skip("malformed pair row", path, line_no, repr(row))
+                report.skip("malformed pair row", path, line_no, repr(row)[:80])
                 continue
             try:
                 score = parse_score(row[2], path, line_no)
             except DataError as err:
-                report.skip(err.reason, path, line_no, repr(row[2]))
+                report.skip(err.reason, path, line_no, repr(row[2])[:40])
                 continue
             yield row[0].strip(), row[1].strip(), score
+    except csv.Error as err:  # a NUL byte, a field over the csv module's limit: the file is unusable from here on
+        raise DataError(f"unreadable CSV ({str(err)[:120]})", path, where[0]) from None
+
+
+def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str]:
+    """The lines of a text file, decoded one by one: a line that is not UTF-8 is a counted skip naming its line
+    number (a byte-order mark at the start is dropped). ``where[0]`` follows the line number."""
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            where[0] = line_no
+            try:
+                yield raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                report.skip("not UTF-8 text", path, line_no, f"byte {err.start}")
 
 
 def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from .pairs import parse_score
+from .pairs import parse_score, utf8_lines
 from .report import DataError, SkipReport
 
 
@@ -74,20 +74,21 @@ def archive_lyrics(archive: str | Path) -> dict[str, str]:
 def iter_score_rows(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str, str]]:
     """``(src, dest, score text)`` of the headerless scores CSV; bad rows are counted (errors when strict)."""
     path = Path(path)
-    with open(path, newline="", encoding="utf-8", errors="strict") as f:
-        try:
-            for line_no, row in enumerate(csv.reader(f), start=1):
-                if len(row) != 3 or not row[0].strip() or not row[1].strip():
-                    report.skip("malformed score row", path, line_no, repr(row)[:80])
-                    continue
-                try:
-                    parse_score(row[2], path, line_no)
-                except DataError as err:
-                    report.skip(err.reason, path, line_no, repr(row[2])[:40])
-                    continue
-                yield row[0].strip(), row[1].strip(), row[2].strip()
-        except (UnicodeDecodeError, csv.Error) as err:
-            raise DataError(f"unreadable CSV ({type(err).__name__}: {err})", path, line_no + 1) from None
+    where = [0]
+    try:
+        for row in csv.reader(utf8_lines(path, report, where)):
+            line_no = where[0]
+            if len(row) != 3 or not row[0].strip() or not row[1].strip():
+                report.skip("malformed score row", path, line_no, repr(row)[:80])
+                continue
+            try:
+                parse_score(row[2], path, line_no)
+            except DataError as err:
+                report.skip(err.reason, path, line_no, repr(row[2])[:40])
+                continue
+            yield row[0].strip(), row[1].strip(), row[2].strip()
+    except csv.Error as err:
+        raise DataError(f"unreadable CSV ({str(err)[:120]})", path, where[0]) from None
 
 
 def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,
