@@ -67,7 +67,7 @@ def test_holdouts_on_the_real_set(real_lyrics, monkeypatch):
     monkeypatch.setenv("DPLIB_REAL_LYRICS", str(real_lyrics))
     from dplib.config import get_config
     from dplib.datasets.corpus import load_corpus
-    from dplib.experiments import baseline_results, prepare
+    from dplib.experiments import prepare
 
     cfg = get_config(size="default")
     corpus = load_corpus(real_lyrics)
