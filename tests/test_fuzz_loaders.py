@@ -6,14 +6,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dplib.datasets.lastfm import iter_lastfm_json
 from dplib.datasets.lyrics import iter_lyrics_texts
+from dplib.datasets.musixmatch import iter_musixmatch
 from dplib.datasets.pairs import iter_pairs_csv
 from dplib.datasets.real_lyrics import iter_score_rows
 from dplib.datasets.report import DataError, SkipReport
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 # raw bytes, and text that looks like the real formats (commas, quotes, braces, BOMs, newlines, numbers)
-PIECES = list('TRAB01.,"{}:[]\\ \n\r\ufeff\x00é') + ["track_a,track_b,score\n", '{"track_id": ', '"text": ']
+PIECES = list('TRAB01.,"{}:[]\\ \n\r\ufeff\x00é%#') + [
+    "track_a,track_b,score\n", '{"track_id": ', '"text": ', '"similars": ', '"tags": ', "true", "null", "1:2000000000"]
 LIKELY = st.lists(st.sampled_from(PIECES), max_size=80).map(lambda parts: "".join(parts).encode("utf-8"))
 ANY_BYTES = st.one_of(st.binary(max_size=300), LIKELY)
 
@@ -70,6 +73,33 @@ def test_lyrics_file_never_crashes(tmp_path, data):
     (folder / "TRFUZZ.txt").write_bytes(data)
     records, report = consume(iter_lyrics_texts, folder)
     assert len(records) + report.total == 1  # read, or counted
+
+
+@FUZZ
+@given(data=ANY_BYTES)
+def test_musixmatch_never_crashes(tmp_path, data):
+    path = tmp_path / "mxm_dataset_train.txt"
+    path.write_bytes(b"%i,the,you\n" + data)
+    out = consume(iter_musixmatch, path)
+    if out is not None:
+        for words, tid, _, idx, cnt in out[0]:
+            assert tid and ((idx >= 0) & (idx < len(words))).all() and (cnt >= 1).all()
+
+
+@FUZZ
+@given(data=st.one_of(ANY_BYTES, st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=6)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(
+        st.sampled_from(["track_id", "similars", "tags", "artist", "title"]), inner, max_size=5)),
+    max_leaves=12).map(lambda doc: json.dumps(doc).encode())))
+def test_lastfm_track_json_never_crashes(tmp_path, data):
+    folder = tmp_path / "lastfm_subset"
+    folder.mkdir(exist_ok=True)
+    (folder / "TRFUZZ.json").write_bytes(data)
+    records, report = consume(iter_lastfm_json, folder)
+    for info, rows in records:
+        assert isinstance(info.track_id, str) and info.track_id
+        assert all(isinstance(b, str) and 0.0 <= s <= 1.0 for _, b, s in rows)
 
 
 def test_bom_and_invalid_utf8_are_handled(tmp_path):

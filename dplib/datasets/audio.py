@@ -23,6 +23,8 @@ SAMPLE_RATE = 22_050
 BLOCK = 11_025
 N_BINS = BLOCK // 2 + 1
 AUDIO_SUFFIXES = (".wav", ".mp3", ".flac", ".ogg")
+MIN_RATE, MAX_RATE = 4_000, 384_000  # Hz; a header outside this is broken (a 1 Hz clip resamples 22,050-fold)
+MAX_SECONDS = 20 * 60  # longest clip read (a preview is 30 s)
 
 
 def audio_path(audio_dir: Path, track_id: str) -> Path:
@@ -54,11 +56,13 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipRep
         raise DataError("missing audio file", path)
     if path.suffix.lower() == ".wav":
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", wavfile.WavFileWarning)
-                rate, x = wavfile.read(path)
-        except (ValueError, EOFError, OSError, struct.error) as err:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", wavfile.WavFileWarning)
+                rate, x = wavfile.read(path, mmap=False)
+        except (ValueError, EOFError, OSError, struct.error, MemoryError) as err:
             raise DataError(f"unreadable or truncated WAV ({err})", path) from None
+        if any("EOF" in str(w.message) for w in caught):
+            report.note("WAV data shorter than its header says (the samples present are used)")
     else:
         try:
             import soundfile
@@ -71,6 +75,10 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipRep
             x, rate = soundfile.read(path, dtype="float32")
         except Exception as err:  # soundfile raises its own error types
             raise DataError(f"unreadable audio ({err})", path) from None
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise DataError(f"unusable sample rate ({rate:,} Hz; expected {MIN_RATE:,} to {MAX_RATE:,})", path)
+    if len(x) > MAX_SECONDS * rate:  # resampling a long clip would cost gigabytes
+        raise DataError(f"clip too long ({len(x) / rate:,.0f} s; at most {MAX_SECONDS:,} s)", path)
     x = _to_float(np.asarray(x))
     if x.ndim == 2:
         x = x.mean(axis=1)
@@ -135,7 +143,7 @@ def encode_audio(
         except DataError as err:
             if report.strict:
                 raise
-            report.skip(err.reason, path)
+            report.skip(err.reason, path, detail=err.detail)
             continue
         except ValueError as err:
             report.skip("clip shorter than one block", path, detail=str(err))

@@ -32,6 +32,19 @@ class DataPaths:
     audio: Path | None = None
     card: Path | None = None
 
+    def unread(self) -> list[tuple[Path, str]]:
+        """Files present but not read, each with the rule that passed it over: the summary names them."""
+        pairs_rule = "pairs come from one source: pairs.csv, else lastfm_*/, else lastfm_similars.db"
+        unused = []
+        if self.pairs_csv:
+            unused += [(p, pairs_rule) for p in self.lastfm_json + ([self.lastfm_db] if self.lastfm_db else [])]
+        elif self.lastfm_json and self.lastfm_db:
+            unused.append((self.lastfm_db, pairs_rule))
+        if self.lyrics:
+            unused += [(p, "lyrics come from one source: lyrics.jsonl or lyrics/, else mxm_dataset_*.txt")
+                       for p in self.mxm]
+        return unused
+
 
 def find_data(root: str | Path) -> DataPaths:
     root = Path(root)
@@ -87,6 +100,7 @@ class Corpus:
             f"{d['listed_both_ways']:,} listed both ways, {d['asymmetric_scores']:,} of them with different scores",
             f"  tracks with lyrics: {len(self.lyrics):,} ({self.lyrics_kind})",
             f"  tracks with audio: {len(self.audio_ids):,}",
+            *[f"  present but not read: {p.name} ({rule})" for p, rule in self.paths.unread()],
             "  " + self.report.summary().replace("\n", "\n  "),
         ]
         return "\n".join(lines)
@@ -120,7 +134,10 @@ def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
     else:
         lyrics, kind = {}, "none"
     audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if paths.audio else []
-    card = json.loads(paths.card.read_text()) if paths.card else None
+    try:
+        card = json.loads(paths.card.read_text(encoding="utf-8")) if paths.card else None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"unreadable data card ({err})", paths.card) from None
     return Corpus(paths, tracks, scored, lyrics, kind, audio_ids, report, card)
 
 

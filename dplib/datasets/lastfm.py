@@ -12,6 +12,7 @@ import os
 import sqlite3
 import sys
 import zipfile
+import zlib
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from .pairs import ScoredPairs, parse_score
 from .report import DataError, SkipReport
 
 REQUIRED_KEYS = ("track_id", "similars")
+MAX_TRACK_JSON = 32 << 20  # bytes; the largest real track file is a few hundred KB
 
 
 @dataclass
@@ -40,12 +42,25 @@ class LastfmData:
     report: SkipReport
 
 
-def _json_sources(root: Path) -> Iterator[tuple[str, bytes]]:
+def _json_sources(root: Path, report: SkipReport) -> Iterator[tuple[str, bytes]]:
     """(name, bytes) of every track JSON under a folder or inside a .zip, in sorted order."""
     if root.is_file() and root.suffix == ".zip":
-        with zipfile.ZipFile(root) as zf:
-            for name in sorted(n for n in zf.namelist() if n.endswith(".json")):
-                yield f"{root}!{name}", zf.read(name)
+        try:
+            zf = zipfile.ZipFile(root)
+        except (zipfile.BadZipFile, OSError) as err:
+            raise DataError(f"not a readable .zip ({err})", root) from None
+        with zf:
+            for info in sorted((i for i in zf.infolist() if i.filename.endswith(".json")), key=lambda i: i.filename):
+                name = info.filename
+                if info.file_size > MAX_TRACK_JSON:  # checked before reading: a tiny .zip can unpack to gigabytes
+                    report.skip("track file too large", f"{root}!{name}",
+                                detail=f"{info.file_size:,} bytes, at most {MAX_TRACK_JSON:,}")
+                    continue
+                try:
+                    raw = zf.read(name)
+                except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
+                    raise DataError(f"damaged .zip member {name} ({err})", root) from None
+                yield f"{root}!{name}", raw
     elif root.is_dir():
         for path in _sorted_json_files(root):
             yield path, Path(path).read_bytes()
@@ -68,10 +83,16 @@ def _sorted_json_files(folder: Path) -> Iterator[str]:
 
 def parse_track_json(raw: bytes, name: str, report: SkipReport):
     """One track file -> (TrackInfo, [(track, similar, score)]), or None when skipped."""
+    if len(raw) > MAX_TRACK_JSON:
+        report.skip("track file too large", name, detail=f"{len(raw):,} bytes, at most {MAX_TRACK_JSON:,}")
+        return None
     try:
         doc = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         report.skip("malformed JSON", name, getattr(err, "lineno", None), str(err))
+        return None
+    except RecursionError:
+        report.skip("malformed JSON", name, detail="nested too deeply")
         return None
     if not isinstance(doc, dict):
         report.skip("malformed JSON", name, detail="top level is not an object")
@@ -80,29 +101,55 @@ def parse_track_json(raw: bytes, name: str, report: SkipReport):
     if missing:
         report.skip("missing key", name, detail=", ".join(missing))
         return None
-    tid = sys.intern(str(doc["track_id"]))  # ids repeat across millions of rows: keep one copy
-    tags = []
-    for entry in doc.get("tags", []):
-        try:
-            tags.append((str(entry[0]), int(entry[1])))  # counts are strings in the real files
-        except (TypeError, ValueError, IndexError):
-            report.skip("bad tag", name, detail=repr(entry))
+    if not _is_track_id(doc["track_id"]):
+        report.skip("bad track id", name, detail=repr(doc["track_id"])[:60])
+        return None
+    if not isinstance(doc["similars"], list):
+        report.skip("bad similars (not a list)", name, detail=repr(doc["similars"])[:60])
+        return None
+    tid = sys.intern(doc["track_id"])  # ids repeat across millions of rows: keep one copy
+    info = TrackInfo(tid, _text(doc.get("artist")), _text(doc.get("title")), _tags(doc.get("tags"), name, report))
     rows = []
     for entry in doc["similars"]:
-        if not isinstance(entry, (list, tuple)) or len(entry) != 2:
-            report.skip("bad similar entry", name, detail=repr(entry))
+        if not isinstance(entry, list) or len(entry) != 2 or not _is_track_id(entry[0]):
+            report.skip("bad similar entry", name, detail=repr(entry)[:60])
             continue
         try:
-            rows.append((tid, sys.intern(str(entry[0])), parse_score(entry[1], name)))
+            rows.append((tid, sys.intern(entry[0]), parse_score(entry[1], name)))
         except DataError as err:
             report.skip(err.reason, name, detail=f"{entry[0]}: {entry[1]!r}")
-    info = TrackInfo(tid, str(doc.get("artist", "")), str(doc.get("title", "")), tags)
     return info, rows
+
+
+def _is_track_id(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _tags(entries, name: str, report: SkipReport) -> list[tuple[str, int]]:
+    """``[["rock", "100"], ...]`` -> [("rock", 100)]; the counts are strings in the real files."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        report.skip("bad tags (not a list)", name, detail=repr(entries)[:60])
+        return []
+    tags = []
+    for entry in entries:
+        try:
+            if not isinstance(entry, list) or isinstance(entry[1], bool):
+                raise TypeError
+            tags.append((str(entry[0]), int(entry[1])))
+        except (TypeError, ValueError, IndexError, OverflowError):
+            report.skip("bad tag", name, detail=repr(entry)[:60])
+    return tags
 
 
 def iter_lastfm_json(root: str | Path, report: SkipReport) -> Iterator[tuple[TrackInfo, list[tuple[str, str, float]]]]:
     """One (TrackInfo, scored rows) per readable track file, in sorted order; bad files are counted."""
-    for name, raw in _json_sources(Path(root)):
+    for name, raw in _json_sources(Path(root), report):
         parsed = parse_track_json(raw, name, report)
         if parsed is not None:
             yield parsed
@@ -152,16 +199,41 @@ def iter_lastfm_sqlite(
     if not path.exists():
         raise DataError("no such SQLite file", path)
     report = report if report is not None else SkipReport()
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+    # as_uri() percent-encodes the path: a '#' or '?' in a folder name would otherwise end the file name
+    # (reading a sibling file) or drop read-only mode
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    conn.text_factory = bytes  # decoded row by row below: one bad row is a counted skip, not an abort
+    try:
         try:
-            cursor = conn.execute(f"SELECT tid, target FROM {table} ORDER BY rowid")
+            cursor = conn.execute(f"SELECT rowid, tid, target, typeof(target) FROM {table} ORDER BY rowid")
         except sqlite3.DatabaseError as err:
             raise DataError(f"not a lastfm_similars.db ({err})", path) from None
-        for tid, target in cursor:
-            parsed = parse_target(tid, target or "", path, report)
+        for rowid, tid, target, target_type in cursor:
+            tid, target = _sqlite_text(tid), _sqlite_text(target) if target_type in (b"text", b"null") else None
+            if not tid or target is None:
+                report.skip("bad row (track id or target not UTF-8 text)", path,
+                            detail=f"{table} rowid {rowid}")
+                continue
+            parsed = parse_target(tid, target, path, report)
             if table == "similars_dest":
                 parsed = [(b, a, s) for a, b, s in parsed]
             yield parsed
+    except sqlite3.DatabaseError as err:
+        raise DataError(f"damaged lastfm_similars.db ({err})", path) from None
+    finally:
+        conn.close()
+
+
+def _sqlite_text(value) -> str | None:
+    """A TEXT cell read as bytes -> str; NULL -> ""; None for a number or undecodable bytes."""
+    if value is None:
+        return ""
+    if not isinstance(value, bytes):
+        return None
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def load_lastfm_sqlite(

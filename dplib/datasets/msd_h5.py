@@ -35,9 +35,16 @@ def read_msd_h5(path: str | Path) -> tuple[str, np.ndarray]:
         with h5py.File(path, "r") as f:
             timbre = np.asarray(f["analysis/segments_timbre"], dtype="float32")
             pitches = np.asarray(f["analysis/segments_pitches"], dtype="float32")
-            tid = f["analysis/songs"]["track_id"][0]
+            songs = f["analysis/songs"]
+            if songs.shape in ((), (0,)):
+                raise DataError("empty /analysis/songs table (no track id)", path)
+            tid = songs["track_id"][0]
+    except DataError:
+        raise
     except KeyError as err:
         raise DataError(f"not an MSD track file (missing {err.args[0]})", path) from None
+    except (ValueError, TypeError, IndexError) as err:  # a field missing or of another type
+        raise DataError(f"not an MSD track file ({err})", path) from None
     except OSError as err:
         raise DataError(f"unreadable HDF5 ({err})", path) from None
     tid = tid.decode() if isinstance(tid, bytes) else str(tid)
@@ -45,6 +52,8 @@ def read_msd_h5(path: str | Path) -> tuple[str, np.ndarray]:
         raise DataError(f"segment arrays of shapes {timbre.shape} and {pitches.shape}, expected (n, 12)", path)
     if len(timbre) == 0:
         raise DataError("no segments", path)
+    if not (np.isfinite(timbre).all() and np.isfinite(pitches).all()):  # one NaN would poison every track's scaling
+        raise DataError("NaN or inf in the segment features", path)
     return tid, np.concatenate([timbre, pitches], axis=1)
 
 
@@ -64,7 +73,7 @@ def encode_msd_h5(
         except DataError as err:
             if report.strict:
                 raise
-            report.skip(err.reason, path)
+            report.skip(err.reason, path, detail=err.detail)
             continue
         used = min(len(feats), n_segments)
         row = np.zeros((n_segments, N_FEATURES), dtype="float32")

@@ -13,7 +13,10 @@ from typing import Iterator
 
 import numpy as np
 
+from .pairs import utf8_lines
 from .report import DataError, SkipReport
+
+MAX_WORDS = 100_000  # per song; real lyrics have a few hundred, and a count of 2e9 would ask for gigabytes
 
 
 @dataclass
@@ -41,22 +44,32 @@ def bow_to_tokens(words: list[str], indices: np.ndarray, counts: np.ndarray) -> 
 
 
 def iter_musixmatch(path: str | Path, report: SkipReport) -> Iterator[tuple[list[str], str, int, np.ndarray, np.ndarray]]:
-    """``(words, track_id, mxm_id, indices, counts)`` per good track line; bad lines are counted."""
+    """``(words, track_id, mxm_id, indices, counts)`` per good track line; bad lines are counted.
+
+    Lines are decoded one by one (:func:`.pairs.utf8_lines`); a track listed twice keeps its first line."""
     path = Path(path)
     words: list[str] | None = None
-    with open(path, encoding="utf-8") as f:
-        for line_no, line in enumerate(f, start=1):
-            line = line.rstrip("\n")
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("%"):
-                words = line[1:].split(",")
-                continue
-            if words is None:
-                raise DataError("track line before the '%' word list", path, line_no)
-            parsed = _parse_track_line(line, len(words), path, line_no, report)
-            if parsed is not None:
-                yield (words, *parsed)
+    seen: set[str] = set()
+    where = [0]
+    for line in utf8_lines(path, report, where):
+        line_no, line = where[0], line.rstrip("\r\n")
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("%"):
+            if words is not None:
+                raise DataError("a second '%' word list (the file has one, before the track lines)", path, line_no)
+            words = line[1:].split(",")
+            continue
+        if words is None:
+            raise DataError("track line before the '%' word list", path, line_no)
+        parsed = _parse_track_line(line, len(words), path, line_no, report)
+        if parsed is None:
+            continue
+        if parsed[0] in seen:
+            report.skip("duplicate track id (the first line is kept)", path, line_no, parsed[0])
+            continue
+        seen.add(parsed[0])
+        yield (words, *parsed)
     if words is None:
         raise DataError("no '%' word list found", path)
 
@@ -84,10 +97,9 @@ def load_musixmatch(path: str | Path, strict: bool = False, report: SkipReport |
 
 
 def _word_list(path: Path) -> list[str]:
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("%"):
-                return line[1:].rstrip("\n").split(",")
+    for line in utf8_lines(path, SkipReport(), [0]):
+        if line.startswith("%"):
+            return line[1:].rstrip("\r\n").split(",")
     raise DataError("no '%' word list found", path)
 
 
@@ -109,10 +121,16 @@ def _parse_track_line(line: str, n_words: int, path, line_no: int, report: SkipR
         except ValueError:
             report.skip("bad index or count", path, line_no, f"{tid}: {item!r}")
             return None
+        if c > MAX_WORDS:
+            report.skip("word count too large", path, line_no, f"{tid}: {item!r} (at most {MAX_WORDS:,} words)")
+            return None
         if not 1 <= i <= n_words or c < 1 or not sep:
             report.skip("bad index or count", path, line_no, f"{tid}: {item!r} (index 1..{n_words}, count >= 1)")
             return None
         idx[k], cnt[k] = i - 1, c
+    if int(cnt.sum(dtype=np.int64)) > MAX_WORDS:  # each word is repeated count times when read as text
+        report.skip("word count too large", path, line_no, f"{tid}: {int(cnt.sum(dtype=np.int64)):,} words, at most {MAX_WORDS:,}")
+        return None
     try:
         mxm_id = int(mxm)
     except ValueError:

@@ -93,7 +93,7 @@ def prepare_lyrics(
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> Prepared:
     """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
-    report = SkipReport()
+    report = SkipReport(corpus.report.strict)  # --strict holds through preparation, not only loading
     pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, fractions, seed=seed)
     vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
@@ -112,7 +112,7 @@ def prepare_audio(
     """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file."""
     if corpus.paths.audio is None:
         raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
-    report = SkipReport()
+    report = SkipReport(corpus.report.strict)
     pool = build_pair_pool(corpus.scored, corpus.audio_ids, negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)
     songs = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
@@ -134,7 +134,7 @@ def prepare_joint(
     """Pairs whose two songs have both lyrics and audio, encoded both ways."""
     if corpus.paths.audio is None:
         raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
-    report = SkipReport()
+    report = SkipReport(corpus.report.strict)
     both = set(corpus.lyrics) & set(corpus.audio_ids)
     pool = build_pair_pool(corpus.scored, both, negatives, seed, report)
     splits = make_splits(pool, split, n_per_class, seed=seed)

@@ -39,6 +39,11 @@ class DataError(ValueError):
         """The kind of problem, without the details (for skip counts)."""
         return self.message.split(":")[0].split(" (")[0]
 
+    @property
+    def detail(self) -> str:
+        """What :attr:`reason` leaves out ("" when nothing)."""
+        return self.message[len(self.reason):].strip(" :()")
+
 
 class SkipReport:
     """Counts what a loader skipped (and converted), with a few examples of each.

@@ -1,0 +1,87 @@
+"""Bad audio (WAV clips, MSD .h5 files): a note, a counted skip naming the file, or one DataError; --strict
+holds through preparation, before any training."""
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from conftest import run_cli
+from dplib.datasets import audio
+from dplib.datasets.audio import SAMPLE_RATE, encode_audio, read_audio
+from dplib.datasets.report import DataError, SkipReport
+
+
+def tone(seconds=1.2, rate=SAMPLE_RATE, freq=440.0):
+    t = np.arange(int(seconds * rate)) / rate
+    return (np.sin(2 * np.pi * freq * t) * 20000).astype("int16")
+
+
+def test_a_data_chunk_shorter_than_its_header_is_read_with_a_note(tmp_path):
+    wavfile.write(tmp_path / "FULL.wav", SAMPLE_RATE, tone())
+    raw = (tmp_path / "FULL.wav").read_bytes()
+    (tmp_path / "SHORT.wav").write_bytes(raw[:-10_000])
+    report = SkipReport()
+    x = read_audio(tmp_path / "SHORT.wav", report=report)
+    assert len(x) == len(tone()) - 5_000
+    assert report.notes == {"WAV data shorter than its header says (the samples present are used)": 1}
+    assert report.total == 0
+
+
+@pytest.mark.parametrize("rate", [1, 1_000_000])
+def test_a_sample_rate_outside_the_audible_range_is_refused_before_resampling(tmp_path, rate):
+    wavfile.write(tmp_path / "ODD.wav", rate, tone(seconds=0.1))  # at 1 Hz, 2,205 samples would resample to 48 M
+    with pytest.raises(DataError, match=rf"ODD\.wav: unusable sample rate \({rate:,} Hz"):
+        read_audio(tmp_path / "ODD.wav")
+
+
+def test_a_clip_longer_than_the_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(audio, "MAX_SECONDS", 1)
+    wavfile.write(tmp_path / "LONG.wav", SAMPLE_RATE, tone(seconds=1.5))
+    report = SkipReport()
+    songs = encode_audio(tmp_path, ["LONG"], n_blocks=2, report=report)
+    assert songs.track_ids == [] and report.skips == {"clip too long": 1}
+    assert "LONG.wav" in report.summary()
+
+
+def write_msd_h5(path, tid, timbre, songs_rows=1):
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.create_dataset("analysis/segments_timbre", data=timbre)
+        f.create_dataset("analysis/segments_pitches", data=np.full(timbre.shape, 0.5))
+        songs = np.zeros(songs_rows, dtype=[("track_id", "S18"), ("duration", "f8")])
+        songs["track_id"] = tid.encode()
+        f.create_dataset("analysis/songs", data=songs)
+
+
+def test_one_nan_in_one_h5_file_does_not_poison_the_others(tmp_path):
+    pytest.importorskip("h5py")
+    from dplib.datasets.msd_h5 import encode_msd_h5
+
+    rng = np.random.default_rng(0)
+    write_msd_h5(tmp_path / "TRA.h5", "TRA", rng.normal(size=(10, 12)) * 50)
+    write_msd_h5(tmp_path / "TRB.h5", "TRB", rng.normal(size=(12, 12)) * 50)
+    bad = rng.normal(size=(10, 12))
+    bad[3, 4] = np.nan
+    write_msd_h5(tmp_path / "TRNAN.h5", "TRNAN", bad)
+    write_msd_h5(tmp_path / "TREMPTY.h5", "TREMPTY", rng.normal(size=(10, 12)), songs_rows=0)
+    report = SkipReport()
+    songs = encode_msd_h5(sorted(tmp_path.glob("*.h5")), n_segments=12, report=report)
+    assert songs.track_ids == ["TRA", "TRB"] and np.isfinite(songs.data).all()
+    assert report.skips == {"NaN or inf in the segment features": 1, "empty /analysis/songs table": 1}
+    with pytest.raises(DataError, match=r"TRNAN\.h5: NaN or inf"):
+        encode_msd_h5([tmp_path / "TRNAN.h5"], report=SkipReport(strict=True))
+
+
+def test_strict_stops_audio_training_at_a_bad_clip_before_any_training(tmp_path):
+    clips = tmp_path / "audio"
+    clips.mkdir()
+    for k, tid in enumerate(["TRA", "TRB", "TRC", "TRD"]):
+        wavfile.write(clips / f"{tid}.wav", SAMPLE_RATE, tone(freq=220.0 * (k + 1)))
+    (clips / "TRBAD.wav").write_bytes(b"RIFF\x00\x00")
+    (tmp_path / "pairs.csv").write_text("track_a,track_b,score\nTRA,TRB,0.9\nTRC,TRD,0.8\nTRA,TRC,0.1\n"
+                                        "TRB,TRD,0.2\nTRA,TRBAD,0.9\nTRBAD,TRD,0.1\n")
+    code, stdout, stderr = run_cli("train", "audio", "--pairs", tmp_path / "pairs.csv", "--audio", clips,
+                                   "--split", "pair", "--strict", "--out", tmp_path / "run")
+    assert code == 1 and "Traceback" not in stderr and stderr.strip().count("\n") == 0
+    assert "TRBAD.wav: unreadable or truncated WAV" in stderr
+    assert not (tmp_path / "run").exists()
