@@ -17,6 +17,7 @@ import numpy as np
 from .baselines import song_identity_scores, spectral_cosine, tfidf_cosine, threshold_accuracy
 from .config import Config, seed_everything
 from .datasets.corpus import Corpus, load_corpus
+from .datasets.files import write_json
 from .datasets.pairs import SPLITS
 from .datasets.prepare import Prepared, prepare_audio, prepare_lyrics
 from .datasets.synthetic import SIZES, generate
@@ -173,15 +174,6 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "counts": exp.data.counts(), "leakage": exp.data.splits.leakage,
     }
     return model, result
-
-
-def write_json(path: Path, value) -> Path:
-    """Write complete or not at all: a temporary name, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(value, indent=1))
-    partial.replace(path)
-    return path
 
 
 def save_run(out: Path, model, metrics: dict, vocab=None) -> Path:
@@ -389,6 +381,16 @@ def ablation_table(cfg: Config, kind: str) -> str:
                              "0.000 | - | - |")
     lines.append("| chance | - | 50% | 50% | 50% | 50% | 50% | 0.500 | - | 50% | 50% |")
     return "\n".join(lines)
+
+
+def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -> list[str]:
+    """The Table 2 and Table 3 results of ``cfg.seed`` not saved yet, as ``kind/holdout/name``."""
+    missing = []
+    for kind, grid in (("lyrics", LYRICS_GRID), ("audio", AUDIO_GRID)):
+        for holdout in holdouts:
+            saved = {r["name"] for r in load_results(cfg, kind, holdout)}
+            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in grid if config_name(kind, **g) not in saved]
+    return missing
 
 
 def holdout_summary(cfg: Config, kind: str = "lyrics", dataset: str = "real-lyrics",

@@ -8,10 +8,13 @@ import numpy as np
 
 
 def save(fig, name: str, folder: str | Path) -> Path:
+    """``folder/name.png``, written under a temporary name and renamed (a README never shows half a figure)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    partial = folder / f".{name}.partial.png"
+    fig.savefig(partial, dpi=110, bbox_inches="tight")
+    partial.replace(path)
     return path
 
 

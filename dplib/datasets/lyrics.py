@@ -14,6 +14,7 @@ from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
+from .files import write_text
 from .pairs import utf8_lines
 from .report import DataError, SkipReport
 
@@ -148,11 +149,20 @@ class Vocabulary:
         return [self.index[t] for t in tokens if t in self.index]
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.words))
+        write_text(path, json.dumps(self.words))
 
     @classmethod
     def load(cls, path: str | Path) -> "Vocabulary":
-        return cls(json.loads(Path(path).read_text()))
+        """A vocabulary saved by :meth:`save`: a JSON list of words (anything else is a :class:`DataError`)."""
+        try:
+            words = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise DataError("no vocabulary file", path) from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise DataError(f"unreadable vocabulary ({err})", path) from None
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            raise DataError("not a vocabulary (expected a JSON list of words)", path)
+        return cls(words)
 
 
 @dataclass

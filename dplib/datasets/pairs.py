@@ -11,12 +11,14 @@ Steps, each a small function a notebook can show:
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
+from .files import write_text
 from .report import DataError, SkipReport
 
 THRESHOLD = 0.5
@@ -24,7 +26,9 @@ SPLITS = ("train", "val", "test")
 
 
 def parse_score(text, path=None, line=None) -> float:
-    """A similarity score in [0, 1]; anything else raises :class:`DataError`."""
+    """A similarity score in [0, 1]; anything else (a boolean too) raises :class:`DataError`."""
+    if isinstance(text, bool):  # float(True) is 1.0: a JSON true is not a score
+        raise DataError(f"non-numeric score: {text!r}", path, line)
     try:
         score = float(text)
     except (TypeError, ValueError):
@@ -159,14 +163,12 @@ def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> Scored
 
 
 def write_pairs_csv(pairs: ScoredPairs | Pairs, path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["track_a", "track_b", "score"])
-        for a, b, s in zip(pairs.a, pairs.b, pairs.score):
-            writer.writerow([a, b, f"{float(s):.6g}"])
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["track_a", "track_b", "score"])
+    for a, b, s in zip(pairs.a, pairs.b, pairs.score):
+        writer.writerow([a, b, f"{float(s):.6g}"])
+    return write_text(path, text.getvalue())
 
 
 def build_pair_pool(
@@ -189,7 +191,7 @@ def build_pair_pool(
     report = report if report is not None else SkipReport()
     available = set(available)
     best: dict[tuple[str, str], float] = {}
-    unknown = self_pairs = 0
+    unknown = self_pairs = conflicts = 0
     for a, b, s in zip(scored.a, scored.b, scored.score):
         if a == b:
             self_pairs += 1
@@ -198,8 +200,13 @@ def build_pair_pool(
             unknown += 1
             continue
         key = (a, b) if a < b else (b, a)
-        if s > best.get(key, -1.0):
+        seen = best.get(key)
+        if seen is not None and seen != s:
+            conflicts += 1
+        if seen is None or s > seen:
             best[key] = float(s)
+    if conflicts:
+        report.note("pair listed twice with different scores (the higher kept)", conflicts)
     if unknown:
         report.skip("pair names a track without data", detail=f"{unknown} listed pairs", count=unknown)
     if self_pairs:

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .files import partial_folder, replace_folder, write_json
 from .pairs import parse_score, utf8_lines
 from .report import DataError, SkipReport
 
@@ -102,9 +101,8 @@ def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,
     members = archive_lyrics(archive)
     rows = [r for r in iter_score_rows(scores, report) if r[0] in members and r[1] in members]
     tracks = sorted({t for r in rows for t in r[:2]})
-    partial = out.with_name(f".{out.name}.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    (partial / "lyrics").mkdir(parents=True)
+    partial = partial_folder(out)
+    (partial / "lyrics").mkdir()
     with open(partial / "pairs.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["track_a", "track_b", "score"])
@@ -114,10 +112,8 @@ def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,
             (partial / "lyrics" / f"{tid}.txt").write_bytes(z.read(members[tid]))
     counts = {"rows": len(rows), "positive_rows": sum(parse_score(r[2]) >= 0.5 for r in rows), "tracks": len(tracks),
               "sources": {"scores": SCORES.url, "lyrics": LYRICS_ARCHIVE.url}, "skipped": dict(report.skips)}
-    (partial / "build.json").write_text(json.dumps(counts, indent=1))
-    if out.exists():
-        shutil.rmtree(out)
-    partial.rename(out)
+    write_json(partial / "build.json", counts)
+    replace_folder(partial, out)
     return counts
 
 
@@ -126,15 +122,11 @@ def build_lyrics_folder(archive: str | Path, out: str | Path) -> int:
     Last.fm files by track id); written under a temporary name, then renamed. Returns the number of tracks."""
     members = archive_lyrics(archive)
     out = Path(out) / "lyrics"
-    partial = out.with_name(f".lyrics.partial-{os.getpid()}")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    partial = partial_folder(out)
     with zipfile.ZipFile(archive) as z:
         for tid, member in members.items():
             (partial / f"{tid}.txt").write_bytes(z.read(member))
-    if out.exists():
-        shutil.rmtree(out)
-    partial.rename(out)
+    replace_folder(partial, out)
     return len(members)
 
 

@@ -38,6 +38,7 @@ from typing import Iterator
 import numpy as np
 
 from .corpus import DataPaths, find_data, iter_lyrics, iter_scored_rows
+from .files import partial_folder, replace_folder, write_json
 from .lyrics import Vocabulary, tokenize
 from .pairs import SPLITS, THRESHOLD, song_fractions
 from .report import DataError, SkipReport
@@ -46,6 +47,7 @@ PAIR_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4")])
 KEPT_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4"), ("label", "i1")])
 ROWS_PER_CHUNK = 10_000
 MANIFEST = "manifest.json"
+HASHED_UP_TO = 16 << 20  # bytes: parts up to this size are checked by sha256, larger ones by size
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -112,7 +114,18 @@ class StreamedLyrics:
         path = folder / MANIFEST
         if not path.exists():
             raise DataError(f"no {MANIFEST}: not a folder written by 'dplib data shards'", folder)
-        return cls(folder, json.loads(path.read_text()))
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise DataError(f"unreadable manifest ({err})", path) from None
+        for name, expected in manifest.get("files", {}).items():
+            part = folder / name
+            if not part.exists():
+                raise DataError(f"missing {name}, listed in {MANIFEST}: rerun 'dplib data shards'", folder)
+            if _fingerprint(part) != expected:
+                raise DataError(f"{name} is not the file {MANIFEST} was written with (truncated, or from another "
+                                "run): rerun 'dplib data shards'", part)
+        return cls(folder, manifest)
 
     @property
     def vocab_size(self) -> int:
@@ -158,11 +171,9 @@ class LyricsShardBuilder:
         self.seed, self.n_buckets = seed, n_buckets
         self.report = report if report is not None else SkipReport()
         self.out.mkdir(parents=True, exist_ok=True)
-        for stale in self.out.glob("*-*-of-*.tfrecord"):  # shards of an earlier run would be read with the new ones
-            if stale.name.split("-")[0] in SPLITS:
-                stale.unlink()
         self.work = Path(tempfile.mkdtemp(prefix=".work-", dir=self.out))
         self.stats: dict = {}
+        self.conflicts: dict[int, int] = {}  # per bucket: pairs listed twice with different scores
 
     # 1. songs ---------------------------------------------------------------------------------
     def index_songs(self) -> None:
@@ -239,6 +250,8 @@ class LyricsShardBuilder:
             key, rec = key[order], rec[order]
             first = np.ones(len(key), dtype=bool)
             first[1:] = key[1:] != key[:-1]
+            kept_score = rec["score"][np.maximum.accumulate(np.where(first, np.arange(len(key)), 0))]
+            self.conflicts[k] = int((~first & (rec["score"] != kept_score)).sum())
             yield rec[first]
 
     # 3. splits --------------------------------------------------------------------------------
@@ -265,6 +278,8 @@ class LyricsShardBuilder:
             ok = which >= 0
             np.add.at(counts, (which[ok], label[ok]), 1)
         self.available = counts
+        if sum(self.conflicts.values()):
+            self.report.note("pair listed twice with different scores (the higher kept)", sum(self.conflicts.values()))
         cap = [n if n is not None else np.iinfo(np.int64).max for n in self.n_per_class]
         self.wanted = np.array([min(counts[s, 0], counts[s, 1], cap[s]) for s in range(3)], dtype=np.int64)
         self.stats.update(unique_pairs=unique, pairs_across_splits=across, available={
@@ -403,8 +418,12 @@ def prepare_lyrics_shards(
     """Stream a data folder into ``out``: TFRecord shards per split, pair CSVs, encoded songs,
     the vocabulary and ``manifest.json`` (counts, leakage, what was skipped)."""
     paths = data if isinstance(data, DataPaths) else find_data(data)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not (out / MANIFEST).exists():
+        raise DataError("not empty and not a folder written by 'dplib data shards': choose another --out", out)
+    partial = partial_folder(out)
     report = SkipReport(strict)
-    builder = LyricsShardBuilder(paths, Path(out), split, n_per_class, max_len=max_len, min_count=min_count,
+    builder = LyricsShardBuilder(paths, partial, split, n_per_class, max_len=max_len, min_count=min_count,
                                  max_doc_freq=max_doc_freq, seed=seed, n_buckets=n_buckets, report=report)
     try:
         builder.index_songs()
@@ -415,6 +434,9 @@ def prepare_lyrics_shards(
         vocab = builder.fit_vocabulary()
         builder.encode_songs()
         written = builder.write_shards(shard_size)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     finally:
         builder.close()
     manifest = {
@@ -423,5 +445,17 @@ def prepare_lyrics_shards(
         "vocab_size": vocab.size, **written, "leakage": leakage, **builder.stats,
         "skipped": dict(report.skips), "notes": dict(report.notes), "report": report.summary(),
     }
-    Path(out, MANIFEST).write_text(json.dumps(manifest, indent=1))
-    return StreamedLyrics(Path(out), manifest)
+    manifest["files"] = {p.name: _fingerprint(p) for p in sorted(partial.iterdir()) if p.is_file()}
+    write_json(partial / MANIFEST, manifest)
+    replace_folder(partial, out)
+    return StreamedLyrics(out, manifest)
+
+
+def _fingerprint(path: Path) -> dict:
+    """What :meth:`StreamedLyrics.load` checks before training reads a part: its size, and for the small parts
+    that name a run (vocabulary, track ids, lengths) its sha256; hashing gigabytes of shards at every load would
+    cost more than the check is worth, and a truncated shard already has the wrong size."""
+    size = path.stat().st_size
+    if size > HASHED_UP_TO:
+        return {"bytes": size}
+    return {"bytes": size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}

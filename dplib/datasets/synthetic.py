@@ -24,6 +24,7 @@ so output is deterministic in ``seed`` and memory stays flat as the size grows.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import time
 from dataclasses import asdict, dataclass
@@ -33,6 +34,8 @@ import numpy as np
 from scipy.io import wavfile
 
 from .audio import SAMPLE_RATE
+from .files import partial_folder, replace_folder
+from .report import DataError
 
 GENRES = [
     "rock", "soul", "electronic", "hip hop", "jazz", "folk", "metal", "pop", "country", "reggae",
@@ -263,13 +266,27 @@ def lastfm_path(root: Path, tid: str) -> Path:
 
 def generate(out: str | Path, size: str = "default", seed: int = 0, noise: float = 1.0, progress: bool = True,
              check: bool = True) -> Path:
-    """Write the synthetic mini-MSD of ``size`` under ``out`` and return ``out``."""
-    from tqdm import tqdm  # plain text: tqdm.auto warns (with a path of this machine) in notebooks without ipywidgets
+    """Write the synthetic mini-MSD of ``size`` under ``out`` and return ``out``.
 
+    The folder is built under a temporary name and renamed when complete (a previous one is replaced); a folder
+    that is not empty and holds no ``card.json`` is refused rather than overwritten."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {sorted(SIZES)}, got {size!r}")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out)
+    if final.exists() and any(final.iterdir()) and not (final / "card.json").exists():
+        raise DataError("not empty and not a synthetic data folder (no card.json): choose another --out", final)
+    partial = partial_folder(final)
+    try:
+        _write_synthetic(partial, size, seed, noise, progress, check)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return replace_folder(partial, final)
+
+
+def _write_synthetic(out: Path, size: str, seed: int, noise: float, progress: bool, check: bool) -> None:
+    from tqdm import tqdm  # plain text: tqdm.auto warns (with a path of this machine) in notebooks without ipywidgets
+
     started = time.perf_counter()
     world = World(SIZES[size], seed, noise)
     s = world.size
@@ -357,7 +374,6 @@ def generate(out: str | Path, size: str = "default", seed: int = 0, noise: float
         card["check"] = check_synthetic(out)
     (out / "card.json").write_text(json.dumps(card, indent=2))
     (out / "DATA_CARD.md").write_text(data_card_markdown(card))
-    return out
 
 
 def data_card_markdown(card: dict) -> str:
