@@ -99,3 +99,21 @@ def test_data_without_both_classes_is_one_line_not_a_tensorflow_crash(rows, tmp_
     assert code == 1 and "Traceback" not in stderr and stderr.strip().count("\n") == 0
     assert "pairs.csv: the train part has no balanced pairs" in stderr
     assert not (tmp_path / "o" / "metrics.json").exists()
+
+
+def test_report_never_replaces_complete_tables_with_a_partial_run(tmp_path):
+    readme = tmp_path / "README.md"
+    before = ("# x\n<!-- real-results:start -->\nold real\n<!-- real-results:end -->\n"
+              "<!-- results:start -->\ncomplete tables of an earlier run\n<!-- results:end -->\n")
+    readme.write_text(before)
+    one = tmp_path / "results" / "lyrics" / "pair" / "seed0" / "all_fc2.json"  # what notebook 03 alone leaves
+    one.parent.mkdir(parents=True)
+    one.write_text(json.dumps({"name": "all_fc2", "test_accuracy": 0.6, "roc_auc": 0.7, "seconds": 1.0}))
+    code, out, err = run_cli("report", "--readme", readme, "--size", "default",
+                             env={"DPLIB_RESULTS": str(tmp_path / "results"), "DPLIB_REAL_LYRICS": str(tmp_path)})
+    assert code == 0, err
+    assert "25 synthetic results missing" in out and "lyrics/pair/concat_fc1" in out
+    text = readme.read_text()
+    assert "complete tables of an earlier run" in text  # left as it was
+    assert "No run on the real lyrics set at size `default` yet" in text and "old real" not in text
+    assert not list(tmp_path.glob(".README.md*"))  # written under a temporary name, then renamed
