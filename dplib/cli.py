@@ -1,4 +1,4 @@
-"""The ``dplib`` command line: data, ablations, training on your own files, and running the notebooks."""
+"""The dplib command line: data, ablations, training on your own files, and running the notebooks."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from .config import SIZES
 from .datasets.download import PUBLIC_FILES
 
 
@@ -397,7 +398,7 @@ def cmd_reproduce(args) -> int:
     from .config import get_config
 
     cfg = get_config()
-    from .experiments import write_json
+    from .datasets.files import write_json
 
     saved = cfg.results_dir / "notebook_times.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
@@ -441,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="make, fetch or inspect data").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("synth", help="write the synthetic mini-MSD")
-    p.add_argument("--size", choices=["quick", "default", "paper"], default="default")
+    p.add_argument("--size", choices=SIZES, default="default")
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--noise", type=float, default=1.0, help="0 easy, 1 the tutorial's, 2 hard")
@@ -466,17 +467,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", help="a data folder (Last.fm files or pairs.csv, and lyrics)")
     p.add_argument("--out", required=True)
     p.add_argument("--split", choices=["pair", "song"], default="song")
-    p.add_argument("--pairs-per-class", type=int, nargs="+", default=[], metavar="N",
+    p.add_argument("--pairs-per-class", type=positive_int, nargs="+", default=[], metavar="N",
                    help="cap per class for train [val [test]] (default: all a balanced split allows)")
-    p.add_argument("--max-len", type=int, default=None, help="words kept per song (default 120)")
-    p.add_argument("--shard-size", type=int, default=100_000, help="examples per shard file")
+    p.add_argument("--max-len", type=positive_int, default=None, help="words kept per song (default 120)")
+    p.add_argument("--shard-size", type=positive_int, default=100_000, help="examples per shard file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--strict", action="store_true", help="stop at the first bad record")
     p.set_defaults(func=cmd_data_shards)
 
     p = sub.add_parser("ablation", help="run Table 2 (lyrics) or Table 3 (audio)")
     p.add_argument("kind", choices=["lyrics", "audio"])
-    p.add_argument("--size", choices=["quick", "default", "paper"])
+    p.add_argument("--size", choices=SIZES)
     p.add_argument("--split", nargs="+", choices=["pair", "song"], default=["pair", "song"])
     p.set_defaults(func=cmd_ablation)
 
@@ -495,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pair: random over pairs (songs leak across parts); song: song-disjoint (default)")
     p.add_argument("--epochs", type=positive_int, help="most epochs (default from dplib.config)")
     p.add_argument("--patience", type=positive_int,
-                   help="stop this many epochs after the best validation loss (default from dplib.config)")
+                   help="stop this many epochs after the best validation ROC AUC (default from dplib.config)")
     p.add_argument("--lr", type=positive_float, help="learning rate (default from dplib.config)")
     p.add_argument("--pairs-per-class", type=positive_int, default=None, help="cap on training pairs per class")
     p.add_argument("--seed", type=int, default=0, help="random seed: the split and the initial weights")
@@ -521,13 +522,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="run the notebooks in order, in place (papermill)")
     p.add_argument("--folder", default="notebooks")
-    p.add_argument("--size", choices=["quick", "default", "paper"])
+    p.add_argument("--size", choices=SIZES)
     p.add_argument("--readme", default="README.md")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("report", help="fill the README's results section from results/")
     p.add_argument("--readme", default="README.md")
-    p.add_argument("--size", choices=["quick", "default", "paper"])
+    p.add_argument("--size", choices=SIZES)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("nbval", help="check the notebooks with nbval, timing each")

@@ -1,7 +1,21 @@
 """One place for run settings: quick mode, sizes, folders, seeds and the device.
 
 Notebooks and the CLI read every size and epoch count from :func:`get_config`, so
-``DPLIB_QUICK=1`` shrinks a whole run without editing a single cell.
+``DPLIB_QUICK=1`` shrinks a whole run without editing a single cell. Every environment variable the library
+reads is read here:
+
+=====================  ==============================================================================
+``DPLIB_QUICK=1``      quick mode: tiny data, few epochs (what ``make test`` runs the notebooks with)
+``DPLIB_SIZE``         ``quick``, ``default`` (the committed outputs) or ``paper``
+``DPLIB_SEED``         the seed of single-seed runs (default 0)
+``DPLIB_STRATEGY``     ``mirrored`` (several GPUs) or ``tpu`` (Colab); unset: one device
+``DPLIB_DATA``         the data folder (default ``data/`` in the checkout)
+``DPLIB_DATA_FOLDER``  a folder of real MSD files the lyrics notebooks read instead of the synthetic data
+``DPLIB_REAL_LYRICS``  the real lyrics set (default ``data/real-lyrics``, then ``../shared/real-lyrics``)
+``DPLIB_RESULTS``      where results JSON go (default ``results/<size>/``)
+=====================  ==============================================================================
+
+(``DPLIB_DEBUG=1`` makes the command line print tracebacks; :mod:`dplib.cli` reads it before anything else.)
 """
 from __future__ import annotations
 
@@ -71,6 +85,12 @@ class Config:
     def data_dir(self) -> Path:
         env = os.environ.get("DPLIB_DATA")
         return Path(env) if env else self.root / "data"
+
+    @property
+    def user_data_folder(self) -> Path | None:
+        """``DPLIB_DATA_FOLDER``: your own MSD files, read instead of the synthetic data (None when unset)."""
+        env = os.environ.get("DPLIB_DATA_FOLDER")
+        return Path(env) if env else None
 
     @property
     def synthetic_dir(self) -> Path:

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .baselines import roc_auc
 from .datasets.lyrics import EncodedSongs
 from .datasets.pairs import Pairs
 from .datasets.pipeline import pair_dataset
@@ -26,15 +27,6 @@ def predict_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 51
 
 def swapped(pairs: Pairs) -> Pairs:
     return Pairs(pairs.b, pairs.a, pairs.score, pairs.label)
-
-
-def roc_auc(labels, scores) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    labels = np.asarray(labels)
-    if len(labels) == 0 or labels.min() == labels.max():
-        return float("nan")
-    return float(roc_auc_score(labels, scores))
 
 
 def evaluate_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 512, keep_scores: bool = False) -> dict:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,12 +65,13 @@ class Experiment:
 
 
 def data_folder(cfg: Config) -> Path:
-    """``DPLIB_DATA_FOLDER`` when set (your real data), else the synthetic mini-MSD of this size (made if missing)."""
-    chosen = os.environ.get("DPLIB_DATA_FOLDER")
-    if chosen:
-        return Path(chosen)
+    """``cfg.user_data_folder`` when set (your real data), else the synthetic mini-MSD of this size, which is
+    generated the first time it is asked for (and says so)."""
+    if cfg.user_data_folder is not None:
+        return cfg.user_data_folder
     folder = cfg.synthetic_dir
     if not (folder / "card.json").exists():
+        print(f"generating the synthetic mini-MSD ({cfg.size}) in {cfg.display(folder)} (once) ...", flush=True)
         generate(folder, cfg.size, seed=cfg.seed, progress=False)
     return folder
 

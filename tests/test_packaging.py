@@ -26,3 +26,13 @@ def test_environment_yml_matches_pyproject():
 def test_console_script_points_at_the_cli():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["dplib"] == "dplib.cli:main"
+
+
+def test_every_notebook_starts_with_the_install_cell_and_the_one_setup_call():
+    import json
+
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        code = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        assert 'importlib.util.find_spec("dplib") is None' in code[0], path.name
+        assert "from dplib.notebook import setup" in code[1] and "cfg, folder = setup(" in code[1], path.name
+        assert not any("quiet_tensorflow()" in c or "get_config()" in c for c in code), path.name  # no copies

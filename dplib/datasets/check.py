@@ -7,19 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-from ..baselines import spectral_cosine, tfidf_cosine
+from ..baselines import roc_auc, spectral_cosine, tfidf_cosine
 from .audio import block_spectrogram, read_audio
 from .lastfm import load_lastfm_sqlite
 from .lyrics import load_lyrics_texts
 from .pairs import balance, build_pair_pool
 from .report import SkipReport
-
-
-def roc_auc(labels, scores) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(labels, scores))
 
 
 def check_synthetic(out: Path, max_pairs: int = 4000, max_audio_pairs: int = 400, seed: int = 0) -> dict:

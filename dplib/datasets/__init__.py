@@ -1,0 +1,18 @@
+"""Data: from the files of the Million Song Dataset (or the synthetic mini-MSD) to model-ready pair batches.
+
+The modules in data-flow order; a lyrics pair goes down this list from a JSON file to a ``tf.data`` batch:
+
+1. Files on disk. :mod:`.synthetic` writes a mini-MSD in the real formats (notebook 01); :mod:`.download` and
+   :mod:`.real_lyrics` fetch the public files and the authors' lyrics (notebooks 01 and 06).
+2. Loaders, one per format, each counting what it skips (:mod:`.report`): :mod:`.lastfm` (similarity JSON and
+   SQLite), :mod:`.musixmatch` (bag of words), :mod:`.lyrics` (ordered text, vocabulary, encoding), :mod:`.audio`
+   (WAV clips and |FFT| blocks, notebook 02), :mod:`.msd_h5` (Echo Nest segment features).
+3. :mod:`.corpus` finds the files in a data folder by their official names and loads them into one ``Corpus``.
+4. :mod:`.pairs` turns scored rows into a labelled pool, a pair or song split, balanced classes and flipped
+   copies (notebooks 03 and 04); :mod:`.prepare` adds the training-song vocabulary and the encoded songs.
+5. :mod:`.pipeline` serves ``((song_a, song_b), label)`` batches from prepared data (notebook 03).
+
+For corpora that do not fit in memory, :mod:`.streaming` does steps 3-4 as passes over files and
+:mod:`.tfrecords` writes and reads the shards. :mod:`.files` writes every output completely or not at all;
+:mod:`.check` measures how hard a synthetic data set came out.
+"""

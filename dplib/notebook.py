@@ -1,0 +1,35 @@
+"""The one set-up call every notebook starts with (taught in notebook 01).
+
+``cfg, folder = setup()`` quiets TensorFlow's start-up lines, reads the run's settings (``DPLIB_QUICK=1`` shrinks
+data and epochs here, nowhere else), seeds Python, NumPy and TensorFlow, finds the data (generating the synthetic
+mini-MSD the first time) and prints the device and what will run, so every notebook's first output says where and
+how it ran.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .config import Config, device_summary, get_config, quiet_tensorflow, seed_everything
+
+
+def setup(data: str = "synthetic") -> tuple[Config, Path]:
+    """``(cfg, data folder)`` for a notebook. ``data="synthetic"``: ``DPLIB_DATA_FOLDER`` or the synthetic
+    mini-MSD of this size; ``data="real-lyrics"``: the real lyrics set (downloaded when absent and possible)."""
+    if data not in ("synthetic", "real-lyrics"):
+        raise ValueError(f"data must be 'synthetic' or 'real-lyrics', got {data!r}")
+    quiet_tensorflow()
+    cfg = get_config()
+    seed_everything(cfg.seed)
+    if data == "real-lyrics":
+        from .datasets.real_lyrics import real_lyrics_folder
+
+        folder = real_lyrics_folder(cfg)
+        runs = f"seeds: {cfg.seeds}"
+    else:
+        from .experiments import data_folder
+
+        folder = data_folder(cfg)
+        runs = f"seed: {cfg.seed}"
+    print(device_summary())
+    print(f"size: {cfg.size}, {runs}, data: {cfg.display(folder)}")
+    return cfg, folder
