@@ -39,7 +39,9 @@ def test_a_clip_longer_than_the_limit_is_refused(tmp_path, monkeypatch):
     report = SkipReport()
     songs = encode_audio(tmp_path, ["LONG"], n_blocks=2, report=report)
     assert songs.track_ids == [] and report.skips == {"clip too long": 1}
-    assert "LONG.wav" in report.summary()
+    assert "LONG.wav: 2 s; at most 1 s" in report.summary()
+    with pytest.raises(DataError, match=r"LONG\.wav: clip too long"):
+        encode_audio(tmp_path, ["LONG"], n_blocks=2, report=SkipReport(strict=True))
 
 
 def write_msd_h5(path, tid, timbre, songs_rows=1):

@@ -57,6 +57,9 @@ def test_bad_entries_inside_a_track_are_skipped_and_the_rest_kept(tmp_path, fiel
     assert data.report.skips == ({reason: 1} if reason else {})
     if field == "tags":
         assert len(data.pairs) == 1 and data.tracks["TRGOOD"].tags == []
+    if reason:
+        with pytest.raises(DataError, match=rf"TRGOOD\.json: {re.escape(reason)}"):
+            load_lastfm_json(root, strict=True)
 
 
 def test_deeply_nested_json_is_a_skip_not_a_recursion_error(tmp_path):
@@ -65,6 +68,8 @@ def test_deeply_nested_json_is_a_skip_not_a_recursion_error(tmp_path):
     data = load_lastfm_json(root)
     assert list(data.tracks) == ["TRGOOD"] and data.report.skips == {"malformed JSON": 1}
     assert "nested too deeply" in data.report.summary()
+    with pytest.raises(DataError, match=r"TRDEEP\.json: malformed JSON: nested too deeply"):
+        load_lastfm_json(root, strict=True)
 
 
 def test_a_zip_that_is_not_a_zip(tmp_path):

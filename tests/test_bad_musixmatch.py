@@ -50,3 +50,5 @@ def test_a_word_count_that_would_cost_gigabytes_is_refused(tmp_path, counts):
     assert bow.track_ids == ["TRA"] and bow.report.skips == {"word count too large": 1}
     assert f"at most {musixmatch.MAX_WORDS:,}" in bow.report.summary()
     assert bow.as_texts() == {"TRA": "i"}
+    with pytest.raises(DataError, match=r"line 3: word count too large: TRBOMB"):
+        load_musixmatch(path, strict=True)
