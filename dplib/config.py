@@ -166,6 +166,7 @@ def quiet_tensorflow() -> None:
     keep its Python logger to errors, so notebook outputs and the command line show only what we print."""
     import sys
 
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read by TensorFlow's C++ logging when it loads: errors only
     if "tensorflow" not in sys.modules:
         stderr = os.dup(2)
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -37,20 +37,33 @@ def build_audio_tower(
     filters: int = 32,
     hidden: int = 10,
     dropout: float = 0.1,
+    step_scale: bool = True,
 ) -> keras.Model:
     """0, 1 or 2 Conv1D layers over time (kernels 11 then 7), then an LSTM.
 
     The frequency bins of each |FFT| block are the channels, so a "11x1" filter
     looks at 11 consecutive blocks (about 5.5 s). No pooling, as in the paper;
     ``padding="same"`` keeps short clips usable.
+
+    ``step_scale`` (our choice, notebook 07): the first layer reads its inputs times c = 1/sqrt(fan-in) and starts
+    from Glorot weights divided by c, so the tower computes the same function at the start; but Adam moves every
+    weight by about the learning rate whatever its gradient, so a unit summing 11 x 5,513 inputs moves by up to
+    ``lr * fan-in * E|x|`` per step, tens after a few steps: dead ReLUs, saturated LSTM gates, a constant tower.
+    With the scale its outputs move c times less (a per-layer learning rate of ``lr * c``).
     """
     if conv_layers not in (0, 1, 2):
         raise ValueError(f"conv_layers must be 0, 1 or 2, got {conv_layers}")
     blocks = keras.Input(shape=(None, n_bins), dtype="float32", name="blocks")
     x = blocks
+    first = "glorot_uniform"
+    if step_scale:
+        c = (n_bins * (AUDIO_KERNELS[0] if conv_layers else 1)) ** -0.5
+        x = layers.Rescaling(c, name="step_scale")(x)
+        first = keras.initializers.VarianceScaling(scale=c**-2, mode="fan_avg", distribution="uniform")  # Glorot / c
     for i, kernel in enumerate(AUDIO_KERNELS[:conv_layers]):
-        x = layers.Conv1D(filters, kernel, padding="same", activation="relu", name=f"conv{i + 1}")(x)
-    h = layers.LSTM(hidden, name="lstm")(x)
+        x = layers.Conv1D(filters, kernel, padding="same", activation="relu", name=f"conv{i + 1}",
+                          kernel_initializer=first if i == 0 else "glorot_uniform")(x)
+    h = layers.LSTM(hidden, name="lstm", kernel_initializer=first if conv_layers == 0 else "glorot_uniform")(x)
     h = layers.Dropout(dropout, name="hidden_dropout")(h)
     return keras.Model(blocks, h, name="audio_tower")
 
@@ -148,9 +161,11 @@ def build_audio_model(
     dropout: float = 0.1,
     stacked: bool = True,
     learning_rate: float | None = 3e-3,
+    step_scale: bool = True,
 ) -> keras.Model:
-    """The paper's audio model (Table 3): shared Conv1D+LSTM tower over |FFT| blocks."""
-    tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout)
+    """The paper's audio model (Table 3): shared Conv1D+LSTM tower over |FFT| blocks (``step_scale``: see
+    :func:`build_audio_tower`; ``False`` is the paper's tower exactly, which collapses on some seeds)."""
+    tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout, step_scale)
     return build_pair_model(
         tower, combine, fc, fc_units, dropout, stacked, learning_rate,
         name=f"audio_conv{conv_layers}_{combine}_fc{fc}",
@@ -189,6 +204,7 @@ def build_joint_model(
     fc_units: int = 16,
     dropout: float = 0.1,
     learning_rate: float | None = 3e-3,
+    step_scale: bool = True,
 ) -> keras.Model:
     """Lyrics and audio together (the paper's future work): one tower per modality, shared by both songs.
 
@@ -199,7 +215,7 @@ def build_joint_model(
     check_combiner(lyrics_combine)
     check_combiner(audio_combine)
     lyrics_tower = build_lyrics_tower(vocab_size, embed_dim, hidden, dropout)
-    audio_tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout)
+    audio_tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout, step_scale)
     la = keras.Input(shape=(None,), dtype="int32", name="lyrics_a")
     lb = keras.Input(shape=(None,), dtype="int32", name="lyrics_b")
     aa = keras.Input(shape=(None, n_bins), dtype="float32", name="audio_a")

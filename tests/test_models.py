@@ -2,6 +2,7 @@
 import numpy as np
 import keras
 import pytest
+import tensorflow as tf
 
 from dplib import seed_everything
 from dplib.layers import COMBINERS, SYMMETRY, PairCombiner
@@ -158,3 +159,33 @@ def test_seed_everything_repeats_training_losses():
 
     first, second = losses(), losses()
     assert first == second
+
+
+def test_step_scale_keeps_the_function_and_shrinks_adams_steps_on_the_wide_first_layer():
+    """Adam moves every weight by about the learning rate, so a unit summing 11 x n_bins inputs moves by up to
+    lr * fan-in per step; the step-scaled tower computes the same function but its first layer moves c times less."""
+    from dplib.models import build_audio_tower
+
+    n_bins = 400
+    c = (11 * n_bins) ** -0.5
+    x = np.abs(np.random.default_rng(3).normal(size=(8, 6, n_bins))).astype("float32")  # |FFT|-like: all positive
+    towers = {}
+    for scaled in (False, True):
+        keras.utils.set_random_seed(0)
+        towers[scaled] = build_audio_tower(n_bins, conv_layers=1, filters=8, step_scale=scaled)
+    plain, scaled = towers[False], towers[True]
+    scaled.set_weights([w / c if w.shape == plain.get_layer("conv1").kernel.shape else w for w in plain.get_weights()])
+    np.testing.assert_allclose(scaled.predict(x, verbose=0), plain.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+    def conv_change_after_one_step(tower):
+        conv = keras.Model(tower.inputs, tower.get_layer("conv1").output)
+        before = conv.predict(x, verbose=0)
+        optimizer = keras.optimizers.Adam(1e-3)
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_mean(tf.square(tower(x, training=False) - 1.0))
+        optimizer.apply_gradients(zip(tape.gradient(loss, tower.trainable_variables), tower.trainable_variables))
+        return np.abs(conv.predict(x, verbose=0) - before).max()
+
+    plain_step, scaled_step = conv_change_after_one_step(plain), conv_change_after_one_step(scaled)
+    assert plain_step > 1.0  # one step moves a 4,400-input unit by more than its own scale at the start
+    assert scaled_step < 2 * c * plain_step  # c times the plain step (measured: 1.03 c)

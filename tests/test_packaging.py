@@ -36,3 +36,16 @@ def test_every_notebook_starts_with_the_install_cell_and_the_one_setup_call():
         assert 'importlib.util.find_spec("dplib") is None' in code[0], path.name
         assert "from dplib.notebook import setup" in code[1] and "cfg, folder = setup(" in code[1], path.name
         assert not any("quiet_tensorflow()" in c or "get_config()" in c for c in code), path.name  # no copies
+
+
+def test_committed_notebook_outputs_name_no_machine_paths_and_no_tensorflow_log_lines():
+    import json
+
+    machine = re.compile(r"(/work/|/home/|/root/|/tmp/|/Users/|[A-Z]:\\\\)")
+    tf_log = re.compile(r"\b[IWE]0000 00:00:|cudart_stub|cuda_platform|absl::InitializeLog")
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+                assert not machine.search(text), f"{path.name}: a machine path in an output: {text[:200]}"
+                assert not tf_log.search(text), f"{path.name}: a TensorFlow log line in an output: {text[:200]}"

@@ -12,7 +12,7 @@ import numpy as np
 from .audio import encode_audio
 from .corpus import Corpus
 from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
-from .pairs import SPLITS, PairSplits, build_pair_pool, make_splits
+from .pairs import SPLITS, Pairs, PairSplits, build_pair_pool, make_splits
 from .report import DataError, SkipReport
 
 
@@ -81,6 +81,27 @@ def clip_blocks(corpus: Corpus) -> int:
     return int(round(2 * (corpus.card or {}).get("clip_seconds", 30.0)))
 
 
+def _draw(corpus: Corpus, available, split: str, n_per_class, negatives: str, seed: int,
+          fractions: tuple[float, float, float]) -> tuple[Pairs, PairSplits, SkipReport]:
+    """Pool the pairs whose songs are ``available``, then split, balance and flip them (every modality's first
+    steps); ``--strict`` holds through preparation, not only loading."""
+    report = SkipReport(corpus.report.strict)
+    pool = build_pair_pool(corpus.scored, available, negatives, seed, report)
+    return pool, make_splits(pool, split, n_per_class, fractions, seed=seed), report
+
+
+def _finish(kind: str, corpus: Corpus, pool: Pairs, splits: PairSplits, songs, vocab, report: SkipReport) -> Prepared:
+    """Drop the pairs whose songs could not be encoded, check every part still has both classes, and package."""
+    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
+    return Prepared(kind, splits, songs, vocab, report)
+
+
+def _audio_folder(corpus: Corpus):
+    if corpus.paths.audio is None:
+        raise DataError("no audio/ folder of TRACKID.wav files", corpus.paths.root)
+    return corpus.paths.audio
+
+
 def prepare_lyrics(
     corpus: Corpus,
     split: str = "pair",
@@ -93,12 +114,9 @@ def prepare_lyrics(
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> Prepared:
     """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
-    report = SkipReport(corpus.report.strict)  # --strict holds through preparation, not only loading
-    pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), negatives, seed, report)
-    splits = make_splits(pool, split, n_per_class, fractions, seed=seed)
+    pool, splits, report = _draw(corpus, corpus.lyrics.keys(), split, n_per_class, negatives, seed, fractions)
     vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
-    return Prepared("lyrics", splits, songs, vocab, report)
+    return _finish("lyrics", corpus, pool, splits, songs, vocab, report)
 
 
 def prepare_audio(
@@ -108,16 +126,13 @@ def prepare_audio(
     negatives: str = "scored",
     n_blocks: int | None = None,
     seed: int = 0,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> Prepared:
     """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file."""
-    if corpus.paths.audio is None:
-        raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
-    report = SkipReport(corpus.report.strict)
-    pool = build_pair_pool(corpus.scored, corpus.audio_ids, negatives, seed, report)
-    splits = make_splits(pool, split, n_per_class, seed=seed)
-    songs = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
-    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
-    return Prepared("audio", splits, songs, None, report)
+    audio = _audio_folder(corpus)
+    pool, splits, report = _draw(corpus, corpus.audio_ids, split, n_per_class, negatives, seed, fractions)
+    songs = encode_audio(audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
+    return _finish("audio", corpus, pool, splits, songs, None, report)
 
 
 def prepare_joint(
@@ -130,16 +145,12 @@ def prepare_joint(
     max_doc_freq: float = 0.5,
     n_blocks: int | None = None,
     seed: int = 0,
+    fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> Prepared:
     """Pairs whose two songs have both lyrics and audio, encoded both ways."""
-    if corpus.paths.audio is None:
-        raise FileNotFoundError(f"{corpus.paths.root}: no audio/ folder of TRACKID.wav files")
-    report = SkipReport(corpus.report.strict)
+    audio_dir = _audio_folder(corpus)
     both = set(corpus.lyrics) & set(corpus.audio_ids)
-    pool = build_pair_pool(corpus.scored, both, negatives, seed, report)
-    splits = make_splits(pool, split, n_per_class, seed=seed)
+    pool, splits, report = _draw(corpus, both, split, n_per_class, negatives, seed, fractions)
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    audio = encode_audio(corpus.paths.audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
-    songs = {"lyrics": lyrics, "audio": audio}
-    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
-    return Prepared("joint", splits, songs, vocab, report)
+    audio = encode_audio(audio_dir, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
+    return _finish("joint", corpus, pool, splits, {"lyrics": lyrics, "audio": audio}, vocab, report)
