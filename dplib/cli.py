@@ -90,12 +90,8 @@ def cmd_ablation(args) -> int:
 def cmd_train(args) -> int:
     """Train one model on any data (the bring-your-own path) and write model.keras, vocabulary.json, metrics.json."""
     from .config import get_config
-    from .datasets.corpus import Corpus, DataPaths
-    from .datasets.lyrics import load_lyrics_texts
-    from .datasets.pairs import read_pairs_csv
-    from .datasets.prepare import prepare_audio, prepare_lyrics
-    from .datasets.report import SkipReport
-    from .experiments import Experiment, baseline_results, save_run, train_and_evaluate
+    from .datasets.corpus import corpus_from_files
+    from .experiments import train_run, train_streamed_run
 
     lr_field = "learning_rate" if args.kind == "lyrics" else "audio_learning_rate"  # see Config.learning_rate_for
     overrides = {lr_field: args.lr} if args.lr is not None else {}
@@ -105,44 +101,20 @@ def cmd_train(args) -> int:
     if args.shards:
         if args.kind != "lyrics" or args.pairs:
             raise SystemExit("--shards trains lyrics models from 'dplib data shards' output, without --pairs")
-        return train_from_shards(args, cfg)
-    if not args.pairs:
-        raise SystemExit("dplib train needs --pairs (a track_a,track_b,score CSV) or, for lyrics, --shards")
-    report = SkipReport(args.strict)
-    scored = read_pairs_csv(args.pairs, report)
-    paths = DataPaths(Path(args.pairs).parent, pairs_csv=Path(args.pairs))
-    lyrics, audio_ids = {}, []
-    if args.kind == "lyrics":
-        if not args.lyrics:
+        metrics = train_streamed_run(args.shards, args.out, cfg, args.combine, args.fc, args.epochs)
+    else:
+        if not args.pairs:
+            raise SystemExit("dplib train needs --pairs (a track_a,track_b,score CSV) or, for lyrics, --shards")
+        if args.kind == "lyrics" and not args.lyrics:
             raise SystemExit("dplib train lyrics needs --lyrics (a JSONL file or a folder of TRACKID.txt)")
-        lyrics = load_lyrics_texts(args.lyrics, report=report)
-    else:
-        if not args.audio:
+        if args.kind == "audio" and not args.audio:
             raise SystemExit("dplib train audio needs --audio (a folder of TRACKID.wav)")
-        paths.audio = Path(args.audio)
-        audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.is_file())
-    corpus = Corpus(paths, {}, scored, lyrics, "ordered text", audio_ids, report)
-    n = (args.pairs_per_class, None, None)
-    if args.kind == "lyrics":
-        data = prepare_lyrics(corpus, args.split, n, max_len=cfg.max_len, seed=cfg.seed)
-    else:
-        data = prepare_audio(corpus, args.split, n, n_blocks=args.blocks, seed=cfg.seed)
-    exp = Experiment(args.kind, args.split, cfg, corpus, data)
-    model, result = train_and_evaluate(exp, args.combine, args.fc, args.conv if args.kind == "audio" else None,
-                                       epochs=args.epochs, verbose=2)
-    out = Path(args.out)
-    baselines = baseline_results(exp, out / "baselines.json")
-    metrics = {
-        **{k: v for k, v in result.items() if k != "test_p"},
-        "baseline": baselines["content"]["name"], "baseline_auc": baselines["content"]["roc_auc"],
-        "song_identity_auc": baselines["song_identity"]["roc_auc"],
-        "n_train_pairs": len(data.splits.train), "n_val_pairs": len(data.splits.val),
-        "n_test_pairs": len(data.splits.test), "skipped": dict(report.merge(data.report).skips),
-        "notes": dict(report.notes),
-    }
-    save_run(out, model, metrics, data.vocab)
-    print(json.dumps({k: v for k, v in metrics.items() if k not in ("history", "counts")}, indent=1))
-    print(report.summary())
+        corpus = corpus_from_files(args.pairs, args.lyrics if args.kind == "lyrics" else None,
+                                   args.audio if args.kind == "audio" else None, strict=args.strict)
+        metrics = train_run(args.kind, corpus, args.split, args.out, cfg, args.combine, args.fc, args.conv,
+                            args.blocks, args.pairs_per_class, args.epochs)
+    print(json.dumps({k: v for k, v in metrics.items() if k not in ("history", "counts", "report")}, indent=1))
+    print(metrics["report"])
     return 0
 
 
@@ -156,7 +128,7 @@ def cmd_evaluate(args) -> int:
     from .datasets.pairs import build_pair_pool, read_pairs_csv
     from .datasets.report import DataError, SkipReport
     from .evaluation import evaluate_pairs, roc_auc
-    from .experiments import write_json
+    from .datasets.files import write_json
     from .models import load_pair_model
     from .playlists import tower_of
 
@@ -192,36 +164,6 @@ def cmd_evaluate(args) -> int:
     write_json(Path(args.out) / "metrics.json", metrics)
     print(json.dumps(metrics, indent=1))
     print(report.summary())
-    return 0
-
-
-def train_from_shards(args, cfg) -> int:
-    """The streamed path: shards written by ``dplib data shards``, never loaded whole."""
-    from .config import seed_everything
-    from .datasets.streaming import StreamedLyrics
-    from .evaluation import evaluate_shards
-    from .experiments import save_run
-    from .models import build_lyrics_model
-    from .training import fit_streamed, make_strategy
-
-    data = StreamedLyrics.load(args.shards)
-    seed_everything(cfg.seed)
-    combine, fc = args.combine or "all", args.fc or 2
-    with make_strategy(cfg.strategy).scope():  # DPLIB_STRATEGY=mirrored / tpu, as everywhere else
-        model = build_lyrics_model(data.vocab_size, combine, fc, learning_rate=cfg.learning_rate)
-    history = fit_streamed(model, data, epochs=args.epochs or cfg.lyrics_epochs, batch_size=cfg.batch_size,
-                           seed=cfg.seed, verbose=2, fixed_shapes=cfg.strategy == "tpu", patience=cfg.patience)
-    val, test = evaluate_shards(model, data, "val"), evaluate_shards(model, data, "test")
-    metrics = {
-        "kind": "lyrics", "combine": combine, "fc": fc, "shards": str(args.shards),
-        "val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
-        "symmetry_gap": test["symmetry_gap"], "best_epoch": history["best_epoch"],
-        "settings": {"max_len": data.manifest["max_len"]}, "n_train_pairs": data.counts()["train"]["pairs"],
-        "n_val_pairs": val["n_pairs"], "n_test_pairs": test["n_pairs"], "split": data.manifest["split"],
-        "leakage": data.manifest["leakage"], "history": history, "skipped": data.manifest["skipped"], "seed": cfg.seed,
-    }
-    save_run(Path(args.out), model, metrics, data.vocabulary())  # dplib playlist / evaluate encode songs with it
-    print(json.dumps({k: v for k, v in metrics.items() if k != "history"}, indent=1))
     return 0
 
 
@@ -558,10 +500,6 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("DPLIB_DEBUG", "") not in ("", "0")
     argv = [a for a in argv if a != "--debug"]
     args = build_parser().parse_args(argv)
-    if getattr(args, "combine", "x") is None:
-        args.combine = "all" if args.kind == "lyrics" else "absdiff"
-    if getattr(args, "fc", "x") is None:
-        args.fc = 2 if args.kind == "lyrics" else 1
     from .config import quiet_tensorflow
     from .datasets.report import DataError
 

@@ -68,6 +68,10 @@ class Config:
     min_count: int = 3
     max_doc_freq: float = 0.5
 
+    def default_head(self, kind: str) -> tuple[str, int]:
+        """The combiner and FC layers of the paper's best row: ``all`` + 2 FC (lyrics), ``absdiff`` + 1 FC (audio)."""
+        return ("all", 2) if kind == "lyrics" else ("absdiff", 1)
+
     def learning_rate_for(self, kind: str) -> float:
         """Lyrics models train at ``learning_rate``; models with an audio tower ("audio", "joint") at
         ``audio_learning_rate``."""

@@ -18,6 +18,7 @@ from .config import Config, seed_everything
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
 from .datasets.pairs import SPLITS
+from .datasets.report import SkipReport
 from .datasets.prepare import Prepared, prepare_audio, prepare_lyrics
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate_pairs, roc_auc
@@ -189,6 +190,66 @@ def save_run(out: Path, model, metrics: dict, vocab=None) -> Path:
         vocab.save(out / ".vocabulary.partial.json")
         (out / ".vocabulary.partial.json").replace(out / "vocabulary.json")
     return write_json(out / "metrics.json", metrics)
+
+
+def train_run(kind: str, corpus: Corpus, holdout: str, out: str | Path, cfg: Config, combine: str | None = None,
+              fc: int | None = None, conv_layers: int = 1, n_blocks: int | None = None,
+              pairs_per_class: int | None = None, epochs: int | None = None, verbose: int = 2) -> dict:
+    """Train one model on any corpus and write ``model.keras``, ``vocabulary.json`` (lyrics), ``baselines.json`` and
+    ``metrics.json`` into ``out``: what ``dplib train`` does. Returns the metrics."""
+    default_combine, default_fc = cfg.default_head(kind)
+    combine, fc = combine or default_combine, fc or default_fc
+    caps = (pairs_per_class, None, None)
+    if kind == "lyrics":
+        data = prepare_lyrics(corpus, holdout, caps, max_len=cfg.max_len, min_count=cfg.min_count,
+                              max_doc_freq=cfg.max_doc_freq, seed=cfg.seed)
+    else:
+        data = prepare_audio(corpus, holdout, caps, n_blocks=n_blocks, seed=cfg.seed)
+    exp = Experiment(kind, holdout, cfg, corpus, data)
+    model, result = train_and_evaluate(exp, combine, fc, conv_layers if kind == "audio" else None, epochs, verbose)
+    out = Path(out)
+    baselines = baseline_results(exp, out / "baselines.json")
+    skipped = SkipReport().merge(corpus.report).merge(data.report)
+    metrics = {
+        **{k: v for k, v in result.items() if k != "test_p"},
+        "baseline": baselines["content"]["name"], "baseline_auc": baselines["content"]["roc_auc"],
+        "song_identity_auc": baselines["song_identity"]["roc_auc"],
+        "n_train_pairs": len(data.splits.train), "n_val_pairs": len(data.splits.val),
+        "n_test_pairs": len(data.splits.test), "skipped": dict(skipped.skips), "notes": dict(skipped.notes),
+        "report": skipped.summary(),
+    }
+    save_run(out, model, metrics, data.vocab)
+    return metrics
+
+
+def train_streamed_run(shards: str | Path, out: str | Path, cfg: Config, combine: str | None = None,
+                       fc: int | None = None, epochs: int | None = None, verbose: int = 2) -> dict:
+    """:func:`train_run` for lyrics shards written by ``dplib data shards`` (streamed, never loaded whole)."""
+    from .datasets.streaming import StreamedLyrics
+    from .evaluation import evaluate_shards
+    from .models import build_lyrics_model
+    from .training import fit_streamed, make_strategy
+
+    data = StreamedLyrics.load(shards)
+    default_combine, default_fc = cfg.default_head("lyrics")
+    combine, fc = combine or default_combine, fc or default_fc
+    seed_everything(cfg.seed)
+    with make_strategy(cfg.strategy).scope():  # DPLIB_STRATEGY=mirrored / tpu, as everywhere else
+        model = build_lyrics_model(data.vocab_size, combine, fc, learning_rate=cfg.learning_rate)
+    history = fit_streamed(model, data, epochs=epochs or cfg.lyrics_epochs, batch_size=cfg.batch_size,
+                           seed=cfg.seed, verbose=verbose, fixed_shapes=cfg.strategy == "tpu", patience=cfg.patience)
+    val, test = evaluate_shards(model, data, "val"), evaluate_shards(model, data, "test")
+    metrics = {
+        "kind": "lyrics", "combine": combine, "fc": fc, "shards": str(shards),
+        "val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
+        "symmetry_gap": test["symmetry_gap"], "best_epoch": history["best_epoch"],
+        "settings": {"max_len": data.manifest["max_len"]}, "n_train_pairs": data.counts()["train"]["pairs"],
+        "n_val_pairs": val["n_pairs"], "n_test_pairs": test["n_pairs"], "split": data.manifest["split"],
+        "leakage": data.manifest["leakage"], "history": history, "skipped": data.manifest["skipped"], "seed": cfg.seed,
+        "report": data.manifest["report"],
+    }
+    save_run(Path(out), model, metrics, data.vocabulary())  # dplib playlist / evaluate encode songs with it
+    return metrics
 
 
 def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None,

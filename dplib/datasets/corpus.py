@@ -141,6 +141,23 @@ def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
     return Corpus(paths, tracks, scored, lyrics, kind, audio_ids, report, card)
 
 
+def corpus_from_files(pairs_csv: str | Path, lyrics: str | Path | None = None, audio: str | Path | None = None,
+                      strict: bool = False) -> Corpus:
+    """A corpus from loose files rather than a data folder (``dplib train``): a ``track_a,track_b,score`` CSV,
+    and lyrics (JSONL or a folder of ``TRACKID.txt``) or a folder of audio clips."""
+    report = SkipReport(strict)
+    paths = DataPaths(Path(pairs_csv).parent, pairs_csv=Path(pairs_csv))
+    scored = read_pairs_csv(pairs_csv, report)
+    texts = load_lyrics_texts(lyrics, report=report) if lyrics else {}
+    audio_ids: list[str] = []
+    if audio:
+        paths.audio = Path(audio)
+        if not paths.audio.is_dir():
+            raise DataError("no such folder of audio clips", paths.audio)
+        audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    return Corpus(paths, {}, scored, texts, "ordered text" if lyrics else "none", audio_ids, report)
+
+
 def iter_scored_rows(paths: DataPaths, report: SkipReport) -> Iterator[tuple[str, str, float]]:
     """The scored rows :func:`load_corpus` would load, one at a time, from the same source."""
     if paths.pairs_csv:
