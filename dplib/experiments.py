@@ -77,6 +77,10 @@ def data_folder(cfg: Config) -> Path:
     return folder
 
 
+#: how results are made, per kind: a saved result is reused only when made the same way (and from the same pairs).
+#: Raise a kind's number when a change alters what its models compute. audio 2: the step-scaled towers.
+PROTOCOL = {"lyrics": 1, "audio": 2}
+
 #: holdouts: random over pairs, song-disjoint, and random over pairs with the song split's number of training pairs
 HOLDOUTS = ("pair", "song", "pair_matched")
 
@@ -165,6 +169,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "name": config_name(exp.kind, combine, fc, conv_layers), "kind": exp.kind, "dataset": exp.dataset or exp.kind,
         "combine": combine, "fc": fc, "conv_layers": conv_layers, "split": exp.split, "size": exp.cfg.size,
         "seed": exp.cfg.seed, "synthetic": exp.corpus.synthetic, "data_key": exp.data_key,
+        "protocol": PROTOCOL[exp.kind],
         "train_accuracy": train["accuracy"], "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
         "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
         "test_p": test["p"], "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
@@ -262,7 +267,7 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     path = exp.folder / f"{name}.json"
     if path.exists() and not rerun and not keep_model:
         saved = json.loads(path.read_text())
-        if saved.get("data_key") == exp.data_key:
+        if saved.get("data_key") == exp.data_key and saved.get("protocol", 1) == PROTOCOL[exp.kind]:
             return {**saved, "reused": True}
     model, result = train_and_evaluate(exp, combine, fc, conv_layers, epochs)
     write_json(path, result)

@@ -41,8 +41,10 @@ def accuracy_curves(results: list[dict], title: str, ncols: int = 4):
     return fig
 
 
-def ablation_bars(results: list[dict], paper: dict[str, tuple[float, float]], title: str):
-    """Validation accuracy: ours (pair and song splits) beside the paper's."""
+def ablation_bars(results: list[dict], paper: dict[str, tuple[float, float]], title: str,
+                  baselines: dict[str, float] | None = None):
+    """Validation accuracy: ours (pair and song splits) beside the paper's; ``baselines`` (label -> validation
+    accuracy in %, pair split first) as dashed lines in the colours of the split they belong to."""
     names = [r["name"] for r in results]
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names)), 3.6))
@@ -52,11 +54,13 @@ def ablation_bars(results: list[dict], paper: dict[str, tuple[float, float]], ti
     if any(v is not None for v in song):
         ax.bar(x + 0.27, [100 * (v or 0) for v in song], 0.27, label="ours, song-disjoint split")
     ax.axhline(50, color="black", lw=0.8, ls=":", label="chance")
+    for (label, value), colour, dash in zip((baselines or {}).items(), ("C0", "C1"), ("--", "-.")):
+        ax.axhline(value, color=colour, lw=1.4, ls=dash, label=label)  # two dash styles: the lines may coincide
     ax.set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("validation accuracy (%)")
     ax.set_ylim(0, 100)
     ax.set_title(title)
-    ax.legend(fontsize=8, ncols=2)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))  # beside the axes, never over a bar
     fig.tight_layout()
     return fig
 

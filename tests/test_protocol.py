@@ -97,3 +97,22 @@ def test_baselines_on_the_real_set(real_lyrics, tmp_path):
     assert rows["pair"]["song_identity"]["roc_auc"] > 0.7  # leakage alone ranks most pair-split test pairs
     for h in rows:
         assert rows[h]["majority"]["test_accuracy"] == 0.5
+
+
+def test_saved_results_are_reused_only_when_made_the_same_way(synth_quick, monkeypatch, tmp_path):
+    monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
+    monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
+    import json
+
+    from dplib.config import get_config
+    from dplib.experiments import PROTOCOL, prepare, run_config
+
+    exp = prepare("lyrics", get_config(size="quick"), "pair")
+    first = run_config(exp, "product", 1, epochs=1)
+    assert "reused" not in first and first["protocol"] == PROTOCOL["lyrics"]
+    assert run_config(exp, "product", 1, epochs=1)["reused"]  # same pairs, same protocol
+    path = exp.folder / "product_fc1.json"
+    saved = json.loads(path.read_text())
+    path.write_text(json.dumps({**saved, "protocol": PROTOCOL["lyrics"] - 1}))  # made by an older protocol
+    again = run_config(exp, "product", 1, epochs=1)
+    assert "reused" not in again and json.loads(path.read_text())["protocol"] == PROTOCOL["lyrics"]
