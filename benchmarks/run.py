@@ -1,12 +1,13 @@
 """Side-by-side benchmarks; writes benchmarks/RESULTS.md (never edited by hand).
 
     python benchmarks/run.py [--size default|paper] [--epochs 3] [--memory-sizes ...] [--skip-notebooks]
-    python benchmarks/run.py --memory-only | --lyrics-only | --profile-preparation | --from-json
+    python benchmarks/run.py --memory-only | --lyrics-only | --audio-only | --profile-preparation | --from-json
 
 1. lyrics training throughput: the straightforward Keras siamese model (two tower calls,
    every sequence padded to 200, batch 128) against the fast path (one tower call on
    [A; B], length buckets with per-batch trimming, batch 256), same data, same epochs;
-2. audio: |FFT| blocking against a bare numpy rfft over the same frames, and audio training throughput;
+2. audio: |FFT| blocking against a bare numpy rfft over the same frames, audio training throughput, and training
+   steps of the paper's tower (Keras Conv1D against TapConv1D) and of the compressed mel64 input beside a matmul;
 3. the notebook suite's wall time in quick mode (measured here) and at the default size
    (measured by the last `make reproduce`, read from results/default/notebook_times.json);
 4. peak memory (RSS) of data preparation at each synthetic size, in memory and streamed to
@@ -138,6 +139,46 @@ def audio_training_throughput(size: str, epochs: int) -> dict:
     history = fit(model, exp.data, epochs=epochs, batch_size=cfg.batch_size_for("audio"), seed=0)
     return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.splits.train),
             "blocks": int(exp.data.songs.data.shape[1]), "bins": int(exp.data.songs.data.shape[2])}
+
+
+def audio_towers_throughput(size: str = "default", steps: int = 20) -> dict:
+    """Training steps of conv1 + absdiff + 1 FC on one real batch of the synthetic clips: the paper's tower on
+    5,513 |FFT| bins with Keras' Conv1D and with TapConv1D (same weights, same function), and the compressed
+    mel64 input; the first convolution's arithmetic per second beside a 2048 x 2048 float32 matmul, same run."""
+    import tensorflow as tf
+
+    from dplib.datasets.pipeline import pair_dataset
+    from dplib.experiments import prepare
+    from dplib.models import build_audio_model
+
+    cfg = get_config(size=size)
+    rows = {}
+    for label, dataset, tap in (("paper tower, keras Conv1D", "", False), ("paper tower, TapConv1D", "", True),
+                                ("mel64 input, TapConv1D", "audio-mel64", True)):
+        exp = prepare("audio", cfg, "pair", dataset=dataset)
+        (a, b), y = next(iter(pair_dataset(exp.data.splits.train, exp.data.songs, cfg.audio_batch_size)))
+        seed_everything(0)
+        model = build_audio_model(exp.data.input_dim, 1, "absdiff", 1, learning_rate=cfg.audio_learning_rate,
+                                  tap_conv=tap)
+        for _ in range(3):
+            model.train_on_batch((a, b), y)  # trace and warm up
+        started = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch((a, b), y)
+        seconds = (time.perf_counter() - started) / steps
+        songs, blocks, channels = 2 * int(a.shape[0]), int(a.shape[1]), int(a.shape[2])
+        flops = 2 * 2 * songs * blocks * 11 * channels * 32  # forward and weight gradient of the first layer
+        rows[label] = {"seconds_per_step": seconds, "pairs_per_second": int(a.shape[0]) / seconds,
+                       "conv_gflop_per_step": flops / 1e9, "gflops": flops / seconds / 1e9, "channels": channels,
+                       "blocks": blocks, "batch": int(a.shape[0])}
+    x = tf.random.normal((2048, 2048))
+    tf.matmul(x, x).numpy()
+    started = time.perf_counter()
+    for _ in range(10):
+        tf.matmul(x, x).numpy()
+    matmul = 10 * 2 * 2048**3 / (time.perf_counter() - started) / 1e9
+    return {"rows": rows, "matmul_gflops": matmul, "size": size,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def notebook_times() -> dict:
@@ -370,6 +411,21 @@ def write_results(results: dict, path: Path) -> None:
     if au:
         lines += ["", f"Audio model training (conv1 + absdiff, {au['blocks']} blocks x {au['bins']} bins, "
                   f"{au['train_pairs']:,} training pairs): {au['pairs_per_second']:,.0f} pairs/s."]
+    towers = results.get("audio_towers")
+    if towers:
+        rows = towers["rows"]
+        reference = rows["paper tower, keras Conv1D"]["seconds_per_step"]
+        lines += ["", f"Audio training steps (conv1 + absdiff + 1 FC, one batch of {next(iter(rows.values()))['batch']} "
+                  f"real `{towers['size']}` pairs, both songs through the tower; measured {towers['date']}). "
+                  "GFLOP/s counts the first convolution's forward pass and weight gradient only, the bulk of the "
+                  f"work on |FFT| bins; a 2048 x 2048 float32 matmul ran at {towers['matmul_gflops']:.0f} GFLOP/s "
+                  "in the same run.", "",
+                  "| tower | input | ms per step | pairs/s | speed-up | first-layer GFLOP/s | of the matmul's |",
+                  "|---|---|---|---|---|---|---|"]
+        for label, r in rows.items():
+            lines.append(f"| {label} | {r['blocks']} x {r['channels']:,} | {1000 * r['seconds_per_step']:.0f} | "
+                         f"{r['pairs_per_second']:,.0f} | {reference / r['seconds_per_step']:.1f}x | "
+                         f"{r['gflops']:.0f} | {100 * r['gflops'] / towers['matmul_gflops']:.0f}% |")
     nb = results.get("notebooks")
     if nb:
         lines += ["", "## 3. Notebook suite wall time", "",
@@ -473,6 +529,8 @@ def main() -> None:
                         help="rewrite RESULTS.md from the last run's results.json without measuring again")
     parser.add_argument("--lyrics-only", action="store_true",
                         help="only measure section 1 again (dated), keep the rest of results.json, rewrite RESULTS.md")
+    parser.add_argument("--audio-only", action="store_true",
+                        help="only measure the audio towers' training steps again (dated), rewrite RESULTS.md")
     parser.add_argument("--memory-only", action="store_true",
                         help="only measure section 4 again (dated), keep the rest of results.json, rewrite RESULTS.md")
     parser.add_argument("--profile-preparation", action="store_true",
@@ -483,6 +541,11 @@ def main() -> None:
         saved = json.loads((out.parent / "results.json").read_text())
         saved["lyrics"] = lyrics_throughput(args.size, args.epochs)
         saved["lyrics"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
+        args.from_json = True
+    if args.audio_only:
+        saved = json.loads((out.parent / "results.json").read_text())
+        saved["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
         (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
         args.from_json = True
     if args.memory_only:
@@ -512,6 +575,7 @@ def main() -> None:
     print(results["blocking"], flush=True)
     print("audio training ...", flush=True)
     results["audio"] = audio_training_throughput("default" if args.size == "paper" else args.size, 2)
+    results["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
     if not args.skip_notebooks:
         print("notebooks (quick) ...", flush=True)
         results["notebooks"] = notebook_times()

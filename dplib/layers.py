@@ -113,3 +113,41 @@ class SplitPair(keras.layers.Layer):
     def compute_output_shape(self, shape):
         out = (None,) + tuple(shape[1:])
         return out, out
+
+
+@keras.saving.register_keras_serializable(package="dplib")
+class TapConv1D(keras.layers.Conv1D):
+    """``Conv1D`` with ``padding="same"`` (stride 1), computed as one matrix product over all kernel taps.
+
+    Same weights, same function (to float rounding) as ``keras.layers.Conv1D``; only the arithmetic's layout
+    differs: ``x @ W`` for all ``k`` taps at once, a (steps x channels) by (channels x k*filters) product, then
+    each tap's output shifted into place and summed. The paper's audio tower convolves 5,513 input channels over
+    16 blocks; CPU convolution kernels run that shape at about a third of the speed of a matrix product
+    (``benchmarks/``), so this is where the audio tables spend their time (notebook 07).
+    """
+
+    def __init__(self, filters, kernel_size, **kwargs):
+        for key, wanted in (("padding", "same"), ("strides", 1), ("dilation_rate", 1), ("data_format", "channels_last")):
+            value = kwargs.get(key, wanted)
+            if (value[0] if isinstance(value, (tuple, list)) else value) != wanted:
+                raise ValueError(f"TapConv1D supports {key}={wanted!r} only, got {value!r}")
+        kwargs["padding"] = "same"
+        super().__init__(filters, kernel_size, **kwargs)
+        if self.groups != 1:
+            raise ValueError("TapConv1D supports groups=1 only")
+
+    def call(self, inputs):
+        outputs = self.convolution_op(inputs, self.kernel)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs) if self.activation is not None else outputs
+
+    def convolution_op(self, inputs, kernel):
+        taps, channels, filters = kernel.shape
+        steps = ops.shape(inputs)[1]
+        per_tap = ops.matmul(inputs, ops.reshape(ops.transpose(kernel, (1, 0, 2)), (channels, taps * filters)))
+        per_tap = ops.reshape(per_tap, (ops.shape(inputs)[0], steps, taps, filters))
+        left = (taps - 1) // 2  # "same" padding: Keras pads (taps - 1) // 2 before, the rest after
+        per_tap = ops.pad(per_tap, [[0, 0], [left, taps - 1 - left], [0, 0], [0, 0]])
+        # output step t sums tap j applied to input step t + j - left, i.e. row t + j of the padded product
+        return sum(per_tap[:, j:j + steps, j] for j in range(taps))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .layers import PairCombiner, SplitPair, StackPair, check_combiner
+from .layers import PairCombiner, SplitPair, StackPair, TapConv1D, check_combiner
 
 #: kernel sizes of the paper's time-wise convolutions ("11x1", then "7x1")
 AUDIO_KERNELS = (11, 7)
@@ -38,11 +38,13 @@ def build_audio_tower(
     hidden: int = 10,
     dropout: float = 0.1,
     step_scale: bool = True,
+    pool: int = 1,
+    tap_conv: bool = True,
 ) -> keras.Model:
     """0, 1 or 2 Conv1D layers over time (kernels 11 then 7), then an LSTM.
 
     The frequency bins of each |FFT| block are the channels, so a "11x1" filter
-    looks at 11 consecutive blocks (about 5.5 s). No pooling, as in the paper;
+    looks at 11 consecutive blocks (about 5.5 s). No pooling by default, as in the paper;
     ``padding="same"`` keeps short clips usable.
 
     ``step_scale`` (our choice, notebook 07): the first layer reads its inputs times c = 1/sqrt(fan-in) and starts
@@ -50,9 +52,15 @@ def build_audio_tower(
     weight by about the learning rate whatever its gradient, so a unit summing 11 x 5,513 inputs moves by up to
     ``lr * fan-in * E|x|`` per step, tens after a few steps: dead ReLUs, saturated LSTM gates, a constant tower.
     With the scale its outputs move c times less (a per-layer learning rate of ``lr * c``).
+
+    ``pool`` > 1 (the authors' future work, notebook 07) max-pools over time after the convolutions: the LSTM
+    reads ``pool`` times fewer steps, each the loudest of its window per filter. ``tap_conv=False`` uses
+    ``keras.layers.Conv1D`` instead of :class:`~dplib.layers.TapConv1D` (the same function; the benchmark's reference).
     """
     if conv_layers not in (0, 1, 2):
         raise ValueError(f"conv_layers must be 0, 1 or 2, got {conv_layers}")
+    if not isinstance(pool, int) or pool < 1:
+        raise ValueError(f"pool must be a positive int, got {pool!r}")
     blocks = keras.Input(shape=(None, n_bins), dtype="float32", name="blocks")
     x = blocks
     first = "glorot_uniform"
@@ -61,8 +69,11 @@ def build_audio_tower(
         x = layers.Rescaling(c, name="step_scale")(x)
         first = keras.initializers.VarianceScaling(scale=c**-2, mode="fan_avg", distribution="uniform")  # Glorot / c
     for i, kernel in enumerate(AUDIO_KERNELS[:conv_layers]):
-        x = layers.Conv1D(filters, kernel, padding="same", activation="relu", name=f"conv{i + 1}",
-                          kernel_initializer=first if i == 0 else "glorot_uniform")(x)
+        conv = TapConv1D if tap_conv else layers.Conv1D
+        x = conv(filters, kernel, padding="same", activation="relu", name=f"conv{i + 1}",
+                 kernel_initializer=first if i == 0 else "glorot_uniform")(x)
+    if pool > 1:
+        x = layers.MaxPooling1D(pool, padding="same", name="time_pool")(x)
     h = layers.LSTM(hidden, name="lstm", kernel_initializer=first if conv_layers == 0 else "glorot_uniform")(x)
     h = layers.Dropout(dropout, name="hidden_dropout")(h)
     return keras.Model(blocks, h, name="audio_tower")
@@ -162,13 +173,15 @@ def build_audio_model(
     stacked: bool = True,
     learning_rate: float | None = 3e-3,
     step_scale: bool = True,
+    pool: int = 1,
+    tap_conv: bool = True,
 ) -> keras.Model:
     """The paper's audio model (Table 3): shared Conv1D+LSTM tower over |FFT| blocks (``step_scale``: see
     :func:`build_audio_tower`; ``False`` is the paper's tower exactly, which collapses on some seeds)."""
-    tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout, step_scale)
+    tower = build_audio_tower(n_bins, conv_layers, filters, hidden, dropout, step_scale, pool, tap_conv)
     return build_pair_model(
         tower, combine, fc, fc_units, dropout, stacked, learning_rate,
-        name=f"audio_conv{conv_layers}_{combine}_fc{fc}",
+        name=f"audio_conv{conv_layers}{f'_pool{pool}' if pool > 1 else ''}_{combine}_fc{fc}",
     )
 
 

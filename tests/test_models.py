@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from dplib import seed_everything
 from dplib.layers import COMBINERS, SYMMETRY, PairCombiner
-from dplib.models import build_audio_model, build_lyrics_model
+from dplib.models import build_audio_model, build_audio_tower, build_lyrics_model
 
 VOCAB = 300
 
@@ -189,3 +189,36 @@ def test_step_scale_keeps_the_function_and_shrinks_adams_steps_on_the_wide_first
     plain_step, scaled_step = conv_change_after_one_step(plain), conv_change_after_one_step(scaled)
     assert plain_step > 1.0  # one step moves a 4,400-input unit by more than its own scale at the start
     assert scaled_step < 2 * c * plain_step  # c times the plain step (measured: 1.03 c)
+
+
+@pytest.mark.parametrize("taps, channels, filters, steps", [(11, 300, 8, 16), (7, 32, 32, 16), (4, 3, 2, 5),
+                                                            (11, 7, 3, 3), (1, 5, 2, 4)])
+def test_tap_convolution_computes_what_conv1d_computes(taps, channels, filters, steps):
+    """The audio towers' convolution as one matrix product over all taps: same weights, same outputs (float
+    rounding), even and odd kernels, sequences shorter than the kernel."""
+    from dplib.layers import TapConv1D
+
+    x = np.random.default_rng(taps).normal(size=(3, steps, channels)).astype("float32")
+    reference = keras.layers.Conv1D(filters, taps, padding="same", activation="relu")
+    tap = TapConv1D(filters, taps, activation="relu")
+    reference(x), tap(x)
+    tap.set_weights([w + 0.1 for w in reference.get_weights()])  # a non-zero bias too
+    reference.set_weights(tap.get_weights())
+    np.testing.assert_allclose(tap(x), reference(x), atol=1e-5)
+    assert tap.get_config()["padding"] == "same"
+
+
+@pytest.mark.parametrize("bad", [dict(padding="valid"), dict(strides=2), dict(dilation_rate=2)])
+def test_tap_convolution_refuses_what_it_does_not_compute(bad):
+    from dplib.layers import TapConv1D
+
+    with pytest.raises(ValueError, match="TapConv1D supports"):
+        TapConv1D(4, 3, **bad)
+
+
+def test_time_pooling_shortens_the_sequence_the_lstm_reads():
+    tower = build_audio_tower(n_bins=8, conv_layers=1, filters=4, pool=2)
+    pooled = tower.get_layer("time_pool")
+    assert pooled.compute_output_shape((None, 15, 4))[1] == 8  # "same": an odd length keeps its last step
+    with pytest.raises(ValueError, match="pool must be a positive int"):
+        build_audio_tower(n_bins=8, pool=0)

@@ -39,6 +39,7 @@ def test_every_saved_model_kind_reloads_in_a_fresh_process(tmp_path):
     np.savez(tmp_path / "inputs.npz", **inputs)
     models = {f"lyrics_{c}_fc{fc}": build_lyrics_model(VOCAB, c, fc) for c in sorted(COMBINERS) for fc in (1, 2)}
     models |= {f"audio_conv{k}": build_audio_model(BINS, conv_layers=k, filters=4) for k in (0, 1, 2)}
+    models["audio_conv1_pool2"] = build_audio_model(BINS, conv_layers=1, filters=4, pool=2)
     models["joint"] = build_joint_model(VOCAB, BINS, filters=4)
     expected = {}
     for name, model in models.items():
