@@ -50,7 +50,7 @@ class Config:
     root: Path = field(default_factory=_repo_root)
     # training
     lyrics_epochs: int = 8
-    audio_epochs: int = 10
+    audio_epochs: int = 30  # at 10 or 15 some towers were still improving; patience stops the others early
     batch_size: int = 256
     audio_batch_size: int = 32  # the audio sets are small: more, smaller steps
     audio_learning_rate: float = 1e-3  # at 3e-3 the Conv1D towers collapse to a constant output

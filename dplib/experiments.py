@@ -15,6 +15,7 @@ import numpy as np
 
 from .baselines import song_identity_scores, spectral_cosine, tfidf_cosine, threshold_accuracy
 from .config import Config, seed_everything
+from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
 from .datasets.pairs import SPLITS
@@ -34,6 +35,14 @@ PAPER_TABLE3 = {
 }
 LYRICS_GRID = [dict(combine=c, fc=f) for f in (1, 2) for c in ("concat", "diff", "product", "all")]
 AUDIO_GRID = [dict(conv_layers=k, combine=c, fc=1) for k, c in PAPER_TABLE3]
+#: the authors' future work as extra rows of Table 3 (notebook 07): the paper's best audio head on |FFT| bins
+#: pooled into frequency bands (equal-width, or mel), and with max-pooling over time after the convolution.
+#: Each input is a results "dataset" of its own: ``audio-<bands>`` (see ``dplib.datasets.audio.BANDS``).
+AUDIO_BEYOND = {
+    "audio-bands128": [dict(conv_layers=1, combine="absdiff", fc=1)],
+    "audio-mel64": [dict(conv_layers=k, combine="absdiff", fc=1) for k in (0, 1)]
+    + [dict(conv_layers=1, combine="absdiff", fc=1, pool=2)],
+}
 
 
 @dataclass
@@ -78,8 +87,9 @@ def data_folder(cfg: Config) -> Path:
 
 
 #: how results are made, per kind: a saved result is reused only when made the same way (and from the same pairs).
-#: Raise a kind's number when a change alters what its models compute. audio 2: the step-scaled towers.
-PROTOCOL = {"lyrics": 1, "audio": 2}
+#: Raise a kind's number when a change alters what its models compute. audio 2: the step-scaled towers;
+#: audio 3: convolutions as one matrix product (same function, other rounding), at most 30 epochs.
+PROTOCOL = {"lyrics": 1, "audio": 3}
 
 #: holdouts: random over pairs, song-disjoint, and random over pairs with the song split's number of training pairs
 HOLDOUTS = ("pair", "song", "pair_matched")
@@ -113,14 +123,36 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
         data = prepare_lyrics(corpus, method, caps, max_len=cfg.max_len, min_count=cfg.min_count,
                               max_doc_freq=cfg.max_doc_freq, seed=cfg.seed, fractions=fractions)
     elif kind == "audio":
-        data = prepare_audio(corpus, method, caps, seed=cfg.seed)
+        data = prepare_audio(corpus, method, caps, seed=cfg.seed, bands=bands_of(dataset))
     else:
         raise ValueError(f"kind must be 'lyrics' or 'audio', got {kind!r}")
     return Experiment(kind, split, cfg, corpus, data, dataset)
 
 
-def config_name(kind: str, combine: str, fc: int, conv_layers: int | None = None) -> str:
-    return f"{combine}_fc{fc}" if kind == "lyrics" else f"conv{conv_layers}_{combine}_fc{fc}"
+def bands_of(dataset: str) -> str | None:
+    """The frequency bands of an ``audio-<bands>`` dataset (``None``: the paper's |FFT| bins)."""
+    if not dataset.startswith("audio-"):
+        return None
+    bands = dataset.removeprefix("audio-")
+    if bands not in BANDS:
+        raise ValueError(f"unknown audio dataset {dataset!r}; choose one of {['audio-' + b for b in BANDS]}")
+    return bands
+
+
+def config_name(kind: str, combine: str, fc: int, conv_layers: int | None = None, pool: int = 1,
+                dataset: str = "") -> str:
+    """``all_fc2`` (lyrics), ``conv1_absdiff_fc1`` (audio), ``mel64_conv1_pool2_absdiff_fc1`` (banded audio)."""
+    if kind == "lyrics":
+        return f"{combine}_fc{fc}"
+    bands = bands_of(dataset)
+    return f"{bands + '_' if bands else ''}conv{conv_layers}{f'_pool{pool}' if pool > 1 else ''}_{combine}_fc{fc}"
+
+
+def grid_of(kind: str, dataset: str = "") -> list[dict]:
+    """The configurations of a results dataset: Table 2, Table 3, or the extra rows of a banded audio input."""
+    if kind == "lyrics":
+        return LYRICS_GRID
+    return AUDIO_BEYOND[dataset] if bands_of(dataset) else AUDIO_GRID
 
 
 def training_settings(exp: Experiment) -> dict:
@@ -135,7 +167,7 @@ def training_settings(exp: Experiment) -> dict:
             "patience": cfg.patience}
 
 
-def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1):
+def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1, pool: int = 1):
     """The configuration's model, built inside the config's ``tf.distribute`` strategy."""
     from .models import build_audio_model, build_lyrics_model
     from .training import make_strategy
@@ -144,11 +176,11 @@ def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1):
     with make_strategy(exp.cfg.strategy).scope():
         if exp.kind == "lyrics":
             return build_lyrics_model(exp.data.input_dim, combine, fc, learning_rate=lr)
-        return build_audio_model(exp.data.input_dim, conv_layers, combine, fc, learning_rate=lr)
+        return build_audio_model(exp.data.input_dim, conv_layers, combine, fc, learning_rate=lr, pool=pool)
 
 
 def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None,
-                       epochs: int | None = None, verbose: int = 0):
+                       epochs: int | None = None, verbose: int = 0, pool: int = 1):
     """Train one configuration to its best validation epoch; return ``(model, result)``.
 
     Accuracies are measured after training with dropout off, on every part, with the best epoch's weights.
@@ -159,15 +191,16 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
     if epochs is not None:
         settings["epochs"] = epochs
     seed_everything(exp.cfg.seed)
-    model = build_model(exp, combine, fc, conv_layers or 0)
+    model = build_model(exp, combine, fc, conv_layers or 0, pool)
     history = fit(model, exp.data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=exp.cfg.seed,
                   patience=settings["patience"], verbose=verbose)
     splits = exp.data.splits
     train, val = (evaluate_pairs(model, splits[n], exp.data.songs) for n in ("train", "val"))
     test = evaluate_pairs(model, splits.test, exp.data.songs, keep_scores=True)
     result = {
-        "name": config_name(exp.kind, combine, fc, conv_layers), "kind": exp.kind, "dataset": exp.dataset or exp.kind,
-        "combine": combine, "fc": fc, "conv_layers": conv_layers, "split": exp.split, "size": exp.cfg.size,
+        "name": config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset), "kind": exp.kind,
+        "dataset": exp.dataset or exp.kind, "combine": combine, "fc": fc, "conv_layers": conv_layers,
+        "pool": pool if exp.kind == "audio" else None, "bands": bands_of(exp.dataset), "split": exp.split, "size": exp.cfg.size,
         "seed": exp.cfg.seed, "synthetic": exp.corpus.synthetic, "data_key": exp.data_key,
         "protocol": PROTOCOL[exp.kind],
         "train_accuracy": train["accuracy"], "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
@@ -257,40 +290,44 @@ def train_streamed_run(shards: str | Path, out: str | Path, cfg: Config, combine
     return metrics
 
 
-def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None,
+def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None, pool: int = 1,
                epochs: int | None = None, rerun: bool = False, keep_model: bool = False) -> dict:
     """Train and evaluate one configuration; write its JSON, or reuse a saved one made from the same pairs.
 
     ``keep_model`` needs a trained model, so it always trains.
     """
-    name = config_name(exp.kind, combine, fc, conv_layers)
+    name = config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset)
     path = exp.folder / f"{name}.json"
     if path.exists() and not rerun and not keep_model:
         saved = json.loads(path.read_text())
         if saved.get("data_key") == exp.data_key and saved.get("protocol", 1) == PROTOCOL[exp.kind]:
             return {**saved, "reused": True}
-    model, result = train_and_evaluate(exp, combine, fc, conv_layers, epochs)
+    model, result = train_and_evaluate(exp, combine, fc, conv_layers, epochs, pool=pool)
     write_json(path, result)
     if keep_model:
         result["model"] = model
     return result
 
 
-def grid_for(kind: str, cfg: Config) -> list[dict]:
-    """Table 2 or Table 3's configurations; quick mode keeps two lyrics heads (the paper's best two)."""
-    if kind == "audio":
-        return AUDIO_GRID
-    if cfg.quick:
-        return [g for g in LYRICS_GRID if (g["combine"], g["fc"]) in {("product", 1), ("all", 2)}]
-    return LYRICS_GRID
+def grid_for(kind: str, cfg: Config, dataset: str = "") -> list[dict]:
+    """The configurations a run trains: all of :func:`grid_of`, except in quick mode, which keeps the paper's best
+    rows (lyrics: product + 1 FC and all + 2 FC; audio: conv1 + |h1 - h2|, on each input)."""
+    grid = grid_of(kind, dataset)
+    if not cfg.quick:
+        return grid
+    if kind == "lyrics":
+        return [g for g in grid if (g["combine"], g["fc"]) in {("product", 1), ("all", 2)}]
+    return [g for g in grid if g["conv_layers"] == 1 and g["combine"] == "absdiff" and g.get("pool", 1) == 1]
 
 
 def run_ablation(kind: str, cfg: Config, split: str = "pair", exp: Experiment | None = None,
-                 progress: bool = True, grid: list[dict] | None = None) -> list[dict]:
-    """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed``, plus the baselines."""
-    exp = exp if exp is not None else prepare(kind, cfg, split)
+                 progress: bool = True, grid: list[dict] | None = None, dataset: str = "") -> list[dict]:
+    """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed`` (or ``grid``; quick mode's is
+    :func:`grid_for`), plus the baselines; ``dataset="audio-mel64"`` (for example) runs the extra rows on that
+    banded input."""
+    exp = exp if exp is not None else prepare(kind, cfg, split, dataset=dataset)
     rows = []
-    grid = grid if grid is not None else (LYRICS_GRID if kind == "lyrics" else AUDIO_GRID)
+    grid = grid if grid is not None else grid_of(kind, exp.dataset)
     for settings in grid:
         result = run_config(exp, **settings)
         if progress:
@@ -321,7 +358,7 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
         songs = exp.data.songs
         spectra = {t: songs.data[i].mean(axis=0) for i, t in enumerate(songs.track_ids)}
         content = {n: spectral_cosine(spectra, splits[n].a, splits[n].b) for n in SPLITS}
-        content_name = "spectral cosine"
+        content_name = f"spectral cosine{f' ({bands_of(exp.dataset)})' if bands_of(exp.dataset) else ''}"
     train = splits.train
     identity = {n: song_identity_scores(train.a, train.b, train.label, splits[n].a, splits[n].b) for n in SPLITS}
     rows = {}
@@ -341,12 +378,11 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
 def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
                  seeds: tuple[int, ...] | None = None) -> list[dict]:
     """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``)."""
-    grid = LYRICS_GRID if kind == "lyrics" else AUDIO_GRID
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
         folder = cfg.results_dir / (dataset or kind) / split / f"seed{seed}"
-        for settings in grid:
-            path = folder / f"{config_name(kind, **settings)}.json"
+        for settings in grid_of(kind, dataset):
+            path = folder / f"{config_name(kind, **settings, dataset=dataset)}.json"
             if path.exists():
                 out.append(json.loads(path.read_text()))
     return out
@@ -379,37 +415,55 @@ def mean_sd(values, percent: bool = True) -> str:
     return f"{100 * mean:.1f} ± {100 * sd:.1f}%" if percent else f"{mean:.3f} ± {sd:.3f}"
 
 
-def spread_table(cfg: Config, kind: str, dataset: str, splits=HOLDOUTS, seeds: tuple[int, ...] | None = None) -> str:
+def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, seeds: tuple[int, ...] | None = None,
+                 extra: tuple[str, ...] = ()) -> str:
     """Markdown: test accuracy and ROC AUC, mean ± standard deviation over seeds, per holdout, beside the
-    paper's validation accuracy; the baselines below the networks."""
+    paper's validation accuracy; then the rows of the ``extra`` datasets (e.g. ``audio-mel64``); the baselines
+    below the networks."""
     seeds = seeds if seeds is not None else cfg.seeds
     paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
     labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
     head = "| model | paper val |" + "".join(f" {labels[s]}: test acc | AUC |" for s in splits)
     lines = [head, "|" + "---|" * (2 + 2 * len(splits))]
-    results = {s: load_results(cfg, kind, s, dataset, seeds) for s in splits}
-    for settings in (LYRICS_GRID if kind == "lyrics" else AUDIO_GRID):
-        name = config_name(kind, **settings)
-        key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
-        runs = {s: [r for r in results[s] if r["name"] == name] for s in splits}
-        if not any(runs.values()):
-            continue
-        cells = "".join(f" {mean_sd(r['test_accuracy'] for r in runs[s])} | "
-                        f"{mean_sd((r['roc_auc'] for r in runs[s]), percent=False)} |" for s in splits)
-        lines.append(f"| {name} | {paper[key][1]}% |{cells}")
-    base = {s: load_baselines(cfg, kind, s, dataset, seeds) for s in splits}
-    for key in ("content", "song_identity", "majority"):
-        rows = {s: [b[key] for b in base[s]] for s in splits}
-        if not any(rows.values()):
-            continue
-        name = next(r for s in splits for r in rows[s])["name"]
-        cells = "".join(f" {mean_sd(r['test_accuracy'] for r in rows[s])} | "
-                        f"{mean_sd((r['roc_auc'] for r in rows[s]), percent=False)} |" for s in splits)
-        lines.append(f"| {name} (baseline) | - |{cells}")
-    n_seeds = max((len({r["seed"] for r in results[s]}) for s in splits), default=0)
+
+    def cells(runs: dict[str, list[dict]]) -> str:
+        return "".join(f" {mean_sd(r['test_accuracy'] for r in runs[s])} | "
+                       f"{mean_sd((r['roc_auc'] for r in runs[s]), percent=False)} |" for s in splits)
+
+    n_seeds = 0
+    for data in (dataset, *extra):
+        results = {s: load_results(cfg, kind, s, data, seeds) for s in splits}
+        n_seeds = max([n_seeds, *(len({r["seed"] for r in results[s]}) for s in splits)])
+        for settings in grid_of(kind, data):
+            name = config_name(kind, **settings, dataset=data)
+            key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
+            runs = {s: [r for r in results[s] if r["name"] == name] for s in splits}
+            if any(runs.values()):
+                lines.append(f"| {name} | {f'{paper[key][1]}%' if data == dataset else '-'} |{cells(runs)}")
+    for data in (dataset, *extra):
+        base = {s: load_baselines(cfg, kind, s, data, seeds) for s in splits}
+        for key in ("content", "song_identity", "majority") if data == dataset else ("content",):
+            rows = {s: [b[key] for b in base[s]] for s in splits}
+            if any(rows.values()):
+                name = next(r for s in splits for r in rows[s])["name"]
+                lines.append(f"| {name} (baseline) | - |{cells(rows)}")
     lines.append("")
     lines.append(f"Mean ± standard deviation over {n_seeds} seeds (each seed draws its own split and initialisation); "
                  "test pairs are balanced 50/50, so chance is 50% and AUC 0.5.")
+    return "\n".join(lines)
+
+
+def cost_table(results: dict[str, list[dict]]) -> str:
+    """Markdown: per configuration, its weights and the mean seconds per training epoch over every saved run
+    (``results``: holdout -> result rows), in first-seen order. Times are this machine's, from the runs themselves."""
+    rows = [r for runs in results.values() for r in runs]
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    lines = ["| model | weights | seconds per epoch | epochs run (mean) | runs |", "|---|---|---|---|---|"]
+    for name in names:
+        runs = [r for r in rows if r["name"] == name]
+        per_epoch = np.mean([r["seconds"] / r["epochs_run"] for r in runs])
+        lines.append(f"| {name} | {runs[0]['settings']['params']:,} | {per_epoch:.1f} | "
+                     f"{np.mean([r['epochs_run'] for r in runs]):.1f} | {len(runs)} |")
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """Lyrics vocabulary and sequences, audio blocking, and the tf.data pipeline."""
 import numpy as np
+import pytest
 
-from dplib.datasets.audio import BLOCK, block_spectrogram
+from dplib.datasets.audio import BLOCK, SAMPLE_RATE, band_filterbank, block_spectrogram
 from dplib.datasets.lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
 from dplib.datasets.pairs import Pairs
 from dplib.datasets.pipeline import pair_dataset
@@ -32,6 +33,32 @@ def test_block_spectrogram_matches_a_loop_of_rffts():
     np.testing.assert_allclose(spec, loop, rtol=1e-4, atol=1e-3)
     normed = block_spectrogram(x)
     assert abs(normed.mean()) < 1e-4 and abs(normed.std() - 1) < 1e-3
+
+
+@pytest.mark.parametrize("scale, n_bands", [("linear", 128), ("mel", 64), ("mel", 8)])
+def test_frequency_bands_average_the_bins(scale, n_bands):
+    bank = band_filterbank(scale, n_bands)
+    assert bank.shape == (BLOCK // 2 + 1, n_bands) and (bank >= 0).all()
+    np.testing.assert_allclose(bank.sum(axis=0), 1, rtol=1e-5)  # a weighted mean of its bins, none empty
+    covered = bank.sum(axis=1) > 0
+    assert covered[1:-1].all()  # every bin inside the range feeds some band
+    centres = (bank * np.arange(len(bank))[:, None]).sum(axis=0)
+    assert (np.diff(centres) > 0).all()
+    widths = (bank > 0).sum(axis=0)
+    assert (widths[-1] > 3 * widths[0]) == (scale == "mel")  # mel: narrow low bands, wide high ones
+
+
+def test_a_tone_lands_in_the_band_around_its_frequency():
+    t = np.arange(2 * SAMPLE_RATE) / SAMPLE_RATE
+    tone = np.sin(2 * np.pi * 1000 * t).astype("float32")
+    bank = band_filterbank("mel", 64)
+    hz = np.arange(len(bank)) * (SAMPLE_RATE / 2) / (len(bank) - 1)
+    spec = block_spectrogram(tone, log=False, normalize=False, bands="mel64")
+    assert spec.shape == (4, 64)
+    loudest = spec[0].argmax()
+    assert bank[np.abs(hz - 1000).argmin(), loudest] > 0  # the loudest band contains 1 kHz
+    with pytest.raises(ValueError, match="bands must be one of"):
+        block_spectrogram(tone, bands="mel65")
 
 
 def toy_songs():

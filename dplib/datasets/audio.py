@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import warnings
+from functools import lru_cache
 from math import gcd
 from pathlib import Path
 from typing import Iterable
@@ -94,13 +95,51 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipRep
     return x
 
 
+#: frequency bands the authors' future work asks for (notebook 07): name -> (scale, number of bands)
+BANDS = {"bands128": ("linear", 128), "mel64": ("mel", 64)}
+
+
+def _mel(hz):
+    return 2595.0 * np.log10(1.0 + np.asarray(hz, dtype="float64") / 700.0)
+
+
+def band_filterbank(scale: str, n_bands: int, n_bins: int = N_BINS, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """A (n_bins, n_bands) matrix that averages |FFT| bins into bands: pooling over frequency (notebook 07).
+
+    ``linear``: equal-width rectangular bands (plain average pooling). ``mel``: triangles equally spaced on the mel
+    scale, narrow at low frequencies and wide at high ones, as hearing is. Each band's weights sum to 1, so a band
+    is a weighted mean of its bins; every band holds at least one bin.
+    """
+    if scale not in ("linear", "mel"):
+        raise ValueError(f"scale must be 'linear' or 'mel', got {scale!r}")
+    if not 1 <= n_bands <= n_bins:
+        raise ValueError(f"n_bands must be 1..{n_bins}, got {n_bands}")
+    bins = np.arange(n_bins)
+    if scale == "linear":
+        weights = (np.minimum(bins * n_bands // n_bins, n_bands - 1)[:, None] == np.arange(n_bands)).astype("float64")
+    else:
+        hz = bins * (sample_rate / 2) / (n_bins - 1)
+        edges = np.interp(np.linspace(0, _mel(sample_rate / 2), n_bands + 2), _mel(hz), hz)  # band edges in Hz
+        lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+        weights = np.maximum(0, np.minimum((hz - lower) / (centre - lower), (upper - hz) / (upper - centre))).T
+        nearest = np.abs(hz[:, None] - centre.T).argmin(axis=0)  # the narrowest low bands may fall between bins
+        weights[nearest, np.arange(n_bands)] = np.maximum(weights[nearest, np.arange(n_bands)], 1.0)
+    return (weights / weights.sum(axis=0, keepdims=True)).astype("float32")
+
+
+@lru_cache(maxsize=8)
+def _filterbank(scale: str, n_bands: int, n_bins: int) -> np.ndarray:
+    return band_filterbank(scale, n_bands, n_bins)
+
+
 def block_spectrogram(
-    x: np.ndarray, block: int = BLOCK, log: bool = True, normalize: bool = True
+    x: np.ndarray, block: int = BLOCK, log: bool = True, normalize: bool = True, bands: str | None = None
 ) -> np.ndarray:
-    """|rfft| of consecutive non-overlapping blocks: (blocks, block // 2 + 1).
+    """|rfft| of consecutive non-overlapping blocks: (blocks, block // 2 + 1), or (blocks, n_bands) with ``bands``.
 
     One vectorised FFT over a (blocks, block) view; a trailing partial block is
-    dropped. ``log`` compresses magnitudes with log(1 + m); ``normalize`` scales
+    dropped. ``bands`` (a key of :data:`BANDS`) averages the bins into bands before the log (notebook 07);
+    ``log`` compresses magnitudes with log(1 + m); ``normalize`` scales
     the clip to zero mean and unit variance, so loudness does not dominate.
     """
     n = len(x) // block
@@ -108,6 +147,10 @@ def block_spectrogram(
         raise ValueError(f"clip of {len(x)} samples is shorter than one block of {block}")
     frames = np.asarray(x[: n * block], dtype="float32").reshape(n, block)
     spec = np.abs(np.fft.rfft(frames, axis=1)).astype("float32")
+    if bands is not None:
+        if bands not in BANDS:
+            raise ValueError(f"bands must be one of {sorted(BANDS)}, got {bands!r}")
+        spec = spec @ _filterbank(*BANDS[bands], spec.shape[1])
     if log:
         np.log1p(spec, out=spec)
     if normalize:
@@ -123,8 +166,10 @@ def encode_audio(
     log: bool = True,
     normalize: bool = True,
     report: SkipReport | None = None,
+    bands: str | None = None,
 ) -> EncodedSongs:
-    """Block spectrograms for the tracks that have a readable ``TRACKID.wav`` (or .mp3, ...).
+    """Block spectrograms for the tracks that have a readable ``TRACKID.wav`` (or .mp3, ...); ``bands`` pools
+    each block's bins into frequency bands (see :func:`block_spectrogram`).
 
     Files are processed one at a time into one preallocated array, so memory is
     the size of the result. Clips are cropped or zero-padded to ``n_blocks``
@@ -133,13 +178,16 @@ def encode_audio(
     audio_dir = Path(audio_dir)
     report = report if report is not None else SkipReport()
     track_ids = list(track_ids)
-    data = np.zeros((len(track_ids), n_blocks, N_BINS), dtype="float32")
+    if bands is not None and bands not in BANDS:
+        raise ValueError(f"bands must be one of {sorted(BANDS)}, got {bands!r}")
+    width = BANDS[bands][1] if bands is not None else N_BINS
+    data = np.zeros((len(track_ids), n_blocks, width), dtype="float32")
     lengths = np.zeros(len(track_ids), dtype="int32")
     kept = []
     for tid in track_ids:
         path = audio_path(audio_dir, tid)
         try:
-            spec = block_spectrogram(read_audio(path, report=report), log=log, normalize=normalize)
+            spec = block_spectrogram(read_audio(path, report=report), log=log, normalize=normalize, bands=bands)
         except DataError as err:
             if report.strict:
                 raise

@@ -188,6 +188,12 @@ class EncodedSongs:
     def __getitem__(self, track_ids) -> np.ndarray:
         return self.data[self.rows(track_ids)]
 
+    def subset(self, track_ids: Iterable[str]) -> "EncodedSongs":
+        """These songs only, in the order given (e.g. the test songs, for :func:`dplib.diagnose.tower_health`)."""
+        ids = list(track_ids)
+        rows = self.rows(ids)
+        return EncodedSongs(ids, self.data[rows], self.lengths[rows])
+
 
 def encode_lyrics(
     texts: Mapping[str, str], vocab: Vocabulary, max_len: int = 120, report: SkipReport | None = None

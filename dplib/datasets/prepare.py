@@ -127,11 +127,13 @@ def prepare_audio(
     n_blocks: int | None = None,
     seed: int = 0,
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    bands: str | None = None,
 ) -> Prepared:
-    """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file."""
+    """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file
+    (``bands``: pooled into frequency bands, notebook 07)."""
     audio = _audio_folder(corpus)
     pool, splits, report = _draw(corpus, corpus.audio_ids, split, n_per_class, negatives, seed, fractions)
-    songs = encode_audio(audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
+    songs = encode_audio(audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report, bands=bands)
     return _finish("audio", corpus, pool, splits, songs, None, report)
 
 
