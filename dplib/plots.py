@@ -18,21 +18,29 @@ def save(fig, name: str, folder: str | Path) -> Path:
     return path
 
 
-def accuracy_curves(results: list[dict], title: str, ncols: int = 4):
-    """Train and validation accuracy per epoch, one panel per configuration."""
+def accuracy_curves(results: list[dict], title: str, ncols: int = 4, metric: str = "accuracy"):
+    """Train and validation ``accuracy`` (or ``loss``) per epoch, one panel per configuration; a dotted line marks
+    the best validation epoch, whose weights the model keeps."""
+    if metric not in ("accuracy", "loss"):
+        raise ValueError(f"metric must be 'accuracy' or 'loss', got {metric!r}")
     n = len(results)
     nrows = max(1, int(np.ceil(n / ncols)))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.6 * nrows), sharey=True, squeeze=False)
+    scale = 100 if metric == "accuracy" else 1
     for ax, r in zip(axes.ravel(), results):
-        epochs = np.arange(1, len(r["history"]["accuracy"]) + 1)
-        ax.plot(epochs, 100 * np.array(r["history"]["accuracy"]), label="train")
-        ax.plot(epochs, 100 * np.array(r["history"]["val_accuracy"]), label="validation")
-        ax.axhline(50, color="grey", lw=0.8, ls=":")
+        epochs = np.arange(1, len(r["history"][metric]) + 1)
+        ax.plot(epochs, scale * np.array(r["history"][metric]), label="train")
+        ax.plot(epochs, scale * np.array(r["history"][f"val_{metric}"]), label="validation")
+        if metric == "accuracy":
+            ax.axhline(50, color="grey", lw=0.8, ls=":")
+        if r.get("best_epoch"):
+            ax.axvline(r["best_epoch"], color="black", lw=0.8, ls="--", label="best epoch (kept)")
         ax.set_title(r["name"], fontsize=9)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     for ax in axes[:, 0]:
-        ax.set_ylabel("accuracy (%)")
+        ax.set_ylabel("accuracy (%)" if metric == "accuracy" else "cross-entropy (nats)")
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=8)
@@ -105,5 +113,32 @@ def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]
     ax.set_ylim(0, 100 if metric == "test_accuracy" else 1)
     ax.set_title(title)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
+
+
+def tower_health_plot(runs: dict[str, tuple[dict, dict]], title: str):
+    """Two towers side by side: training loss and validation AUC per epoch (``history``), and each one's
+    embeddings of held-out songs, one box per embedding unit (``health`` from :func:`dplib.diagnose.tower_health`):
+    a collapsed tower draws flat boxes, the same vector for every song."""
+    fig, axes = plt.subplots(1, 2 + len(runs), figsize=(4.2 * (2 + len(runs)), 3.4))
+    for label, (history, health) in runs.items():
+        epochs = np.arange(1, len(history["loss"]) + 1)
+        axes[0].plot(epochs, history["loss"], marker="o", ms=3, label=label)
+        axes[1].plot(epochs, history["val_auc"], marker="o", ms=3, label=label)
+    axes[0].set(title="training loss", xlabel="epoch", ylabel="cross-entropy (nats)")
+    axes[1].axhline(0.5, color="grey", lw=0.8, ls=":", label="chance")
+    axes[1].set(title="validation ROC AUC", xlabel="epoch", ylabel="AUC", ylim=(0.3, 1.0))
+    for ax in axes[:2]:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    for ax, (label, (_, health)) in zip(axes[2:], runs.items()):
+        e = health["embeddings"]
+        ax.boxplot([e[:, j] for j in range(e.shape[1])], whis=(5, 95), showfliers=False)
+        ax.set(title=f"{label}: embeddings of test songs", xlabel="embedding unit",
+               ylabel="value (LSTM output, -1..1)", ylim=(-1.05, 1.05))
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -6,7 +6,7 @@ Each run trains conv<k> + absdiff + 1 FC (the paper's best audio row) on the syn
 tutorial's settings, keeps the best validation epoch, and reports beside the accuracies what a collapsed tower looks
 like from inside: the spread of its embeddings over the test songs (about 0 = the same vector for every song), the
 number of first-layer filters that are zero for every test song (dead ReLUs), and the mean output of the first
-convolution (what the LSTM's gates receive). Variants: ``paper`` (the paper's tower), ``step_scale`` (the default:
+convolution (what the LSTM's gates receive) and the share of saturated LSTM gates (``dplib.diagnose``). Variants: ``paper`` (the paper's tower), ``step_scale`` (the default:
 see ``dplib.models.build_audio_tower``), ``bin_standardise`` (the paper's tower on inputs standardised per frequency
 bin over the training songs), ``lr_1e-4`` (the paper's tower at a tenth of the learning rate). About 4-8 minutes a run
 on 2 CPU cores at the default size. The README's "audio tower's first layer" row quotes its output.
@@ -33,13 +33,11 @@ def standardise_bins(data) -> None:
 
 
 def probe(variant: str, seed: int, holdout: str, conv: int) -> dict:
-    import keras
-
     from dplib.config import get_config, seed_everything
+    from dplib.diagnose import tower_health
     from dplib.evaluation import evaluate_pairs
     from dplib.experiments import prepare, training_settings
     from dplib.models import build_audio_model
-    from dplib.playlists import tower_of
     from dplib.training import fit
 
     cfg = get_config(seed=seed)
@@ -55,19 +53,17 @@ def probe(variant: str, seed: int, holdout: str, conv: int) -> dict:
     history = fit(model, exp.data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=seed,
                   patience=settings["patience"])
     val, test = (evaluate_pairs(model, exp.data.splits[p], exp.data.songs) for p in ("val", "test"))
-    tower = tower_of(model)
-    x = exp.data.songs[sorted(exp.data.splits.test.songs())]
+    health = tower_health(model, exp.data.songs.subset(sorted(exp.data.splits.test.songs())))
     out = {"variant": variant, "seed": seed, "holdout": holdout, "conv": conv, "size": cfg.size,
            "val_accuracy": round(val["accuracy"], 4), "val_auc": round(val["roc_auc"], 4),
            "test_accuracy": round(test["accuracy"], 4), "test_auc": round(test["roc_auc"], 4),
            "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
            "train_loss": [round(v, 4) for v in history["loss"]],
-           "embedding_sd": round(float(tower.predict(x, verbose=0).std(axis=0).mean()), 4),
+           "embedding_sd": round(health["embedding_sd"], 4), "saturated_gates": round(health["saturated_gates"], 3),
            "seconds": round(time.perf_counter() - started)}
     if conv:
-        first = keras.Model(tower.inputs, tower.get_layer("conv1").output).predict(x, verbose=0)
-        out["dead_filters"] = f"{int((first.max(axis=(0, 1)) <= 0).sum())} of {first.shape[-1]}"
-        out["conv1_mean_output"] = round(float(first.mean()), 3)
+        out["dead_filters"] = f"{health['dead_filters']} of {health['filters']}"
+        out["conv1_mean_output"] = round(health["first_layer_mean"], 3)
     return out
 
 
