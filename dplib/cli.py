@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from .config import SIZES
@@ -169,14 +170,19 @@ def cmd_evaluate(args) -> int:
 
 def cmd_report(args) -> int:
     """Rewrite the README's results section from the saved results (numbers measured, never typed)."""
+    return write_report(Path(args.readme), args.size)
+
+
+def write_report(readme: Path, size: str | None = None) -> int:
+    """The README's results sections from ``results/<size>/`` (``size=None``: the environment's size)."""
     from .config import get_config
     from .datasets.files import write_text
     from .datasets.report import short_path
     from .experiments import missing_results
 
-    cfg = get_config(**({"size": args.size} if args.size else {}))
+    cfg = get_config(**({"size": size} if size else {}))
 
-    readme = Path(args.readme).resolve()
+    readme = Path(readme).resolve()
     text = fill_section(readme.read_text(), "real-results", real_results_section(cfg), readme)
     missing = missing_results(cfg)
     if missing:  # a partial run (notebook 03 alone, quick mode) must not replace complete tables with n/a
@@ -190,19 +196,29 @@ def cmd_report(args) -> int:
 
 
 def synthetic_results_section(cfg, readme: Path) -> str:
-    """Tables 2 and 3 of ``cfg.seed`` beside the paper's, training and notebook times, and the figures."""
-    from .experiments import ablation_table, load_results
+    """Tables 2 and 3 beside the paper's: mean ± sd over ``cfg.seeds`` where every seed was run (Table 3 with the
+    extra rows of notebook 07), else ``cfg.seed``'s table; training and notebook times, and the figures."""
+    from .experiments import AUDIO_BEYOND, ablation_table, grid_of, load_results, spread_table
 
-    def took(kind: str) -> str:
-        spent = {s: sum(r["seconds"] for r in load_results(cfg, kind, s)) for s in ("pair", "song")}
-        return (f"Training time of this table: {spent['pair'] / 60:.1f} min (pair split) + "
-                f"{spent['song'] / 60:.1f} min (song split) on {os.cpu_count()} CPU cores.")
+    def table(kind: str) -> tuple[str, list[dict]]:
+        extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()
+        runs = [r for d in ("", *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
+        expected = sum(len(grid_of(kind, d)) for d in ("", *extra)) * 2 * len(cfg.seeds)
+        if len(runs) == expected:
+            return spread_table(cfg, kind, splits=("pair", "song"), extra=extra), runs
+        return (f"Seed {cfg.seed} only (not every seed of {cfg.seeds} was run):\n\n" + ablation_table(cfg, kind),
+                [r for s in ("pair", "song") for r in load_results(cfg, kind, s)])
+
+    def took(runs: list[dict]) -> str:
+        return (f"Training time of this table: {sum(r['seconds'] for r in runs) / 60:.1f} min for {len(runs)} "
+                f"trainings on {os.cpu_count()} CPU cores.")
 
     figures = sorted(f for f in cfg.figures_dir.glob("*.png") if not f.name.startswith("real_")) \
         if cfg.figures_dir.exists() else []
-    parts = [f"Size `{cfg.size}`, seed {cfg.seed}; written by `dplib report`.", "",
-             "### Table 2, lyrics", "", ablation_table(cfg, "lyrics"), "", took("lyrics"), "",
-             "### Table 3, audio", "", ablation_table(cfg, "audio"), "", took("audio"), ""]
+    parts = [f"Size `{cfg.size}`; written by `dplib report`.", ""]
+    for kind, title in (("lyrics", "Table 2, lyrics"), ("audio", "Table 3, audio (and the authors' future work)")):
+        text, runs = table(kind)
+        parts += [f"### {title}", "", text, "", took(runs), ""]
     timing = cfg.results_dir / "notebook_times.json"
     if timing.exists():
         times = json.loads(timing.read_text())
@@ -318,12 +334,45 @@ def missing_data(notebook: Path, fetch: bool) -> str | None:
 
 def cmd_reproduce(args) -> int:
     """Run every notebook in order, in place, at the default size (papermill), timing each."""
+    size = args.size or os.environ.get("DPLIB_SIZE", "default")
+    with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
+        times = run_notebooks(notebooks_in(args.folder))
+    print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
+    print(f"{'total':<40} {sum(s for _, s in times):7.0f} s")
+    from .config import get_config
+    from .datasets.files import write_json
+
+    saved = get_config(size=size).results_dir / "notebook_times.json"
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    write_json(saved, {**previous, **dict(times)})
+    return write_report(Path(args.readme), size)
+
+
+@contextmanager
+def kernel_environment(**values: str | None):
+    """Environment variables for the notebook kernels papermill starts (they inherit ours), restored afterwards;
+    ``None`` unsets one."""
+    def put(settings: dict[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    saved = {name: os.environ.get(name) for name in values}
+    put(values)
+    try:
+        yield
+    finally:
+        put(saved)
+
+
+def run_notebooks(notebooks: list[Path]) -> list[tuple[str, float]]:
+    """Each notebook in place, in order, its output streamed live; a notebook whose data is missing is skipped
+    with the reason. Returns (name, seconds) of those that ran."""
     import papermill
 
-    env_size = os.environ.get("DPLIB_SIZE", "default")
-    os.environ["DPLIB_SIZE"] = args.size or env_size
-    os.environ.pop("DPLIB_QUICK", None)
-    times, notebooks, started_all = [], notebooks_in(args.folder), time.perf_counter()
+    times, started_all = [], time.perf_counter()
     for i, nb in enumerate(notebooks, start=1):
         reason = missing_data(nb, fetch=True)
         if reason:
@@ -335,17 +384,7 @@ def cmd_reproduce(args) -> int:
                                    log_output=True, stdout_file=sys.stdout)
         times.append((nb.name, time.perf_counter() - started))
         print(f"  {nb.name}: {times[-1][1]:.0f} s", flush=True)
-    print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
-    print(f"{'total':<40} {sum(s for _, s in times):7.0f} s")
-    from .config import get_config
-
-    cfg = get_config()
-    from .datasets.files import write_json
-
-    saved = cfg.results_dir / "notebook_times.json"
-    previous = json.loads(saved.read_text()) if saved.exists() else {}
-    write_json(saved, {**previous, **dict(times)})
-    return cmd_report(argparse.Namespace(readme=args.readme, size=None))
+    return times
 
 
 def cmd_nbval(args) -> int:

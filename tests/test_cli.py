@@ -117,3 +117,13 @@ def test_report_never_replaces_complete_tables_with_a_partial_run(tmp_path):
     assert "complete tables of an earlier run" in text  # left as it was
     assert "No run on the real lyrics set at size `default` yet" in text and "old real" not in text
     assert not list(tmp_path.glob(".README.md*"))  # written under a temporary name, then renamed
+
+
+def test_reproduce_sets_the_kernels_environment_and_restores_ours(monkeypatch):
+    from dplib.cli import kernel_environment
+
+    monkeypatch.setenv("DPLIB_QUICK", "1")
+    monkeypatch.delenv("DPLIB_SIZE", raising=False)
+    with kernel_environment(DPLIB_SIZE="default", DPLIB_QUICK=None):
+        assert "DPLIB_QUICK" not in os.environ and os.environ["DPLIB_SIZE"] == "default"
+    assert os.environ["DPLIB_QUICK"] == "1" and "DPLIB_SIZE" not in os.environ
