@@ -579,3 +579,53 @@ def holdout_paragraph(summary: dict[str, dict]) -> str:
             f"Cut to the song split's number of training pairs (about {m['train_pairs'][0]:,.0f}), the pair split "
             f"still reaches AUC {auc(m['auc'])} against {auc(s['auc'])} on new songs, {verdict}.")
     return " ".join(parts)
+
+
+def versus(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
+    """``"above"``, ``"below"`` or ``"within the spread of"``: a mean is called different from another only when the
+    gap exceeds twice the combined standard deviation over seeds (a rough rule with 3 seeds, and said so)."""
+    gap, noise = a[0] - b[0], 2 * float(np.hypot(a[1], b[1]))
+    return "above" if gap > noise else "below" if gap < -noise else "within the spread of"
+
+
+def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
+    """What Table 3 (with the extra rows) says, every number from the saved results: per split the best network
+    by mean test AUC, how many are above chance and how they stand against the spectral cosine; the cells at
+    exactly 50% accuracy and what their AUC says about them."""
+    seeds = seeds if seeds is not None else cfg.seeds
+    datasets = ("", *AUDIO_BEYOND)
+    parts = []
+    for split, label in (("pair", "On the pair split"), ("song", "On songs never seen in training")):
+        runs = [r for d in datasets for r in load_results(cfg, "audio", split, d, seeds)]
+        if not runs:
+            continue
+        names = list(dict.fromkeys(r["name"] for r in runs))
+        auc = {n: spread(r["roc_auc"] for r in runs if r["name"] == n) for n in names}
+        acc = {n: spread(r["test_accuracy"] for r in runs if r["name"] == n) for n in names}
+        best = max(names, key=lambda n: auc[n][0])
+        cosine = spread(b["content"]["roc_auc"] for b in load_baselines(cfg, "audio", split, seeds=seeds))
+        above = sum(m - 2 * s > 0.5 for m, s, k in auc.values() if k > 1)
+        standing = [versus(auc[n], cosine) for n in names]
+        parts.append(
+            f"{label}, the best of the {len(names)} networks by mean test AUC is {best}: {100 * acc[best][0]:.1f} ± "
+            f"{100 * acc[best][1]:.1f}% accuracy, AUC {auc[best][0]:.2f} ± {auc[best][1]:.2f}; {above} of "
+            f"{len(names)} are above chance (AUC 0.5) by more than twice their spread. The spectral cosine, which "
+            f"learns nothing, has AUC {cosine[0]:.2f} ± {cosine[1]:.2f}: {standing.count('above')} networks are above "
+            f"it, {standing.count('within the spread of')} within its spread and {standing.count('below')} below.")
+        if split == "song":
+            paper_best = "conv1_absdiff_fc1"
+            for name in names:
+                if name.startswith(("bands", "mel")) and name.endswith("conv1_absdiff_fc1") and paper_best in auc:
+                    parts.append(f"{name} is {versus(auc[name], auc[paper_best])} the paper's input "
+                                 f"({auc[name][0]:.2f} ± {auc[name][1]:.2f} against {auc[paper_best][0]:.2f} ± "
+                                 f"{auc[paper_best][1]:.2f}).")
+    runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
+    half = [r for r in runs if r["test_accuracy"] == 0.5]
+    if half:
+        aucs = ", ".join(f"{r['roc_auc']:.2f}" for r in half)
+        parts.append(f"{len(half)} of {len(runs)} runs end at exactly 50.0% test accuracy (AUC {aucs}): all their "
+                     "scores fall on one side of 0.5, so accuracy at that cut says nothing; an AUC near 0.5 is a tower "
+                     "that learned nothing, one far from it ranks pairs but was not calibrated by its best epoch.")
+    else:
+        parts.append(f"None of the {len(runs)} runs ends at exactly 50.0% test accuracy.")
+    return " ".join(parts)

@@ -1,6 +1,7 @@
 """The command line, run as a user runs it (a fresh process per command): train on your own files, then
 evaluate and list a playlist with the saved model; bad input gives one line and exit code 1."""
 import json
+import os
 
 import pytest
 
