@@ -311,12 +311,14 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
 
 def grid_for(kind: str, cfg: Config, dataset: str = "") -> list[dict]:
     """The configurations a run trains: all of :func:`grid_of`, except in quick mode, which keeps the paper's best
-    rows (lyrics: product + 1 FC and all + 2 FC; audio: conv1 + |h1 - h2|, on each input)."""
+    rows (lyrics: product + 1 FC and all + 2 FC; audio: conv1 + |h1 - h2| on the |FFT| bins and on mel64)."""
     grid = grid_of(kind, dataset)
     if not cfg.quick:
         return grid
     if kind == "lyrics":
         return [g for g in grid if (g["combine"], g["fc"]) in {("product", 1), ("all", 2)}]
+    if dataset not in ("", "audio-mel64"):
+        return []
     return [g for g in grid if g["conv_layers"] == 1 and g["combine"] == "absdiff" and g.get("pool", 1) == 1]
 
 
@@ -324,10 +326,12 @@ def run_ablation(kind: str, cfg: Config, split: str = "pair", exp: Experiment | 
                  progress: bool = True, grid: list[dict] | None = None, dataset: str = "") -> list[dict]:
     """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed`` (or ``grid``; quick mode's is
     :func:`grid_for`), plus the baselines; ``dataset="audio-mel64"`` (for example) runs the extra rows on that
-    banded input."""
+    banded input. An empty grid prepares, trains and writes nothing."""
+    grid = grid if grid is not None else grid_of(kind, exp.dataset if exp is not None else dataset)
+    if not grid:
+        return []
     exp = exp if exp is not None else prepare(kind, cfg, split, dataset=dataset)
     rows = []
-    grid = grid if grid is not None else grid_of(kind, exp.dataset)
     for settings in grid:
         result = run_config(exp, **settings)
         if progress:

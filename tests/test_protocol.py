@@ -116,3 +116,27 @@ def test_saved_results_are_reused_only_when_made_the_same_way(synth_quick, monke
     path.write_text(json.dumps({**saved, "protocol": PROTOCOL["lyrics"] - 1}))  # made by an older protocol
     again = run_config(exp, "product", 1, epochs=1)
     assert "reused" not in again and json.loads(path.read_text())["protocol"] == PROTOCOL["lyrics"]
+
+
+def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick, monkeypatch, tmp_path):
+    """The authors' future work: a mel64 experiment draws the same pairs as the paper's input, feeds 64 bands
+    to the tower, saves under its own name and baseline, and appears below the paper's rows in the spread table."""
+    monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
+    monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
+    from dplib.config import get_config
+    from dplib.experiments import (AUDIO_BEYOND, bands_of, config_name, grid_for, prepare, run_ablation,
+                                   spread_table)
+
+    cfg = get_config(size="quick", audio_epochs=1)
+    raw, mel = prepare("audio", cfg, "song"), prepare("audio", cfg, "song", dataset="audio-mel64")
+    assert raw.data_key == mel.data_key  # the same pairs; only the input differs
+    assert raw.data.input_dim == 5513 and mel.data.input_dim == 64
+    rows = run_ablation("audio", cfg, "song", exp=mel, grid=grid_for("audio", cfg, "audio-mel64"), progress=False)
+    assert [r["name"] for r in rows] == ["mel64_conv1_absdiff_fc1"] and rows[0]["bands"] == "mel64"
+    assert (tmp_path / "audio-mel64" / "song" / "seed0" / "mel64_conv1_absdiff_fc1.json").is_file()
+    assert run_ablation("audio", cfg, "song", dataset="audio-bands128", grid=grid_for("audio", cfg, "audio-bands128")) == []
+    table = spread_table(cfg, "audio", splits=("song",), seeds=(0,), extra=tuple(AUDIO_BEYOND))
+    assert "| mel64_conv1_absdiff_fc1 | - |" in table and "spectral cosine (mel64) (baseline)" in table
+    assert config_name("audio", "absdiff", 1, 1, pool=2, dataset="audio-mel64") == "mel64_conv1_pool2_absdiff_fc1"
+    with pytest.raises(ValueError, match="unknown audio dataset"):
+        bands_of("audio-mel65")
