@@ -607,12 +607,16 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
         auc = {n: spread(r["roc_auc"] for r in runs if r["name"] == n) for n in names}
         acc = {n: spread(r["test_accuracy"] for r in runs if r["name"] == n) for n in names}
         best = max(names, key=lambda n: auc[n][0])
+        fit = spread(r["train_accuracy"] for r in runs if r["name"] == best)
+        pairs = spread(len_train(r) for r in runs if r["name"] == best)
         cosine = spread(b["content"]["roc_auc"] for b in load_baselines(cfg, "audio", split, seeds=seeds))
         above = sum(m - 2 * s > 0.5 for m, s, k in auc.values() if k > 1)
         standing = [versus(auc[n], cosine) for n in names]
         parts.append(
-            f"{label}, the best of the {len(names)} networks by mean test AUC is {best}: {100 * acc[best][0]:.1f} ± "
-            f"{100 * acc[best][1]:.1f}% accuracy, AUC {auc[best][0]:.2f} ± {auc[best][1]:.2f}; {above} of "
+            f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
+            f"is {best}: {100 * acc[best][0]:.1f} ± "
+            f"{100 * acc[best][1]:.1f}% test accuracy (on its training pairs {100 * fit[0]:.1f} ± {100 * fit[1]:.1f}%), "
+            f"AUC {auc[best][0]:.2f} ± {auc[best][1]:.2f}; {above} of "
             f"{len(names)} are above chance (AUC 0.5) by more than twice their spread. The spectral cosine, which "
             f"learns nothing, has AUC {cosine[0]:.2f} ± {cosine[1]:.2f}: {standing.count('above')} networks are above "
             f"it, {standing.count('within the spread of')} within its spread and {standing.count('below')} below.")
