@@ -334,16 +334,16 @@ def missing_data(notebook: Path, fetch: bool) -> str | None:
 
 def cmd_reproduce(args) -> int:
     """Run every notebook in order, in place, at the default size (papermill), timing each."""
-    size = args.size or os.environ.get("DPLIB_SIZE", "default")
-    with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
-        times = run_notebooks(notebooks_in(args.folder))
-    print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
-    print(f"{'total':<40} {sum(s for _, s in times):7.0f} s")
     from .config import get_config
     from .datasets.files import write_json
 
+    size = args.size or os.environ.get("DPLIB_SIZE", "default")
     saved = get_config(size=size).results_dir / "notebook_times.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
+    with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
+        times = run_notebooks(notebooks_in(args.folder), previous)
+    print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
+    print(f"{'total':<40} {sum(s for _, s in times):7.0f} s")
     write_json(saved, {**previous, **dict(times)})
     return write_report(Path(args.readme), size)
 
@@ -367,11 +367,13 @@ def kernel_environment(**values: str | None):
         put(saved)
 
 
-def run_notebooks(notebooks: list[Path]) -> list[tuple[str, float]]:
+def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """Each notebook in place, in order, its output streamed live; a notebook whose data is missing is skipped
-    with the reason. Returns (name, seconds) of those that ran."""
+    with the reason. ``previous`` (seconds per notebook, from the last run) gives an estimate of what is left.
+    Returns (name, seconds) of those that ran."""
     import papermill
 
+    previous = previous or {}
     times, started_all = [], time.perf_counter()
     for i, nb in enumerate(notebooks, start=1):
         reason = missing_data(nb, fetch=True)
@@ -379,7 +381,10 @@ def run_notebooks(notebooks: list[Path]) -> list[tuple[str, float]]:
             print(f"[{i}/{len(notebooks)}] SKIPPED {nb.name}: {reason}", flush=True)
             continue
         started = time.perf_counter()
-        print(f"[{i}/{len(notebooks)}] running {nb.name} ({(started - started_all) / 60:.1f} min so far) ...", flush=True)
+        left = [previous.get(n.name) for n in notebooks[i - 1:]]
+        estimate = (f"; about {sum(left) / 60:.0f} min left by the last run's times" if all(left) else "")
+        print(f"[{i}/{len(notebooks)}] running {nb.name} ({(started - started_all) / 60:.1f} min so far{estimate}) ...",
+              flush=True)
         papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3", progress_bar=False,
                                    log_output=True, stdout_file=sys.stdout)
         times.append((nb.name, time.perf_counter() - started))
