@@ -23,8 +23,8 @@ def tower_health(model: keras.Model, songs: EncodedSongs) -> dict:
     ``embedding_sd``: standard deviation of each embedding unit over the songs, averaged (about 0: a constant
     tower); ``dead_filters``: first-layer filters that are zero for every song and block; ``first_layer_mean``: mean
     output of the first convolution; ``saturated_gates``: share of the LSTM's input and forget gate
-    pre-activations (from its input, without the recurrent term) beyond :data:`SATURATED`; ``embeddings``: the
-    embeddings themselves, one row per song.
+    pre-activations (from its input, without the recurrent term) beyond :data:`SATURATED`, and the pre-activations
+    themselves (``gate_preactivations``); ``embeddings``: the embeddings, one row per song.
     """
     tower = tower_of(model)
     embeddings = embed_songs(tower, songs)
@@ -43,6 +43,7 @@ def tower_health(model: keras.Model, songs: EncodedSongs) -> dict:
     used = np.arange(reads.shape[1])[None, :] < steps[:, None]  # real blocks, not padding
     gates = reads[used] @ kernel[:, : 2 * hidden] + bias[: 2 * hidden]  # Keras order: input, forget, cell, output
     out["saturated_gates"] = float((np.abs(gates) > SATURATED).mean())
+    out["gate_preactivations"] = gates.ravel()
     return out
 
 

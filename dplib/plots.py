@@ -118,22 +118,29 @@ def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]
 
 
 def tower_health_plot(runs: dict[str, tuple[dict, dict]], title: str):
-    """Two towers side by side: training loss and validation AUC per epoch (``history``), and each one's
-    embeddings of held-out songs, one box per embedding unit (``health`` from :func:`dplib.diagnose.tower_health`):
-    a collapsed tower draws flat boxes, the same vector for every song."""
-    fig, axes = plt.subplots(1, 2 + len(runs), figsize=(4.2 * (2 + len(runs)), 3.4))
+    """Two towers side by side: training loss and validation AUC per epoch (``history``), the LSTM's gate
+    pre-activations, and each one's embeddings of held-out songs, one box per embedding unit (``health`` from
+    :func:`dplib.diagnose.tower_health`): a collapsed tower draws flat boxes, the same vector for every song."""
+    fig, axes = plt.subplots(1, 3 + len(runs), figsize=(4.0 * (3 + len(runs)), 3.4))
     for label, (history, health) in runs.items():
         epochs = np.arange(1, len(history["loss"]) + 1)
         axes[0].plot(epochs, history["loss"], marker="o", ms=3, label=label)
         axes[1].plot(epochs, history["val_auc"], marker="o", ms=3, label=label)
+        gates = np.clip(health["gate_preactivations"], -20, 20)
+        axes[2].hist(gates, bins=np.linspace(-20, 20, 81), alpha=0.6, density=True, label=label)
     axes[0].set(title="training loss", xlabel="epoch", ylabel="cross-entropy (nats)")
     axes[1].axhline(0.5, color="grey", lw=0.8, ls=":", label="chance")
     axes[1].set(title="validation ROC AUC", xlabel="epoch", ylabel="AUC", ylim=(0.3, 1.0))
-    for ax in axes[:2]:
+    for edge in (-4, 4):
+        axes[2].axvline(edge, color="black", lw=0.8, ls="--")
+    axes[2].set(title="LSTM input/forget gates (saturated beyond ±4)", xlabel="pre-activation (clipped to ±20)",
+                ylabel="density")
+    for ax in axes[:3]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    for ax in axes[:2]:
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    for ax, (label, (_, health)) in zip(axes[2:], runs.items()):
+    for ax, (label, (_, health)) in zip(axes[3:], runs.items()):
         e = health["embeddings"]
         ax.boxplot([e[:, j] for j in range(e.shape[1])], whis=(5, 95), showfliers=False)
         ax.set(title=f"{label}: embeddings of test songs", xlabel="embedding unit",
