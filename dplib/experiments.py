@@ -200,7 +200,8 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
     result = {
         "name": config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset), "kind": exp.kind,
         "dataset": exp.dataset or exp.kind, "combine": combine, "fc": fc, "conv_layers": conv_layers,
-        "pool": pool if exp.kind == "audio" else None, "bands": bands_of(exp.dataset), "split": exp.split, "size": exp.cfg.size,
+        "pool": pool if exp.kind == "audio" else None, "bands": bands_of(exp.dataset), "split": exp.split,
+        "size": exp.cfg.size,
         "seed": exp.cfg.seed, "synthetic": exp.corpus.synthetic, "data_key": exp.data_key,
         "protocol": PROTOCOL[exp.kind],
         "train_accuracy": train["accuracy"], "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
