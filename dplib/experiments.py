@@ -67,11 +67,16 @@ class Experiment:
     @property
     def data_key(self) -> str:
         """A fingerprint of the pairs in every part: a saved result is reused only for the same pairs."""
-        digest = hashlib.sha1()
-        for name in ("train", "val", "test"):
-            part = self.data.splits[name]
-            digest.update("|".join(f"{a},{b},{y}" for a, b, y in zip(part.a, part.b, part.label)).encode())
-        return digest.hexdigest()[:16]
+        return splits_key(self.data.splits)
+
+
+def splits_key(splits) -> str:
+    """A fingerprint of the pairs (and labels) of the train, val and test parts."""
+    digest = hashlib.sha1()
+    for name in ("train", "val", "test"):
+        part = splits[name]
+        digest.update("|".join(f"{a},{b},{y}" for a, b, y in zip(part.a, part.b, part.label)).encode())
+    return digest.hexdigest()[:16]
 
 
 def data_folder(cfg: Config) -> Path:
@@ -301,13 +306,31 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     path = exp.folder / f"{name}.json"
     if path.exists() and not rerun and not keep_model:
         saved = json.loads(path.read_text())
-        if saved.get("data_key") == exp.data_key and saved.get("protocol", 1) == PROTOCOL[exp.kind]:
+        if reusable(saved, exp, epochs):
             return {**saved, "reused": True}
     model, result = train_and_evaluate(exp, combine, fc, conv_layers, epochs, pool=pool)
     write_json(path, result)
     if keep_model:
         result["model"] = model
     return result
+
+
+def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
+    """Whether a saved result is what training now would give: the same pairs, protocol and settings, and the same
+    epoch budget, or a smaller one that the run never needed (it stopped ``patience`` epochs after its best epoch
+    before reaching its cap, so with the same seed a larger cap trains the same steps and stops at the same epoch)."""
+    now = training_settings(exp)
+    if epochs is not None:
+        now["epochs"] = epochs
+    was = saved.get("settings", {})
+    if saved.get("data_key") != exp.data_key or saved.get("protocol", 1) != PROTOCOL[exp.kind]:
+        return False
+    if any(was.get(k) != now[k] for k in ("batch_size", "learning_rate", "patience")):
+        return False
+    if was.get("epochs") == now["epochs"]:
+        return True
+    stopped = saved["epochs_run"] - saved["best_epoch"] >= now["patience"]
+    return stopped and saved["epochs_run"] <= now["epochs"]
 
 
 def grid_for(kind: str, cfg: Config, dataset: str = "") -> list[dict]:

@@ -1,0 +1,80 @@
+"""Notebook 09's runs over seeds: each model is saved with its result and reloaded (safe mode) only when its pairs
+and settings are unchanged; tables report mean ± sd over seeds."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+
+def _setup(synth_quick, monkeypatch, tmp_path):
+    monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
+    monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
+    from dplib.config import get_config
+    from dplib.experiments import prepare
+
+    cfg = get_config(size="quick")
+    return cfg, prepare("lyrics", cfg, "song")
+
+
+def test_trained_model_is_saved_reloaded_in_a_fresh_process_and_retrained_when_settings_change(
+        synth_quick, monkeypatch, tmp_path):
+    from dplib.evaluation import predict_pairs
+    from dplib.joint import trained_model
+    from dplib.models import build_lyrics_model
+
+    cfg, exp = _setup(synth_quick, monkeypatch, tmp_path)
+    settings = {"epochs": 1, "batch_size": 64, "patience": 4, "learning_rate": 3e-3}
+    make = lambda: build_lyrics_model(exp.data.input_dim, "all_sym", 2)  # noqa: E731
+    model, first = trained_model(tmp_path, "lyrics (all_sym)", exp.data, make, settings, seed=0)
+    assert "reused" not in first and first["epochs_run"] == 1
+    lo, hi = first["auc_ci"]
+    assert lo <= first["roc_auc"] <= hi
+    again, second = trained_model(tmp_path, "lyrics (all_sym)", exp.data, make, settings, seed=0)
+    assert second["reused"] and second["roc_auc"] == first["roc_auc"]
+    test = exp.data.splits.test
+    np.testing.assert_allclose(predict_pairs(again, test, exp.data.songs), predict_pairs(model, test, exp.data.songs),
+                               atol=1e-6)
+    saved = tmp_path / "lyrics_all_sym.keras"
+    code = ("import keras, dplib.models; m = keras.models.load_model(r'%s', safe_mode=True); print(m.count_params())"
+            % saved)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout.split()[-1]) == model.count_params()
+    _, third = trained_model(tmp_path, "lyrics (all_sym)", exp.data, make, {**settings, "batch_size": 32}, seed=0)
+    assert "reused" not in third
+    assert json.loads((tmp_path / "lyrics_all_sym.json").read_text())["settings"]["batch_size"] == 32
+
+
+def test_spread_markdown_gives_mean_and_sample_sd_over_seeds():
+    from dplib.joint import spread_markdown
+
+    rows = [{"m": {"acc": 0.5, "auc": 0.6}}, {"m": {"acc": 0.7, "auc": 0.8}}]
+    table = spread_markdown(rows, {"acc": "acc", "auc": "AUC"}, percent=("acc",))
+    assert "| m | 60.0 ± 14.1% | 0.700 ± 0.141 |" in table
+    assert "over 2 seeds" in table
+
+
+def test_quick_mode_trains_the_symmetric_joint_models_only():
+    from dplib.config import get_config
+    from dplib.joint import JOINT_MODELS, models_for
+
+    assert models_for(get_config(size="default")) == JOINT_MODELS
+    quick = models_for(get_config(size="quick"))
+    assert set(quick) == {"lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)", "joint (all_sym + absdiff)"}
+
+
+def test_a_result_is_reused_under_a_larger_epoch_cap_only_if_it_stopped_before_its_own(
+        synth_quick, monkeypatch, tmp_path):
+    from dplib.experiments import reusable, run_config
+
+    cfg, exp = _setup(synth_quick, monkeypatch, tmp_path)
+    saved = run_config(exp, "product", 1, epochs=2)
+    assert saved["settings"]["epochs"] == 2 and saved["epochs_run"] == 2
+    assert reusable(saved, exp, epochs=2)
+    assert not reusable(saved, exp, epochs=3)  # it ran to its cap: a longer budget may train further
+    patience = saved["settings"]["patience"]
+    stopped = {**saved, "best_epoch": 1, "epochs_run": 1 + patience, "settings": {**saved["settings"], "epochs": 9}}
+    assert reusable(stopped, exp, epochs=20)  # it stopped on patience at epoch 1 + patience: a larger cap changes nothing
+    assert not reusable(stopped, exp, epochs=patience)  # a smaller cap would have cut it
+    assert not reusable({**saved, "settings": {**saved["settings"], "batch_size": 7}}, exp, epochs=2)
+    assert not reusable({**saved, "data_key": "other pairs"}, exp, epochs=2)
