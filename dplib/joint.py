@@ -1,0 +1,224 @@
+"""Notebook 09 over seeds: a joint lyrics+audio model against each modality alone, and playlists from the towers.
+
+Every model of every seed is trained on the same song-disjoint pairs of its seed and saved as ``<name>.keras`` +
+``<name>.json`` under ``results/<size>/joint/song/seed<k>/``; a rerun reloads it (in safe mode) when its pairs and
+settings are unchanged, so the notebook can show the spread over seeds and still embed songs with seed 0's towers.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import Config, seed_everything
+from .datasets.corpus import Corpus
+from .datasets.files import write_json
+from .datasets.prepare import Prepared, prepare_joint
+from .datasets.synthetic import SIZES
+from .evaluation import bootstrap_ci, evaluate_pairs
+
+#: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
+JOINT_MODELS = {
+    "lyrics only (all_sym, 2 FC)": ("lyrics", dict(combine="all_sym", fc=2)),
+    "lyrics only (all, 2 FC)": ("lyrics", dict(combine="all", fc=2)),
+    "audio only (conv1, absdiff)": ("audio", dict(conv_layers=1, combine="absdiff", fc=1)),
+    "joint (all_sym + absdiff)": ("joint", dict(lyrics_combine="all_sym", audio_combine="absdiff")),
+    "joint (all + absdiff)": ("joint", dict(lyrics_combine="all", audio_combine="absdiff")),
+}
+#: the lyrics model whose tower makes playlists (trained on the lyrics set's own song split)
+PLAYLIST_MODEL = "playlist lyrics (all_sym, 2 FC)"
+#: raise when a change alters what these models compute: saved models are then retrained, not reused
+JOINT_PROTOCOL = 1
+
+
+def results_folder(cfg: Config) -> Path:
+    return cfg.results_dir / "joint" / "song" / f"seed{cfg.seed}"
+
+
+def pairs_key(data: Prepared) -> str:
+    """A fingerprint of the pairs in every part (as ``Experiment.data_key``)."""
+    from .experiments import splits_key
+
+    return splits_key(data.splits)
+
+
+def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
+    """The song-disjoint split of pairs whose songs have both lyrics and audio (drawn with ``cfg.seed``), seen as
+    lyrics only, audio only, and both: every model of the comparison trains and tests on exactly these pairs."""
+    joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs, max_len=cfg.max_len, seed=cfg.seed)
+    return {"lyrics": Prepared("lyrics", joint.splits, joint.songs["lyrics"], joint.vocab, joint.report),
+            "audio": Prepared("audio", joint.splits, joint.songs["audio"], None, joint.report),
+            "joint": joint}
+
+
+def _builder(view: str, data: Prepared, args: dict, cfg: Config) -> Callable:
+    from .models import build_audio_model, build_joint_model, build_lyrics_model
+
+    lr = cfg.learning_rate_for("joint")  # the models with an audio tower need the smaller rate (notebook 07)
+    if view == "lyrics":
+        return lambda: build_lyrics_model(data.vocab.size, args["combine"], args["fc"])
+    if view == "audio":
+        return lambda: build_audio_model(data.songs.data.shape[-1], args["conv_layers"], args["combine"], args["fc"],
+                                         learning_rate=lr)
+    n_bins = data.songs["audio"].data.shape[-1]
+    return lambda: build_joint_model(data.vocab.size, n_bins, args["lyrics_combine"], args["audio_combine"],
+                                     learning_rate=lr)
+
+
+def trained_model(folder: Path, name: str, data: Prepared, make: Callable, settings: dict, seed: int,
+                  rerun: bool = False):
+    """``(model, result)``: reloaded from ``folder`` when saved from the same pairs and settings, else trained to its
+    best validation epoch, evaluated (test scores kept, with 95% bootstrap intervals) and saved, JSON last."""
+    import keras
+
+    from .training import fit
+
+    stem = folder / name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "")
+    key = {"data_key": pairs_key(data), "settings": settings, "protocol": JOINT_PROTOCOL}
+    json_path, model_path = stem.with_suffix(".json"), stem.with_suffix(".keras")
+    if not rerun and json_path.exists() and model_path.exists():
+        saved = json.loads(json_path.read_text())
+        if all(saved.get(k) == v for k, v in key.items()):
+            return keras.models.load_model(model_path), {**saved, "reused": True}
+    seed_everything(seed)
+    model = make()
+    history = fit(model, data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=seed,
+                  patience=settings["patience"])
+    test = evaluate_pairs(model, data.splits.test, data.songs, keep_scores=True)
+    val = evaluate_pairs(model, data.splits.val, data.songs)
+    labels = data.splits.test.label
+    result = {"name": name, "seed": seed, **key, "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
+              "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
+              "acc_ci": bootstrap_ci(labels, test["p"]), "auc_ci": bootstrap_ci(labels, test["p"], "roc_auc"),
+              "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
+              "seconds": round(history["seconds"], 2), "n_test_pairs": test["n_pairs"]}
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path.unlink(missing_ok=True)
+    partial = folder / f".{stem.name}.partial.keras"
+    model.save(partial)
+    partial.replace(model_path)
+    write_json(json_path, result)
+    return model, result
+
+
+def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = None,
+              progress: bool = True) -> tuple[dict, dict]:
+    """Train (or reload) the models of :func:`models_for` for ``cfg.seed``; return ``(models, results)``."""
+    views = views or joint_views(cfg, corpus)
+    settings = {"epochs": cfg.audio_epochs, "batch_size": cfg.batch_size_for("joint"), "patience": cfg.patience,
+                "learning_rate": cfg.learning_rate_for("joint")}
+    models, results = {}, {}
+    for name, (view, args) in models_for(cfg).items():
+        data = views[view]
+        models[name], results[name] = trained_model(results_folder(cfg), name, data, _builder(view, data, args, cfg),
+                                                    settings, cfg.seed)
+        if progress:
+            r = results[name]
+            took = "reloaded" if r.get("reused") else f"{r['seconds']:.0f} s of training"
+            print(f"seed {cfg.seed}  {name:<28} test AUC {r['roc_auc']:.3f}  best epoch {r['best_epoch']:>2}  ({took})",
+                  flush=True)
+    return models, results
+
+
+def playlist_model(cfg: Config, corpus: Corpus, progress: bool = True):
+    """The lyrics model (``all_sym`` + 2 FC, symmetric) trained to its best epoch on the lyrics set's song split of
+    ``cfg.seed``; returns ``(model, experiment)``. Its tower embeds the test songs for playlists."""
+    from .experiments import prepare, training_settings
+    from .models import build_lyrics_model
+
+    exp = prepare("lyrics", cfg, "song", corpus=corpus)
+    settings = training_settings(exp)
+    model, result = trained_model(results_folder(cfg), PLAYLIST_MODEL, exp.data,
+                                  lambda: build_lyrics_model(exp.data.input_dim, "all_sym", 2), settings, cfg.seed)
+    if progress:
+        print(f"seed {cfg.seed}  {PLAYLIST_MODEL:<28} test AUC {result['roc_auc']:.3f}  best epoch "
+              f"{result['best_epoch']:>2}  ({'reloaded' if result.get('reused') else 'trained'})", flush=True)
+    return model, exp
+
+
+def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, dict]:
+    """:func:`run_joint` and :func:`playlist_model` for every seed in ``cfg.seeds``:
+    ``{seed: {"models", "results", "views", "playlist_model", "playlist_exp"}}``."""
+    runs = {}
+    for seed in cfg.seeds:
+        c = replace(cfg, seed=seed)
+        views = joint_views(c, corpus)
+        models, results = run_joint(c, corpus, views, progress)
+        model, exp = playlist_model(c, corpus, progress)
+        runs[seed] = {"models": models, "results": results, "views": views, "playlist_model": model,
+                      "playlist_exp": exp}
+    return runs
+
+
+def spread_rows(rows_by_seed: list[dict[str, dict]], keys: tuple[str, ...]) -> dict[str, dict[str, tuple]]:
+    """``{name: {key: (mean, sd, n)}}`` over seeds, for rows keyed by name (models or rankers)."""
+    from .experiments import spread
+
+    names = list(rows_by_seed[0])
+    return {n: {k: spread([rows[n][k] for rows in rows_by_seed if n in rows]) for k in keys} for n in names}
+
+
+def models_for(cfg: Config) -> dict[str, tuple]:
+    """The models a run trains: all of :data:`JOINT_MODELS`, except in quick mode, which keeps the three symmetric
+    ones (lyrics ``all_sym``, audio ``absdiff``, joint ``all_sym + absdiff``)."""
+    if not cfg.quick:
+        return JOINT_MODELS
+    return {n: m for n, m in JOINT_MODELS.items() if "all_sym" in n or n.startswith("audio")}
+
+
+def spread_markdown(rows_by_seed: list[dict[str, dict]], columns: dict[str, str], percent: tuple[str, ...] = ()) -> str:
+    """A markdown table, one row per name, each column ``mean ± sd`` over seeds (``columns``: key -> header)."""
+    from .experiments import mean_sd
+
+    names = list(rows_by_seed[0])
+    lines = ["| | " + " | ".join(columns.values()) + " |", "|---" * (len(columns) + 1) + "|"]
+    for n in names:
+        cells = [mean_sd([rows[n][k] for rows in rows_by_seed if n in rows], percent=k in percent) for k in columns]
+        lines.append(f"| {n} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Mean ± standard deviation over {len(rows_by_seed)} seeds (each seed its own split and start).")
+    return "\n".join(lines)
+
+
+def _subset(songs, ids):
+    rows = songs.rows(ids)
+    return type(songs)(ids, songs.data[rows], songs.lengths[rows])
+
+
+def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> dict[str, dict]:
+    """Playlists among the test songs of a lyrics song split, scored against their Last.fm similars: the tower's
+    cosine, the TF-IDF cosine (IDF fitted on the training songs) and a random ranking."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from .playlists import cosine_matrix, embed_songs, exclude_self, relevance_matrix, retrieval_metrics, tower_of
+
+    test_ids = sorted(exp.data.splits.test.songs())
+    embeddings = embed_songs(tower_of(model), _subset(exp.data.songs, test_ids))
+    tfidf = TfidfVectorizer(token_pattern=r"[a-z0-9']+").fit(
+        [corpus.lyrics[t] for t in sorted(exp.data.splits.train.songs())])
+    vectors = tfidf.transform([corpus.lyrics[t] for t in test_ids]).toarray()
+    relevance = relevance_matrix(test_ids, test_ids, corpus.scored.a, corpus.scored.b, corpus.scored.score)
+    rankers = {"lyrics tower (cosine)": cosine_matrix(embeddings, embeddings),
+               "TF-IDF cosine (baseline)": cosine_matrix(vectors, vectors),
+               "random": np.random.default_rng(seed).random((len(test_ids), len(test_ids)))}
+    return {n: retrieval_metrics(exclude_self(s, test_ids, test_ids), relevance, k) for n, s in rankers.items()}
+
+
+def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 10, seed: int = 0) -> dict[str, dict]:
+    """The same for the audio tower on the joint split's test songs, against the spectral cosine (time-averaged
+    log spectra, centred over the test songs) and a random ranking."""
+    from .playlists import cosine_matrix, embed_songs, exclude_self, relevance_matrix, retrieval_metrics, tower_of
+
+    songs = views["audio"].songs
+    test_ids = sorted(views["audio"].splits.test.songs())
+    embeddings = embed_songs(tower_of(model), _subset(songs, test_ids))
+    spectra = songs.data[songs.rows(test_ids)].mean(axis=1)
+    spectra = spectra - spectra.mean(axis=0)
+    relevance = relevance_matrix(test_ids, test_ids, corpus.scored.a, corpus.scored.b, corpus.scored.score)
+    rankers = {"audio tower (cosine)": cosine_matrix(embeddings, embeddings),
+               "spectral cosine (baseline)": cosine_matrix(spectra, spectra),
+               "random": np.random.default_rng(seed).random((len(test_ids), len(test_ids)))}
+    return {n: retrieval_metrics(exclude_self(s, test_ids, test_ids), relevance, k) for n, s in rankers.items()}
