@@ -19,8 +19,8 @@ reproduce: $(STAMP)  ## run the main job (the notebooks, default size): syntheti
 
 test: unit notebooks  ## unit tests, then every notebook under nbval in quick mode
 
-unit: $(STAMP)
-	DPLIB_QUICK=1 $(PY) -m pytest tests
+unit: $(STAMP)  ## the unit tests, one worker per CPU core (pytest-xdist)
+	DPLIB_QUICK=1 $(PY) -m pytest -n auto tests
 
 notebooks: $(STAMP)
 	DPLIB_QUICK=1 $(PY) -m dplib.cli nbval notebooks

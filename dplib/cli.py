@@ -316,7 +316,7 @@ def missing_data(notebook: Path, fetch: bool) -> str | None:
     """
     from .config import get_config
 
-    needs = json.loads(notebook.read_text()).get("metadata", {}).get("dplib", {}).get("needs", [])
+    needs = notebook_meta(notebook).get("needs", [])
     cfg = get_config()
     if "real-lyrics" in needs and cfg.real_lyrics_dir is None:
         if fetch:
@@ -392,33 +392,63 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
     return times
 
 
-def cmd_nbval(args) -> int:
-    """Check every notebook with nbval (lax mode), one pytest run each, and print each one's time.
+def notebook_meta(notebook: Path) -> dict:
+    """The notebook's ``dplib`` metadata: ``needs`` (data it reads), ``after`` (notebooks whose results it reads)."""
+    return json.loads(notebook.read_text()).get("metadata", {}).get("dplib", {})
 
-    A notebook whose data is absent (see :func:`missing_data`) is skipped with the reason, never silently."""
+
+def _nbval_one(nb: Path, sanitize: Path) -> tuple[int, str, float]:
+    started = time.perf_counter()
+    cmd = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", str(nb)]
+    if sanitize.exists():
+        cmd[5:5] = ["--nbval-sanitize-with", str(sanitize)]
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return done.returncode, done.stdout, time.perf_counter() - started
+
+
+def cmd_nbval(args) -> int:
+    """Check every notebook with nbval (lax mode), one pytest run each, ``--jobs`` at a time, and print each one's
+    time. A notebook waits for those its metadata ``dplib.after`` names (it reads their results); the data every
+    notebook reads is made first, once. A notebook whose data is absent (see :func:`missing_data`) is skipped with
+    the reason, never silently; a failed notebook's pytest output is printed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .experiments import data_folder
+    from .config import get_config
+
     root = Path(__file__).resolve().parent.parent
     sanitize = root / "tests" / "nbval_sanitize.cfg"
-    failed, skipped, times = [], [], []
+    notebooks, skipped = [], []
     for nb in notebooks_in(args.folder):
         reason = missing_data(nb, fetch=False)
         if reason:
             skipped.append(nb.name)
             print(f"nbval {nb.name}: SKIPPED: {reason}", flush=True)
-            continue
-        started = time.perf_counter()
-        cmd = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-current-env",
-               "-p", "no:cacheprovider", str(nb)]
-        if sanitize.exists():
-            cmd[5:5] = ["--nbval-sanitize-with", str(sanitize)]
-        code = subprocess.call(cmd)
-        times.append((nb.name, time.perf_counter() - started))
-        print(f"nbval {nb.name}: {'ok' if code == 0 else 'FAILED'} in {times[-1][1]:.0f} s", flush=True)
+        else:
+            notebooks.append(nb)
+    data_folder(get_config())  # generated here once, not by two notebooks at the same time
+    started, jobs = time.perf_counter(), {}
+
+    def check(nb: Path) -> tuple[int, str, float]:
+        for name in notebook_meta(nb).get("after", []):
+            if name in jobs:
+                jobs[name].result()
+        code, output, seconds = _nbval_one(nb, sanitize)
+        print(f"nbval {nb.name}: {'ok' if code == 0 else 'FAILED'} in {seconds:.0f} s "
+              f"({(time.perf_counter() - started) / 60:.1f} min since the start)", flush=True)
         if code != 0:
-            failed.append(nb.name)
-    total = sum(s for _, s in times)
-    print("\n".join(f"{name:<40} {sec:6.0f} s" for name, sec in times) + f"\n{'total':<40} {total:6.0f} s")
-    print(f"notebooks: {len(times) - len(failed)} passed, {len(failed)} failed, {len(skipped)} skipped")
-    return 1 if failed or not times else 0
+            print(output, flush=True)
+        return code, output, seconds
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # in name order: a notebook waits only on earlier ones
+        for nb in notebooks:
+            jobs[nb.name] = pool.submit(check, nb)
+    results = {name: job.result() for name, job in jobs.items()}
+    failed = [name for name, (code, _, _) in results.items() if code != 0]
+    print("\n".join(f"{name:<40} {sec:6.0f} s" for name, (_, _, sec) in results.items()))
+    print(f"{'total (wall clock, ' + str(args.jobs) + ' at a time)':<40} {time.perf_counter() - started:6.0f} s")
+    print(f"notebooks: {len(results) - len(failed)} passed, {len(failed)} failed, {len(skipped)} skipped")
+    return 1 if failed or not results else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -519,6 +549,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("nbval", help="check the notebooks with nbval, timing each")
     p.add_argument("folder", nargs="?", default="notebooks")
+    p.add_argument("--jobs", type=positive_int, default=min(os.cpu_count() or 1, 4),
+                   help="notebooks checked at the same time (default: the CPU cores, at most 4)")
     p.set_defaults(func=cmd_nbval)
     return parser
 
