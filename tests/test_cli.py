@@ -128,3 +128,28 @@ def test_reproduce_sets_the_kernels_environment_and_restores_ours(monkeypatch):
     with kernel_environment(DPLIB_SIZE="default", DPLIB_QUICK=None):
         assert "DPLIB_QUICK" not in os.environ and os.environ["DPLIB_SIZE"] == "default"
     assert os.environ["DPLIB_QUICK"] == "1" and "DPLIB_SIZE" not in os.environ
+
+
+def _notebook(path, code: str, after=()):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if after:
+        nb.metadata["dplib"] = {"after": list(after)}
+    nbformat.write(nb, path)
+
+
+def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick, tmp_path):
+    """Two jobs at a time: 02 starts beside 01 but, as its metadata says, waits for it (it reads 01's file);
+    03 fails and its pytest output is printed, with exit code 1."""
+    marker = tmp_path / "written-by-01"
+    _notebook(tmp_path / "01_write.ipynb", f"import time, pathlib\ntime.sleep(3)\npathlib.Path(r'{marker}').write_text('x')")
+    _notebook(tmp_path / "02_read.ipynb", f"import pathlib\nassert pathlib.Path(r'{marker}').read_text() == 'x'",
+              after=["01_write.ipynb"])
+    _notebook(tmp_path / "03_fails.ipynb", "raise ValueError('the third notebook fails on purpose')")
+    code, out, err = run_cli("nbval", tmp_path, "--jobs", "2", env={"DPLIB_DATA_FOLDER": str(synth_quick)})
+    assert code == 1, out + err
+    assert "nbval 01_write.ipynb: ok" in out and "nbval 02_read.ipynb: ok" in out
+    assert "nbval 03_fails.ipynb: FAILED" in out and "the third notebook fails on purpose" in out
+    assert "notebooks: 2 passed, 1 failed, 0 skipped" in out
