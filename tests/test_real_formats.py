@@ -41,15 +41,13 @@ def test_real_excerpts_stream_with_the_same_counts(real_formats, tmp_path):
     from dplib.datasets.corpus import find_data, iter_lyrics, iter_scored_rows
     from dplib.datasets.lastfm import iter_lastfm_sqlite
     from dplib.datasets.report import SkipReport
-    from dplib.datasets.streaming import LyricsShardBuilder
+    from dplib.datasets.streaming import bucket_pairs, index_songs
 
     assert sum(len(rows) for rows in iter_lastfm_sqlite(real_formats / "lastfm_similars.db")) == 3060
     paths = find_data(real_formats)
     report = SkipReport()
     assert len(list(iter_scored_rows(paths, report))) == 12  # the JSON tree comes first, as in load_corpus
     assert len(list(iter_lyrics(paths, report))) == 40 and report.total == 0
-    builder = LyricsShardBuilder(paths, tmp_path / "out")
-    builder.index_songs()
-    builder.bucket_pairs()
-    builder.close()
-    assert len(builder.ids) == 40 and builder.stats["listed_pairs"] == 12
+    index = index_songs(paths, seed=0, report=report)
+    buckets = bucket_pairs(paths, index, tmp_path, n_buckets=4, report=report)
+    assert len(index.ids) == 40 and buckets.listed == 12

@@ -10,7 +10,7 @@ from dplib.datasets.corpus import find_data, load_corpus
 from dplib.datasets.lyrics import Vocabulary, tokenize
 from dplib.datasets.pairs import build_pair_pool
 from dplib.datasets.report import DataError, SkipReport
-from dplib.datasets.streaming import LyricsShardBuilder, StreamedLyrics, prepare_lyrics_shards
+from dplib.datasets.streaming import StreamedLyrics, bucket_pairs, index_songs, prepare_lyrics_shards
 
 
 def read_csv_pairs(path):
@@ -38,15 +38,15 @@ def test_streamed_pool_is_the_in_memory_pool(synth_quick, tmp_path, n_buckets):
     pool = build_pair_pool(corpus.scored, corpus.lyrics.keys(), report=report)
     expected = {(a, b, float(s)) for a, b, s in zip(pool.a, pool.b, pool.score)}
 
-    builder = LyricsShardBuilder(find_data(synth_quick), tmp_path / "out", n_buckets=n_buckets)
-    builder.index_songs()
-    builder.bucket_pairs()
-    got = [(builder.ids[r["a"]].decode(), builder.ids[r["b"]].decode(), float(r["score"]))
-           for bucket in builder.pool_buckets() for r in bucket]
-    builder.close()
+    paths, streamed = find_data(synth_quick), SkipReport()
+    index = index_songs(paths, seed=0, report=streamed)
+    buckets = bucket_pairs(paths, index, tmp_path, n_buckets, streamed)
+    got = [(index.ids[r["a"]].decode(), index.ids[r["b"]].decode(), float(r["score"]))
+           for bucket, _ in buckets.pools() for r in bucket]
+    assert len(list(tmp_path.glob("bucket-*.bin"))) == n_buckets
     assert len(got) == len(set(got)) == len(expected)  # each unordered pair once, in one bucket
     assert set(got) == expected  # higher score of a pair listed both ways, like the dict version
-    assert builder.report.skips == corpus.report.skips + report.skips  # empty lyrics, unknown tracks
+    assert streamed.skips == corpus.report.skips + report.skips  # empty lyrics, unknown tracks
 
 
 def test_song_split_shards_are_balanced_flipped_and_song_disjoint(synth_quick, tmp_path):
