@@ -1,0 +1,185 @@
+"""benchmarks/RESULTS.md from the measurements in results.json: one function per section."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from dplib.datasets.files import write_text
+
+
+def write_results(results: dict, path: Path) -> None:
+    """Every section, in order; written under a temporary name and renamed."""
+    lines = (header(results) + lyrics_section(results) + audio_section(results) + notebooks_section(results)
+             + memory_section(results))
+    write_text(path, "\n".join(lines) + "\n")
+
+
+def header(results: dict) -> list[str]:
+    return ["# Benchmarks", "", f"Written by `make bench` (`benchmarks/run.py`) on {results['date']}.",
+            f"Machine: {results['machine']}.", ""]
+
+
+def lyrics_section(results: dict) -> list[str]:
+    ly = results["lyrics"]
+    return [
+        "## 1. Lyrics training throughput (same data, same seed, same epochs, one run)",
+        "",
+        f"Synthetic `{results['size']}` lyrics pairs: {ly['baseline']['train_pairs']:,} training pairs (both orders), "
+        f"{ly['baseline']['epochs']} epochs, model `all` + 2 FC; mean song length {ly['mean_length']:.0f} words.",
+        "",
+        f"Measured {ly.get('date', results['date'])}. Steady state: epochs 2 to {ly['baseline']['epochs']} "
+        "(the first epoch also traces the graph, more often for the fast path's varied batch shapes).",
+        "",
+        "| path | tower calls | batches | batch size | pairs/s, steady | pairs/s, all epochs | val accuracy |",
+        "|---|---|---|---|---|---|---|",
+        f"| straightforward | 2 | padded to 200 | 128 | {ly['baseline']['steady_pairs_per_second']:,.0f} | "
+        f"{ly['baseline']['pairs_per_second']:,.0f} | {ly['baseline']['val_accuracy']:.3f} |",
+        f"| fast path | 1 on [A; B] | length buckets, trimmed | 256 | {ly['fast']['steady_pairs_per_second']:,.0f} | "
+        f"{ly['fast']['pairs_per_second']:,.0f} | {ly['fast']['val_accuracy']:.3f} |",
+        "",
+        f"**Speed-up: {ly['ratio']:.2f}x** steady, {ly['ratio_all_epochs']:.2f}x over all epochs "
+        f"(target >= 3x: {'met' if ly['ratio'] >= 3 else 'NOT met, by ' + format(3 - ly['ratio'], '.2f') + 'x'}). "
+        f"Validation accuracy difference: {ly['val_difference_points']:+.1f} points (target within 1 point: "
+        f"{'met' if abs(ly['val_difference_points']) <= 1 else 'not met'}; single seeds on small validation sets move by about a point).",
+    ]
+
+
+def audio_section(results: dict) -> list[str]:
+    bl, au = results["blocking"], results.get("audio")
+    lines = [
+        "",
+        "## 2. Audio",
+        "",
+        "| |FFT| blocking of 600 s of audio | seconds of audio per second |",
+        "|---|---|",
+        f"| bare `numpy.fft.rfft` over the same frames | {bl['bare_rfft']:,.0f} |",
+        f"| `block_spectrogram(log=False, normalize=False)` | {bl['library']:,.0f} ({bl['ratio']:.2f}x) |",
+        f"| `block_spectrogram()` (log-compressed, normalised) | {bl['library_log_normalised']:,.0f} ({bl['ratio_log_normalised']:.2f}x) |",
+        "",
+        f"Target >= 0.8x for the blocking itself: {'met' if bl['ratio'] >= 0.8 else 'not met'}.",
+    ]
+    if au:
+        lines += ["", f"Audio model training (conv1 + absdiff, {au['blocks']} blocks x {au['bins']} bins, "
+                  f"{au['train_pairs']:,} training pairs): {au['pairs_per_second']:,.0f} pairs/s."]
+    towers = results.get("audio_towers")
+    if towers:
+        rows = towers["rows"]
+        reference = rows["paper tower, keras Conv1D"]["seconds_per_step"]
+        lines += ["", f"Audio training steps (conv1 + absdiff + 1 FC, one batch of {next(iter(rows.values()))['batch']} "
+                  f"real `{towers['size']}` pairs, both songs through the tower; measured {towers['date']}). "
+                  "GFLOP/s counts the first convolution's forward pass and weight gradient only, the bulk of the "
+                  f"work on |FFT| bins; a 2048 x 2048 float32 matmul ran at {towers['matmul_gflops']:.0f} GFLOP/s "
+                  "in the same run.", "",
+                  "| tower | input | ms per step | pairs/s | speed-up | first-layer GFLOP/s | of the matmul's |",
+                  "|---|---|---|---|---|---|---|"]
+        for label, r in rows.items():
+            lines.append(f"| {label} | {r['blocks']} x {r['channels']:,} | {1000 * r['seconds_per_step']:.0f} | "
+                         f"{r['pairs_per_second']:,.0f} | {reference / r['seconds_per_step']:.1f}x | "
+                         f"{r['gflops']:.0f} | {100 * r['gflops'] / towers['matmul_gflops']:.0f}% |")
+    return lines
+
+
+def notebooks_section(results: dict) -> list[str]:
+    lines = []
+    nb = results.get("notebooks")
+    if nb:
+        lines += ["", "## 3. Notebook suite wall time", "",
+                  f"- quick mode (`DPLIB_QUICK=1`, nbval, measured in this run): {nb['quick_seconds']:.0f} s "
+                  f"({'all passed' if nb['quick_ok'] else 'FAILED'})"]
+        if nb["default_seconds"]:
+            lines.append(f"- default size (each notebook's last run at that size, as `make reproduce` records it): {nb['default_seconds']:.0f} s: "
+                         + ", ".join(f"{k} {v:.0f} s" for k, v in nb["default_each"].items()))
+        else:
+            lines.append("- default size: run `make reproduce` first; it records each notebook's time.")
+    return lines
+
+
+def memory_section(results: dict) -> list[str]:
+    mem = results.get("memory")
+    if not mem:
+        return []
+    lines = ["", "## 4. Peak memory (RSS), lyrics preparation and one training epoch, one fresh process per size", "",
+             f"Measured {results.get('memory_date', results['date'])}.", "",
+             "In memory (`dplib.datasets.prepare`, what the notebooks use): peak RSS (VmHWM) after importing "
+             "dplib and TensorFlow, after loading the corpus and preparing the pairs, and after one training "
+             "epoch (cumulative peaks).", "",
+             "| size | tracks | training pairs | RSS after imports | after preparation | encoded songs | after 1 epoch | epoch |",
+             "|---|---|---|---|---|---|---|---|"]
+    for size, m in mem.items():
+        if "error" in m:
+            lines.append(f"| {size} | failed: {m['error'][-120:]!r} | | | | | | |")
+            continue
+        lines.append(f"| {size} | {m['tracks']:,} | {m['train_pairs']:,} | {m['rss_imports_mb']:.0f} MB | "
+                     f"{m['rss_prepared_mb']:.0f} MB | {m['encoded_mb']:.1f} MB | {m['rss_after_epoch_mb']:.0f} MB | "
+                     f"{m['epoch_seconds']:.1f} s |")
+    gen = results.get("generation")
+    if gen:
+        lines += ["", "Synthetic data generation (streams to disk), peak RSS of a fresh process:", "",
+                  "| size | peak RSS | seconds |", "|---|---|---|"]
+        lines += [f"| {k} | {v['rss_mb']:.0f} MB | {v['seconds']:.0f} |" if "error" not in v
+                  else f"| {k} | failed | |" for k, v in gen.items()]
+    stream = results.get("streaming")
+    if stream:
+        lines += ["", "Streamed preparation (`dplib data shards`, `dplib.datasets.streaming`): the same pairs drawn "
+                  "(`pair` split, the same caps), written to TFRecord shards without loading the corpus; then, "
+                  "with the peak-RSS mark reset, one epoch of the same model streamed from those shards:", "",
+                  "| size | listed pairs | training pairs | RSS after imports | peak during preparation | "
+                  "encoded songs (songs.npy) | seconds | peak during the streamed epoch | epoch |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for size, v in stream.items():
+            if "error" in v:
+                lines.append(f"| {size} | failed: {v['error'][-120:]!r} | | | | | | | |")
+                continue
+            lines.append(f"| {size} | {v['listed_pairs']:,} | {v['train_pairs']:,} | {v['rss_imports_mb']:.0f} MB | "
+                         f"{v['rss_prepared_mb']:.0f} MB ({v['rss_prepared_mb'] - v['rss_imports_mb']:+.0f}) | "
+                         f"{v['encoded_mb']:.1f} MB | {v['prepare_seconds']:.1f} | {v['rss_after_epoch_mb']:.0f} MB | "
+                         f"{v['epoch_seconds']:.1f} s |")
+    lines += memory_verdict(results)
+    prof = results.get("preparation_profile")
+    if prof and "error" not in prof:
+        lines += ["", f"Where preparation memory goes (`{prof['size']}` size, resident memory after each stage, "
+                  f"one fresh process, measured {prof['date']}):", "", "| stage | RSS | added |", "|---|---|---|"]
+        previous = None
+        for name, mb in prof["stages"]:
+            added = "" if previous is None else f"{mb - previous:+.0f} MB"
+            lines.append(f"| {name} | {mb:.0f} MB | {added} |")
+            previous = mb
+    if "paper" in mem and "error" not in mem["paper"]:
+        per_epoch = mem["paper"]["epoch_seconds"]
+        lines += ["", f"Paper-size Table 2 estimate: 8 configurations x 10 epochs x {per_epoch:.1f} s "
+                  f"= {8 * 10 * per_epoch / 60:.0f} min of training (target: within 60 min)."]
+    return lines
+
+
+def memory_verdict(results: dict) -> list[str]:
+    """Does preparation memory grow beyond the arrays the model needs? In memory, streamed, and streamed with the
+    Last.fm files read twice."""
+    mem, stream = results["memory"], results.get("streaming")
+    sizes = [m for m in mem.values() if "error" not in m]
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        grew = large["rss_prepared_mb"] - large["rss_imports_mb"]
+        needed = large["encoded_mb"]
+        verdict = (f"the in-memory path raised the peak by {grew:.0f} MB above the imports for {large['tracks']:,} "
+                   f"tracks, for {needed:.0f} MB of encoded songs ({small['tracks']:,} tracks: "
+                   f"{small['rss_prepared_mb'] - small['rss_imports_mb']:.0f} MB): "
+                   + ("met." if grew <= 2 * needed + 50 else f"**not met**, by about {grew - needed:.0f} MB "
+                      "(the stage profile below shows where)."))
+        twice = [v for k, v in (stream or {}).items() if "read twice" in k and "error" not in v]
+        streamed = [v for k, v in (stream or {}).items() if "read twice" not in k and "error" not in v]
+        if len(streamed) >= 2:
+            s_small, s_large = streamed[0], streamed[-1]
+            s_grew = s_large["rss_prepared_mb"] - s_large["rss_imports_mb"]
+            verdict += (f" The streamed path raised it by {s_grew:.0f} MB for {s_large['listed_pairs']:,} listed "
+                        f"pairs, of which {s_large['encoded_mb']:.0f} MB are the encoded songs (memory-mapped, "
+                        f"so counted in RSS); {s_small['rss_prepared_mb'] - s_small['rss_imports_mb']:.0f} MB for "
+                        f"{s_small['listed_pairs']:,}: "
+                        + ("**met**." if s_grew <= 2 * s_large["encoded_mb"] + 50 else "**not met**."))
+            if twice:
+                t_grew = twice[0]["rss_prepared_mb"] - twice[0]["rss_imports_mb"]
+                verdict += (f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listed rows, the "
+                            f"same pairs) it rose by {t_grew:.0f} MB: what is not the songs does not grow with "
+                            "the listed rows.") if t_grew <= s_grew + 5 else (
+                            f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listed rows) it "
+                            f"rose by {t_grew:.0f} MB: memory still grows with the listed rows.")
+        return ["", "Preparation memory target (no growth beyond the arrays the model needs): " + verdict]
+    return []

@@ -1,0 +1,181 @@
+"""Speed, measured side by side in one run: lyrics training paths, |FFT| blocking, audio towers, the notebook suite."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+from dplib.config import get_config, seed_everything  # noqa: E402
+
+
+def machine() -> str:
+    import tensorflow as tf
+
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    return (f"{platform.node() or 'host'}: {os.cpu_count()} cores ({cpu}), "
+            f"{'GPU ' + str(len(gpus)) if gpus else 'no GPU'}; Python {platform.python_version()}, "
+            f"TensorFlow {tf.__version__}")
+
+
+def lyrics_throughput(size: str, epochs: int) -> dict:
+    """Baseline and fast path on the same prepared pairs, same seed, same epochs."""
+    from dplib.experiments import prepare
+    from dplib.models import build_lyrics_model
+    from dplib.training import fit
+    from dplib.evaluation import evaluate_pairs
+
+    cfg = get_config(size=size)
+    out = {}
+    settings = {
+        "baseline": dict(stacked=False, fast=False, batch=128, max_len=200),
+        "fast": dict(stacked=True, fast=True, batch=256, max_len=200),
+    }
+    import keras
+
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.started)
+
+    exp = prepare("lyrics", replace(cfg, max_len=200), "pair")
+    n_train = len(exp.data.splits.train)
+    for name, s in settings.items():
+        seed_everything(0)
+        model = build_lyrics_model(exp.data.input_dim, "all", 2, stacked=s["stacked"], learning_rate=cfg.learning_rate)
+        timer = EpochTimer()
+        timer.seconds = []
+        history = fit(model, exp.data, epochs=epochs, batch_size=s["batch"], seed=0, fast=s["fast"], callbacks=[timer])
+        val = evaluate_pairs(model, exp.data.splits.val, exp.data.songs)
+        # the first epoch includes tracing (more of it for the fast path's varied batch shapes): the
+        # steady-state rate over the later epochs is the headline, the all-epoch rate is kept beside it
+        out[name] = {
+            "steady_pairs_per_second": n_train * (epochs - 1) / sum(timer.seconds[1:]),
+            "epoch_seconds": timer.seconds,
+            "pairs_per_second": history["pairs_per_second"],
+            "seconds": history["seconds"],
+            "val_accuracy": val["accuracy"],
+            "train_pairs": len(exp.data.splits.train),
+            "epochs": epochs,
+            **s,
+        }
+    out["ratio"] = out["fast"]["steady_pairs_per_second"] / out["baseline"]["steady_pairs_per_second"]
+    out["ratio_all_epochs"] = out["fast"]["pairs_per_second"] / out["baseline"]["pairs_per_second"]
+    out["val_difference_points"] = 100 * (out["fast"]["val_accuracy"] - out["baseline"]["val_accuracy"])
+    out["mean_length"] = float(exp.data.songs.lengths.mean())
+    return out
+
+
+def blocking_throughput(seconds_of_audio: float = 600.0, repeats: int = 5) -> dict:
+    from dplib.datasets.audio import BLOCK, SAMPLE_RATE, block_spectrogram
+
+    x = np.random.default_rng(0).normal(size=int(seconds_of_audio * SAMPLE_RATE)).astype("float32")
+    n = len(x) // BLOCK
+
+    def bare():
+        return np.abs(np.fft.rfft(x[: n * BLOCK].reshape(n, BLOCK), axis=1))
+
+    def timed(fn):
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - started)
+        return seconds_of_audio / best
+
+    # interleave the measurements so that both see the same machine state
+    bare_rate = timed(bare)
+    lib_rate = timed(lambda: block_spectrogram(x, log=False, normalize=False))
+    full_rate = timed(lambda: block_spectrogram(x))
+    bare_rate = max(bare_rate, timed(bare))
+    return {"bare_rfft": bare_rate, "library": lib_rate, "library_log_normalised": full_rate,
+            "ratio": lib_rate / bare_rate, "ratio_log_normalised": full_rate / bare_rate}
+
+
+def audio_training_throughput(size: str, epochs: int) -> dict:
+    from dplib.experiments import build_model, prepare
+    from dplib.training import fit
+
+    cfg = get_config(size=size)
+    exp = prepare("audio", cfg, "pair")
+    seed_everything(0)
+    model = build_model(exp, "absdiff", 1, conv_layers=1)
+    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.batch_size_for("audio"), seed=0)
+    return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.splits.train),
+            "blocks": int(exp.data.songs.data.shape[1]), "bins": int(exp.data.songs.data.shape[2])}
+
+
+def audio_towers_throughput(size: str = "default", steps: int = 20) -> dict:
+    """Training steps of conv1 + absdiff + 1 FC on one real batch of the synthetic clips: the paper's tower on
+    5,513 |FFT| bins with Keras' Conv1D and with TapConv1D (same weights, same function), and the compressed
+    mel64 input; the first convolution's arithmetic per second beside a 2048 x 2048 float32 matmul, same run."""
+    import tensorflow as tf
+
+    from dplib.datasets.pipeline import pair_dataset
+    from dplib.experiments import prepare
+    from dplib.models import build_audio_model
+
+    cfg = get_config(size=size)
+    rows = {}
+    for label, dataset, tap in (("paper tower, keras Conv1D", "", False), ("paper tower, TapConv1D", "", True),
+                                ("mel64 input, TapConv1D", "audio-mel64", True)):
+        exp = prepare("audio", cfg, "pair", dataset=dataset)
+        (a, b), y = next(iter(pair_dataset(exp.data.splits.train, exp.data.songs, cfg.audio_batch_size)))
+        seed_everything(0)
+        model = build_audio_model(exp.data.input_dim, 1, "absdiff", 1, learning_rate=cfg.audio_learning_rate,
+                                  tap_conv=tap)
+        for _ in range(3):
+            model.train_on_batch((a, b), y)  # trace and warm up
+        started = time.perf_counter()
+        for _ in range(steps):
+            model.train_on_batch((a, b), y)
+        seconds = (time.perf_counter() - started) / steps
+        songs, blocks, channels = 2 * int(a.shape[0]), int(a.shape[1]), int(a.shape[2])
+        flops = 2 * 2 * songs * blocks * 11 * channels * 32  # forward and weight gradient of the first layer
+        rows[label] = {"seconds_per_step": seconds, "pairs_per_second": int(a.shape[0]) / seconds,
+                       "conv_gflop_per_step": flops / 1e9, "gflops": flops / seconds / 1e9, "channels": channels,
+                       "blocks": blocks, "batch": int(a.shape[0])}
+    x = tf.random.normal((2048, 2048))
+    tf.matmul(x, x).numpy()
+    started = time.perf_counter()
+    for _ in range(10):
+        tf.matmul(x, x).numpy()
+    matmul = 10 * 2 * 2048**3 / (time.perf_counter() - started) / 1e9
+    return {"rows": rows, "matmul_gflops": matmul, "size": size,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def notebook_times() -> dict:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as results:  # from scratch: no saved ablation results to reuse
+        started = time.perf_counter()
+        env = {**os.environ, "DPLIB_QUICK": "1", "DPLIB_RESULTS": results}
+        proc = subprocess.run([sys.executable, "-m", "dplib.cli", "nbval", str(ROOT / "notebooks")],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        quick = time.perf_counter() - started
+    default_file = ROOT / "results" / "default" / "notebook_times.json"
+    default = json.loads(default_file.read_text()) if default_file.exists() else None
+    return {"quick_seconds": quick, "quick_ok": proc.returncode == 0,
+            "default_seconds": sum(default.values()) if default else None, "default_each": default}
