@@ -49,7 +49,7 @@ class Config:
     seed: int = 0
     root: Path = field(default_factory=_repo_root)
     # training
-    lyrics_epochs: int = 20  # at 8, 17 of 48 Table 2 runs were still improving near the cap; patience stops the rest
+    lyrics_epochs: int = 20  # at 8, 19 of 48 Table 2 runs had their best epoch within `patience` of the cap
     lesson_epochs: int = 16  # fixed-length trainings that show weights moving (notebook 04), not a best model
     audio_epochs: int = 30  # at 10 or 15 some towers were still improving; patience stops the others early
     batch_size: int = 256

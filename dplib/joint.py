@@ -19,6 +19,7 @@ from .datasets.files import write_json
 from .datasets.prepare import Prepared, prepare_joint
 from .datasets.synthetic import SIZES
 from .evaluation import bootstrap_ci, evaluate_pairs
+from .experiments import mean_sd, prepare, splits_key, training_settings
 
 #: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
 JOINT_MODELS = {
@@ -36,13 +37,6 @@ JOINT_PROTOCOL = 1
 
 def results_folder(cfg: Config) -> Path:
     return cfg.results_dir / "joint" / "song" / f"seed{cfg.seed}"
-
-
-def pairs_key(data: Prepared) -> str:
-    """A fingerprint of the pairs in every part (as ``Experiment.data_key``)."""
-    from .experiments import splits_key
-
-    return splits_key(data.splits)
 
 
 def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
@@ -77,7 +71,7 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
     from .training import fit
 
     stem = folder / name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "")
-    key = {"data_key": pairs_key(data), "settings": settings, "protocol": JOINT_PROTOCOL}
+    key = {"data_key": splits_key(data.splits), "settings": settings, "protocol": JOINT_PROTOCOL}
     json_path, model_path = stem.with_suffix(".json"), stem.with_suffix(".keras")
     if not rerun and json_path.exists() and model_path.exists():
         saved = json.loads(json_path.read_text())
@@ -126,7 +120,6 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
 def playlist_model(cfg: Config, corpus: Corpus, progress: bool = True):
     """The lyrics model (``all_sym`` + 2 FC, symmetric) trained to its best epoch on the lyrics set's song split of
     ``cfg.seed``; returns ``(model, experiment)``. Its tower embeds the test songs for playlists."""
-    from .experiments import prepare, training_settings
     from .models import build_lyrics_model
 
     exp = prepare("lyrics", cfg, "song", corpus=corpus)
@@ -153,14 +146,6 @@ def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, 
     return runs
 
 
-def spread_rows(rows_by_seed: list[dict[str, dict]], keys: tuple[str, ...]) -> dict[str, dict[str, tuple]]:
-    """``{name: {key: (mean, sd, n)}}`` over seeds, for rows keyed by name (models or rankers)."""
-    from .experiments import spread
-
-    names = list(rows_by_seed[0])
-    return {n: {k: spread([rows[n][k] for rows in rows_by_seed if n in rows]) for k in keys} for n in names}
-
-
 def models_for(cfg: Config) -> dict[str, tuple]:
     """The models a run trains: all of :data:`JOINT_MODELS`, except in quick mode, which keeps the three symmetric
     ones (lyrics ``all_sym``, audio ``absdiff``, joint ``all_sym + absdiff``)."""
@@ -171,8 +156,6 @@ def models_for(cfg: Config) -> dict[str, tuple]:
 
 def spread_markdown(rows_by_seed: list[dict[str, dict]], columns: dict[str, str], percent: tuple[str, ...] = ()) -> str:
     """A markdown table, one row per name, each column ``mean ± sd`` over seeds (``columns``: key -> header)."""
-    from .experiments import mean_sd
-
     names = list(rows_by_seed[0])
     lines = ["| | " + " | ".join(columns.values()) + " |", "|---" * (len(columns) + 1) + "|"]
     for n in names:
