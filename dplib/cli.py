@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .config import SIZES
+from .config import SIZE_NAMES
 from .datasets.download import PUBLIC_FILES
 
 
@@ -458,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="make, fetch or inspect data").add_subparsers(dest="data_command", required=True)
     p = data.add_parser("synth", help="write the synthetic mini-MSD")
-    p.add_argument("--size", choices=SIZES, default="default")
+    p.add_argument("--size", choices=SIZE_NAMES, default="default")
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--noise", type=float, default=1.0, help="0 easy, 1 the tutorial's, 2 hard")
@@ -493,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ablation", help="run Table 2 (lyrics) or Table 3 (audio)")
     p.add_argument("kind", choices=["lyrics", "audio"])
-    p.add_argument("--size", choices=SIZES)
+    p.add_argument("--size", choices=SIZE_NAMES)
     p.add_argument("--split", nargs="+", choices=["pair", "song"], default=["pair", "song"])
     p.set_defaults(func=cmd_ablation)
 
@@ -538,13 +538,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="run the notebooks in order, in place (papermill)")
     p.add_argument("--folder", default="notebooks")
-    p.add_argument("--size", choices=SIZES)
+    p.add_argument("--size", choices=SIZE_NAMES)
     p.add_argument("--readme", default="README.md")
     p.set_defaults(func=cmd_reproduce)
 
     p = sub.add_parser("report", help="fill the README's results section from results/")
     p.add_argument("--readme", default="README.md")
-    p.add_argument("--size", choices=SIZES)
+    p.add_argument("--size", choices=SIZE_NAMES)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("nbval", help="check the notebooks with nbval, timing each")

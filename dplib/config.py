@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-SIZES = ("quick", "default", "paper")
+SIZE_NAMES = ("quick", "default", "paper")  # the synthetic sizes themselves: dplib.datasets.synthetic.SIZES
 
 
 def _repo_root() -> Path:
@@ -140,8 +140,8 @@ def get_config(**overrides) -> Config:
     if _truthy(os.environ.get("DPLIB_QUICK")):
         size = "quick"
     size = overrides.pop("size", size)  # an explicit size wins, with that size's settings
-    if size not in SIZES:
-        raise ValueError(f"DPLIB_SIZE={size!r}: expected one of {SIZES}")
+    if size not in SIZE_NAMES:
+        raise ValueError(f"DPLIB_SIZE={size!r}: expected one of {SIZE_NAMES}")
     cfg = Config(size=size, seed=int(os.environ.get("DPLIB_SEED", "0")),
                  strategy=os.environ.get("DPLIB_STRATEGY", "default"))
     if cfg.quick:
