@@ -167,7 +167,7 @@ def test_lyrics_archive_joins_lastfm_files_by_track_id(small_sources, tmp_path):
            "similars": [["TRB", 0.9], ["TRD", 0.2], ["TRX", 1.0], ["TRE", 0.7]]}
     (leaf / "TRA.json").write_text(json.dumps(doc))
     corpus = load_corpus(folder)
-    assert corpus.lyrics_kind == "ordered text" and sorted(corpus.lyrics) == ["TRA", "TRB", "TRD"]
+    assert corpus.lyrics_format == "ordered text" and sorted(corpus.lyrics) == ["TRA", "TRB", "TRD"]
     report = SkipReport()
     pool = build_pair_pool(corpus.scored, corpus.lyrics, report=report)
     assert sorted(zip(pool.a, pool.b)) == [("TRA", "TRB"), ("TRA", "TRD")]

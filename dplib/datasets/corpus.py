@@ -80,7 +80,7 @@ class Corpus:
     tracks: dict[str, TrackInfo]
     scored: ScoredPairs
     lyrics: dict[str, str]
-    lyrics_kind: str  # "ordered text", "bag of words (order-free)" or "none"
+    lyrics_format: str  # "ordered text", "bag of words (order-free)" or "none"
     audio_ids: list[str]
     report: SkipReport
     card: dict | None = None
@@ -98,7 +98,7 @@ class Corpus:
             f"  scored rows: {d['rows']:,} ({d['positive_rows']:,} with score >= 0.5) over {d['tracks']:,} tracks",
             f"  unordered pairs: {d['unordered_pairs']:,} ({d['unordered_positive']:,} >= 0.5, higher score kept); "
             f"{d['listed_both_ways']:,} listed both ways, {d['asymmetric_scores']:,} of them with different scores",
-            f"  tracks with lyrics: {len(self.lyrics):,} ({self.lyrics_kind})",
+            f"  tracks with lyrics: {len(self.lyrics):,} ({self.lyrics_format})",
             f"  tracks with audio: {len(self.audio_ids):,}",
             *[f"  present but not read: {p.name} ({rule})" for p, rule in self.paths.unread()],
             "  " + self.report.summary().replace("\n", "\n  "),
@@ -126,19 +126,19 @@ def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
     else:
         raise DataError("no pairs: expected pairs.csv, a lastfm_* folder or lastfm_similars.db", paths.root)
     if paths.lyrics:
-        lyrics, kind = load_lyrics_texts(paths.lyrics, report=report), "ordered text"
+        lyrics, form = load_lyrics_texts(paths.lyrics, report=report), "ordered text"
     elif paths.mxm:
-        lyrics, kind = {}, "bag of words (order-free)"
+        lyrics, form = {}, "bag of words (order-free)"
         for f in paths.mxm:
             lyrics.update(load_musixmatch(f, report=report).as_texts())
     else:
-        lyrics, kind = {}, "none"
+        lyrics, form = {}, "none"
     audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if paths.audio else []
     try:
         card = json.loads(paths.card.read_text(encoding="utf-8")) if paths.card else None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(f"unreadable data card ({err})", paths.card) from None
-    return Corpus(paths, tracks, scored, lyrics, kind, audio_ids, report, card)
+    return Corpus(paths, tracks, scored, lyrics, form, audio_ids, report, card)
 
 
 def corpus_from_files(pairs_csv: str | Path, lyrics: str | Path | None = None, audio: str | Path | None = None,
