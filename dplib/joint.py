@@ -166,11 +166,6 @@ def spread_markdown(rows_by_seed: list[dict[str, dict]], columns: dict[str, str]
     return "\n".join(lines)
 
 
-def _subset(songs, ids):
-    rows = songs.rows(ids)
-    return type(songs)(ids, songs.data[rows], songs.lengths[rows])
-
-
 def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> dict[str, dict]:
     """Playlists among the test songs of a lyrics song split, scored against their Last.fm similars: the tower's
     cosine, the TF-IDF cosine (IDF fitted on the training songs) and a random ranking."""
@@ -179,7 +174,7 @@ def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> 
     from .playlists import cosine_matrix, embed_songs, exclude_self, relevance_matrix, retrieval_metrics, tower_of
 
     test_ids = sorted(exp.data.splits.test.songs())
-    embeddings = embed_songs(tower_of(model), _subset(exp.data.songs, test_ids))
+    embeddings = embed_songs(tower_of(model), exp.data.songs.subset(test_ids))
     tfidf = TfidfVectorizer(token_pattern=r"[a-z0-9']+").fit(
         [corpus.lyrics[t] for t in sorted(exp.data.splits.train.songs())])
     vectors = tfidf.transform([corpus.lyrics[t] for t in test_ids]).toarray()
@@ -197,7 +192,7 @@ def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 
 
     songs = views["audio"].songs
     test_ids = sorted(views["audio"].splits.test.songs())
-    embeddings = embed_songs(tower_of(model), _subset(songs, test_ids))
+    embeddings = embed_songs(tower_of(model), songs.subset(test_ids))
     spectra = songs.data[songs.rows(test_ids)].mean(axis=1)
     spectra = spectra - spectra.mean(axis=0)
     relevance = relevance_matrix(test_ids, test_ids, corpus.scored.a, corpus.scored.b, corpus.scored.score)
