@@ -200,3 +200,30 @@ def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 
                "spectral cosine (baseline)": cosine_matrix(spectra, spectra),
                "random": np.random.default_rng(seed).random((len(test_ids), len(test_ids)))}
     return {n: retrieval_metrics(exclude_self(s, test_ids, test_ids), relevance, k) for n, s in rankers.items()}
+
+
+def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_rankings: list[dict], k: int = 10) -> str:
+    """The tables above in words, from their numbers: a difference is called one only when the means are more than
+    twice their combined standard deviation over seeds apart (:func:`dplib.experiments.versus`)."""
+    from .experiments import spread, versus
+
+    def auc(name):
+        return spread([r[name]["roc_auc"] for r in results if name in r])
+
+    def say(s):
+        return f"{s[0]:.3f} ± {s[1]:.3f}"
+
+    joint, lyrics, audio = (auc("joint (all_sym + absdiff)"), auc("lyrics only (all_sym, 2 FC)"),
+                            auc("audio only (conv1, absdiff)"))
+    width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r])
+    lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(joint)}) is {versus(joint, lyrics)} the "
+             f"lyrics-only model's ({say(lyrics)}) and {versus(joint, audio)} the audio-only model's ({say(audio)}), "
+             f"over {joint[2]} seeds. One seed's 95% bootstrap interval on its test pairs is {width:.2f} wide on "
+             "average: with a few hundred test pairs, one test set cannot tell apart models closer than that."]
+    for name, rankings, tower, base in (("lyrics", lyrics_rankings, "lyrics tower (cosine)", "TF-IDF cosine (baseline)"),
+                                        ("audio", audio_rankings, "audio tower (cosine)", "spectral cosine (baseline)")):
+        got = {n: spread([r[n][f"recall@{k}"] for r in rankings]) for n in (tower, base, "random")}
+        lines.append(f"* **Playlists, {name}.** recall@{k} of the tower's cosine ({say(got[tower])}) is "
+                     f"{versus(got[tower], got['random'])} random ranking ({say(got['random'])}) and "
+                     f"{versus(got[tower], got[base])} the model-free {base.split(' (')[0]} ({say(got[base])}).")
+    return "\n".join(lines)
