@@ -413,8 +413,8 @@ def cmd_nbval(args) -> int:
     the reason, never silently; a failed notebook's pytest output is printed."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .experiments import data_folder
     from .config import get_config
+    from .experiments import data_folder
 
     root = Path(__file__).resolve().parent.parent
     sanitize = root / "tests" / "nbval_sanitize.cfg"

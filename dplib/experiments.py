@@ -327,6 +327,8 @@ def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
         return False
     if any(was.get(k) != now[k] for k in ("batch_size", "learning_rate", "patience")):
         return False
+    if exp.kind == "lyrics" and was.get("max_len") != exp.cfg.max_len:  # other inputs from the same pairs
+        return False
     if was.get("epochs") == now["epochs"]:
         return True
     stopped = saved["epochs_run"] - saved["best_epoch"] >= now["patience"]

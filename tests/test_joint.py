@@ -78,3 +78,4 @@ def test_a_result_is_reused_under_a_larger_epoch_cap_only_if_it_stopped_before_i
     assert not reusable(stopped, exp, epochs=patience)  # a smaller cap would have cut it
     assert not reusable({**saved, "settings": {**saved["settings"], "batch_size": 7}}, exp, epochs=2)
     assert not reusable({**saved, "data_key": "other pairs"}, exp, epochs=2)
+    assert not reusable({**saved, "settings": {**saved["settings"], "max_len": 7}}, exp, epochs=2)
