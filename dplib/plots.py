@@ -18,9 +18,11 @@ def save(fig, name: str, folder: str | Path) -> Path:
     return path
 
 
-def accuracy_curves(results: list[dict], title: str, ncols: int = 4, metric: str = "accuracy"):
-    """Train and validation ``accuracy`` (or ``loss``) per epoch, one panel per configuration; a dotted line marks
-    the best validation epoch, whose weights the model keeps."""
+def accuracy_curves(results: list[dict], title: str, ncols: int = 4, metric: str = "accuracy",
+                    baseline: tuple[str, float] | None = None):
+    """Train and validation ``accuracy`` (or ``loss``) per epoch, one panel per configuration; a dashed line marks
+    the best validation epoch, whose weights the model keeps. ``baseline``: (name, validation accuracy) of a
+    model-free baseline on the same pairs, drawn beside chance on the accuracy panels."""
     if metric not in ("accuracy", "loss"):
         raise ValueError(f"metric must be 'accuracy' or 'loss', got {metric!r}")
     n = len(results)
@@ -32,7 +34,9 @@ def accuracy_curves(results: list[dict], title: str, ncols: int = 4, metric: str
         ax.plot(epochs, scale * np.array(r["history"][metric]), label="train")
         ax.plot(epochs, scale * np.array(r["history"][f"val_{metric}"]), label="validation")
         if metric == "accuracy":
-            ax.axhline(50, color="grey", lw=0.8, ls=":")
+            ax.axhline(50, color="grey", lw=0.8, ls=":", label="chance")
+            if baseline is not None:
+                ax.axhline(100 * baseline[1], color="tab:red", lw=0.9, ls="-.", label=f"{baseline[0]} (val)")
         if r.get("best_epoch"):
             ax.axvline(r["best_epoch"], color="black", lw=0.8, ls="--", label="best epoch (kept)")
         ax.set_title(r["name"], fontsize=9)

@@ -140,3 +140,16 @@ def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick,
     assert config_name("audio", "absdiff", 1, 1, pool=2, dataset="audio-mel64") == "mel64_conv1_pool2_absdiff_fc1"
     with pytest.raises(ValueError, match="unknown audio dataset"):
         bands_of("audio-mel65")
+
+
+def test_accuracy_curves_draw_chance_and_the_baseline_beside_each_model():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dplib.plots import accuracy_curves
+
+    history = {"accuracy": [0.5, 0.7], "val_accuracy": [0.5, 0.6], "loss": [0.7, 0.5], "val_loss": [0.7, 0.6]}
+    fig = accuracy_curves([{"name": "m", "history": history, "best_epoch": 2}], "t", baseline=("TF-IDF cosine", 0.71))
+    lines = {line.get_label(): line.get_ydata() for line in fig.axes[0].get_lines()}
+    assert list(lines["chance"]) == [50, 50] and list(lines["TF-IDF cosine (val)"]) == [71.0, 71.0]
+    assert list(lines["validation"]) == [50.0, 60.0]
