@@ -65,7 +65,7 @@ from dplib.experiments import data_folder
 from dplib.datasets.streaming import prepare_lyrics_shards
 from dplib.datasets.synthetic import SIZES
 from dplib.models import build_lyrics_model
-from dplib.training import fit_streamed
+from dplib.training import fit
 from dplib.datasets.corpus import find_data
 cfg = get_config(size=sys.argv[1])
 paths = find_data(data_folder(cfg))
@@ -81,8 +81,8 @@ with tempfile.TemporaryDirectory() as tmp:
     encoded = (Path(tmp) / "songs.npy").stat().st_size
     reset_peak()  # so the peak below is the streamed epoch's own
     epoch_before = peak_kb("VmRSS")
-    model = build_lyrics_model(data.vocab_size, "all", 2)
-    h = fit_streamed(model, data, epochs=1, batch_size=cfg.batch_size)
+    model = build_lyrics_model(data.input_dim, "all", 2)
+    h = fit(model, data, epochs=1, batch_size=cfg.batch_size)
     m = data.manifest
     print("RESULT", before, prepared, f"{seconds:.1f}", m["listed_pairs"], m["counts"]["train"]["pairs"], encoded,
           epoch_before, peak_kb(), f"{h['seconds']:.1f}")

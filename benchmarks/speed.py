@@ -42,7 +42,7 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
     from dplib.experiments import prepare
     from dplib.models import build_lyrics_model
     from dplib.training import fit
-    from dplib.evaluation import evaluate_pairs
+    from dplib.evaluation import evaluate
 
     cfg = get_config(size=size)
     out = {}
@@ -67,7 +67,7 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
         timer = EpochTimer()
         timer.seconds = []
         history = fit(model, exp.data, epochs=epochs, batch_size=s["batch"], seed=0, fast=s["fast"], callbacks=[timer])
-        val = evaluate_pairs(model, exp.data.splits.val, exp.data.songs)
+        val = evaluate(model, exp.data, "val")
         # the first epoch includes tracing (more of it for the fast path's varied batch shapes): the
         # steady-state rate over the later epochs is the headline, the all-epoch rate is kept beside it
         out[name] = {

@@ -92,7 +92,7 @@ def cmd_train(args) -> int:
     """Train one model on any data (the bring-your-own path) and write model.keras, vocabulary.json, metrics.json."""
     from .config import get_config
     from .datasets.corpus import corpus_from_files
-    from .experiments import train_run, train_streamed_run
+    from .experiments import prepare, shards_experiment, train_run
 
     lr_field = "learning_rate" if args.kind == "lyrics" else "audio_learning_rate"  # see Config.learning_rate_for
     overrides = {lr_field: args.lr} if args.lr is not None else {}
@@ -102,7 +102,7 @@ def cmd_train(args) -> int:
     if args.shards:
         if args.kind != "lyrics" or args.pairs:
             raise SystemExit("--shards trains lyrics models from 'dplib data shards' output, without --pairs")
-        metrics = train_streamed_run(args.shards, args.out, cfg, args.combine, args.fc, args.epochs)
+        exp = shards_experiment(args.shards, cfg)
     else:
         if not args.pairs:
             raise SystemExit("dplib train needs --pairs (a track_a,track_b,score CSV) or, for lyrics, --shards")
@@ -112,8 +112,8 @@ def cmd_train(args) -> int:
             raise SystemExit("dplib train audio needs --audio (a folder of TRACKID.wav)")
         corpus = corpus_from_files(args.pairs, args.lyrics if args.kind == "lyrics" else None,
                                    args.audio if args.kind == "audio" else None, strict=args.strict)
-        metrics = train_run(args.kind, corpus, args.split, args.out, cfg, args.combine, args.fc, args.conv,
-                            args.blocks, args.pairs_per_class, args.epochs)
+        exp = prepare(args.kind, cfg, args.split, corpus, caps=(args.pairs_per_class, None, None), n_blocks=args.blocks)
+    metrics = train_run(exp, args.out, args.combine, args.fc, args.conv, args.epochs)
     print(json.dumps({k: v for k, v in metrics.items() if k not in ("history", "counts", "report")}, indent=1))
     print(metrics["report"])
     return 0
@@ -128,8 +128,9 @@ def cmd_evaluate(args) -> int:
     from .datasets.lyrics import Vocabulary, encode_lyrics, load_lyrics_texts
     from .datasets.pairs import build_pair_pool, read_pairs_csv
     from .datasets.report import DataError, SkipReport
-    from .evaluation import evaluate_pairs, roc_auc
     from .datasets.files import write_json
+    from .datasets.prepare import Prepared
+    from .evaluation import evaluate, roc_auc
     from .models import load_pair_model
     from .playlists import tower_of
 
@@ -149,11 +150,13 @@ def cmd_evaluate(args) -> int:
     pairs = build_pair_pool(scored, songs.track_ids, report=report)
     if len(pairs) == 0:
         raise DataError("no pair left to score: both songs of a pair need lyrics with known words", args.pairs)
-    measured = evaluate_pairs(model, pairs, songs, keep_scores=True)
-    said_similar = np.asarray(measured.pop("p")) >= 0.5
-    positives = pairs.label == 1
-    recall = [float((said_similar[positives == c] == c).mean()) if (positives == c).any() else float("nan")
+    data = Prepared.to_score("lyrics", pairs, songs, report)
+    measured = evaluate(model, data, "test", keep_scores=True)
+    said_similar = np.asarray(measured.pop("p")) >= 0.5  # both orders of every pair
+    rows = data.pairs("test").label == 1
+    recall = [float((said_similar[rows == c] == c).mean()) if (rows == c).any() else float("nan")
               for c in (True, False)]
+    positives = pairs.label == 1
     metrics = {
         "model": str(model_path), "pairs": str(args.pairs), "n_pairs": len(pairs), "n_positive": int(positives.sum()),
         "accuracy": measured["accuracy"], "balanced_accuracy": float(np.nanmean(recall)),

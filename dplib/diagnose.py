@@ -52,7 +52,7 @@ def train_and_inspect(exp, step_scale: bool, conv_layers: int = 1, combine: str 
     or without the step scale (:func:`dplib.models.build_audio_tower`); return its history and the
     :func:`tower_health` of its best epoch on the test songs, with the test accuracy and ROC AUC added."""
     from .config import seed_everything
-    from .evaluation import evaluate_pairs
+    from .evaluation import evaluate
     from .experiments import training_settings
     from .models import build_audio_model
     from .training import fit
@@ -63,7 +63,7 @@ def train_and_inspect(exp, step_scale: bool, conv_layers: int = 1, combine: str 
                               step_scale=step_scale)
     history = fit(model, exp.data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=exp.cfg.seed,
                   patience=settings["patience"])
-    test = evaluate_pairs(model, exp.data.splits.test, exp.data.songs)
+    test = evaluate(model, exp.data, "test")
     health = tower_health(model, exp.data.songs.subset(sorted(exp.data.splits.test.songs())))
     health |= {"test_accuracy": test["accuracy"], "test_auc": test["roc_auc"], "best_epoch": history["best_epoch"],
                "epochs_run": history["epochs_run"]}

@@ -14,29 +14,37 @@ from .baselines import roc_auc
 from .datasets.lyrics import EncodedSongs
 from .datasets.pairs import Pairs
 from .datasets.pipeline import pair_dataset
-from .datasets.streaming import StreamedLyrics
+from .datasets.prepare import PairData
 
 
 def predict_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 512) -> np.ndarray:
-    """p(similar) for every pair, in order."""
+    """p(similar) for every pair, in order: any pairs of encoded songs (a playlist's candidates, notebook 03's
+    ROC curve); :func:`evaluate` scores a part of prepared data."""
     if len(pairs) == 0:
         return np.zeros(0, dtype="float32")
     ds = pair_dataset(pairs, songs, batch_size, trim=True).map(lambda x, y: (x,))
     return model.predict(ds, verbose=0)[:, 1]
 
 
-def swapped(pairs: Pairs) -> Pairs:
-    return Pairs(pairs.b, pairs.a, pairs.score, pairs.label)
+def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, keep_scores: bool = False) -> dict:
+    """Accuracy at p >= 0.5, ROC AUC and the symmetry gap on one part of ``data`` (in memory or streamed shards);
+    ``p``: every prediction, in the part's order, when asked.
 
-
-def evaluate_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 512, keep_scores: bool = False) -> dict:
-    """Accuracy at p >= 0.5, ROC AUC, and the symmetry gap on ``pairs`` (``p``: every prediction, when asked)."""
-    p = predict_pairs(model, pairs, songs, batch_size)
-    p_swapped = predict_pairs(model, swapped(pairs), songs, batch_size)
+    Every part holds each pair in both orders, one after the other, so the symmetry gap compares neighbouring
+    predictions: nothing has to be swapped or predicted twice.
+    """
+    pairs = data.pairs(part)
+    if len(pairs) == 0:
+        return {"accuracy": float("nan"), "roc_auc": float("nan"), "symmetry_gap": float("nan"), "n_pairs": 0}
+    if not (np.array_equal(pairs.a[0::2], pairs.b[1::2]) and np.array_equal(pairs.b[0::2], pairs.a[1::2])):
+        raise ValueError(f"the {part} part does not hold each pair in both orders side by side (Pairs.with_flips)")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
+        p = model.predict(data.dataset(part, batch_size, shuffle=False).map(lambda x, y: (x,)), verbose=0)[:, 1]
     out = {
-        "accuracy": float(((p >= 0.5) == (pairs.label == 1)).mean()) if len(pairs) else float("nan"),
+        "accuracy": float(((p >= 0.5) == (pairs.label == 1)).mean()),
         "roc_auc": roc_auc(pairs.label, p),
-        "symmetry_gap": float(np.abs(p - p_swapped).mean()) if len(pairs) else float("nan"),
+        "symmetry_gap": float(np.abs(p[0::2] - p[1::2]).mean()),
         "n_pairs": int(len(pairs)),
     }
     if keep_scores:
@@ -71,24 +79,3 @@ def bootstrap_ci(labels, scores, metric: str = "accuracy", n_boot: int = 2000, l
             raise ValueError(f"metric must be 'accuracy' or 'roc_auc', got {metric!r}")
     low, high = np.nanquantile(values, [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
-
-
-def evaluate_shards(model, data: StreamedLyrics, split: str = "test", batch_size: int = 512) -> dict:
-    """:func:`evaluate_pairs` for streamed data (:class:`dplib.datasets.streaming.StreamedLyrics`).
-
-    The shards store every pair in both orders, one after the other, so the symmetry
-    gap compares neighbouring predictions; nothing has to be swapped or held in memory.
-    """
-    ds = data.dataset(split, batch_size, shuffle=False)
-    labels = np.concatenate([y.numpy() for _, y in ds]) if data.counts()[split]["pairs"] else np.zeros(0)
-    if len(labels) == 0:
-        return {"accuracy": float("nan"), "roc_auc": float("nan"), "symmetry_gap": float("nan"), "n_pairs": 0}
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
-        p = model.predict(ds.map(lambda x, y: (x,)), verbose=0)[:, 1]
-    return {
-        "accuracy": float(((p >= 0.5) == (labels == 1)).mean()),
-        "roc_auc": roc_auc(labels, p),
-        "symmetry_gap": float(np.abs(p[0::2] - p[1::2]).mean()),
-        "n_pairs": int(len(labels)),
-    }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +20,9 @@ from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
 from .datasets.pairs import SPLITS
 from .datasets.report import SkipReport
-from .datasets.prepare import Prepared, prepare_audio, prepare_lyrics
+from .datasets.prepare import PairData, prepare_audio, prepare_lyrics
 from .datasets.synthetic import SIZES, generate
-from .evaluation import evaluate_pairs, roc_auc
+from .evaluation import evaluate, roc_auc
 
 # The paper's reported numbers (train %, validation %), for the tables "beside the paper".
 PAPER_TABLE2 = {
@@ -56,8 +56,8 @@ class Experiment:
     kind: str
     split: str
     cfg: Config
-    corpus: Corpus
-    data: Prepared
+    corpus: Corpus | None  # None for streamed shards
+    data: PairData
     dataset: str = ""
 
     @property
@@ -67,14 +67,15 @@ class Experiment:
     @property
     def data_key(self) -> str:
         """A fingerprint of the pairs in every part: a saved result is reused only for the same pairs."""
-        return splits_key(self.data.splits)
+        return splits_key(self.data)
 
 
-def splits_key(splits) -> str:
-    """A fingerprint of the pairs (and labels) of the train, val and test parts."""
+def splits_key(data: PairData) -> str:
+    """A fingerprint of the pairs (and labels) of the train, val and test parts: the same for the same pairs
+    prepared in memory or streamed."""
     digest = hashlib.sha1()
     for name in ("train", "val", "test"):
-        part = splits[name]
+        part = data.pairs(name)
         digest.update("|".join(f"{a},{b},{y}" for a, b, y in zip(part.a, part.b, part.label)).encode())
     return digest.hexdigest()[:16]
 
@@ -100,9 +101,12 @@ PROTOCOL = {"lyrics": 1, "audio": 3}
 HOLDOUTS = ("pair", "song", "pair_matched")
 
 
-def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None = None,
-            dataset: str = "") -> Experiment:
+def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None = None, dataset: str = "",
+            caps: tuple[int | None, int | None, int | None] | None = None, n_blocks: int | None = None) -> Experiment:
     """Load (or take) the corpus and draw the ``split`` for ``cfg.seed``.
+
+    ``caps``: pairs per class in train, val and test (default: the synthetic size's, or the real set's);
+    ``n_blocks``: audio blocks per clip (default: the clips' length).
 
     ``dataset="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_dir``) with the ``real_*`` settings.
     ``split="pair_matched"`` is the pair split with its training part cut to the song split's size (same seed),
@@ -115,10 +119,10 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
             from .datasets.real_lyrics import real_lyrics_folder
 
             corpus = load_corpus(real_lyrics_folder(cfg))
-        caps, fractions = cfg.real_pairs_per_class, cfg.real_fractions
+        caps, fractions = caps or cfg.real_pairs_per_class, cfg.real_fractions
     else:
         corpus = corpus if corpus is not None else load_corpus(data_folder(cfg))
-        caps = SIZES[cfg.size].lyrics_pairs if kind == "lyrics" else SIZES[cfg.size].audio_pairs
+        caps = caps or (SIZES[cfg.size].lyrics_pairs if kind == "lyrics" else SIZES[cfg.size].audio_pairs)
         fractions = (0.8, 0.1, 0.1)
     method = "pair" if split == "pair_matched" else split
     if split == "pair_matched":
@@ -128,7 +132,7 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
         data = prepare_lyrics(corpus, method, caps, max_len=cfg.max_len, min_count=cfg.min_count,
                               max_doc_freq=cfg.max_doc_freq, seed=cfg.seed, fractions=fractions)
     elif kind == "audio":
-        data = prepare_audio(corpus, method, caps, seed=cfg.seed, bands=bands_of(dataset))
+        data = prepare_audio(corpus, method, caps, n_blocks=n_blocks, seed=cfg.seed, bands=bands_of(dataset))
     else:
         raise ValueError(f"kind must be 'lyrics' or 'audio', got {kind!r}")
     return Experiment(kind, split, cfg, corpus, data, dataset)
@@ -198,16 +202,15 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
     seed_everything(exp.cfg.seed)
     model = build_model(exp, combine, fc, conv_layers or 0, pool)
     history = fit(model, exp.data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=exp.cfg.seed,
-                  patience=settings["patience"], verbose=verbose)
-    splits = exp.data.splits
-    train, val = (evaluate_pairs(model, splits[n], exp.data.songs) for n in ("train", "val"))
-    test = evaluate_pairs(model, splits.test, exp.data.songs, keep_scores=True)
+                  patience=settings["patience"], verbose=verbose, fixed_shapes=exp.cfg.strategy == "tpu")
+    train, val = (evaluate(model, exp.data, part) for part in ("train", "val"))
+    test = evaluate(model, exp.data, "test", keep_scores=True)
     result = {
         "name": config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset), "kind": exp.kind,
         "dataset": exp.dataset or exp.kind, "combine": combine, "fc": fc, "conv_layers": conv_layers,
         "pool": pool if exp.kind == "audio" else None, "bands": bands_of(exp.dataset), "split": exp.split,
         "size": exp.cfg.size,
-        "seed": exp.cfg.seed, "synthetic": exp.corpus.synthetic, "data_key": exp.data_key,
+        "seed": exp.cfg.seed, "synthetic": exp.corpus.synthetic if exp.corpus is not None else None, "data_key": exp.data_key,
         "protocol": PROTOCOL[exp.kind],
         "train_accuracy": train["accuracy"], "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
         "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
@@ -216,7 +219,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
         "settings": {**settings, "max_len": exp.cfg.max_len if exp.kind == "lyrics" else None,
                      "params": int(model.count_params())},
-        "counts": exp.data.counts(), "leakage": exp.data.splits.leakage,
+        "counts": exp.data.counts(), "leakage": exp.data.leakage,
     }
     return model, result
 
@@ -236,64 +239,36 @@ def save_run(out: Path, model, metrics: dict, vocab=None) -> Path:
     return write_json(out / "metrics.json", metrics)
 
 
-def train_run(kind: str, corpus: Corpus, holdout: str, out: str | Path, cfg: Config, combine: str | None = None,
-              fc: int | None = None, conv_layers: int = 1, n_blocks: int | None = None,
-              pairs_per_class: int | None = None, epochs: int | None = None, verbose: int = 2) -> dict:
-    """Train one model on any corpus and write ``model.keras``, ``vocabulary.json`` (lyrics), ``baselines.json`` and
-    ``metrics.json`` into ``out``: what ``dplib train`` does. Returns the metrics."""
-    default_combine, default_fc = cfg.default_head(kind)
+def train_run(exp: Experiment, out: str | Path, combine: str | None = None, fc: int | None = None,
+              conv_layers: int = 1, epochs: int | None = None, verbose: int = 2) -> dict:
+    """Train one model on prepared data, in memory or streamed, and write ``model.keras``, ``vocabulary.json``
+    (lyrics) and ``metrics.json`` into ``out``, with ``baselines.json`` when the corpus is in memory (the model-free
+    rows read the songs' texts or spectra): what ``dplib train`` does. Returns the metrics."""
+    default_combine, default_fc = exp.cfg.default_head(exp.kind)
     combine, fc = combine or default_combine, fc or default_fc
-    caps = (pairs_per_class, None, None)
-    if kind == "lyrics":
-        data = prepare_lyrics(corpus, holdout, caps, max_len=cfg.max_len, min_count=cfg.min_count,
-                              max_doc_freq=cfg.max_doc_freq, seed=cfg.seed)
-    else:
-        data = prepare_audio(corpus, holdout, caps, n_blocks=n_blocks, seed=cfg.seed)
-    exp = Experiment(kind, holdout, cfg, corpus, data)
-    model, result = train_and_evaluate(exp, combine, fc, conv_layers if kind == "audio" else None, epochs, verbose)
+    model, result = train_and_evaluate(exp, combine, fc, conv_layers if exp.kind == "audio" else None, epochs, verbose)
     out = Path(out)
-    baselines = baseline_results(exp, out / "baselines.json")
-    skipped = SkipReport().merge(corpus.report).merge(data.report)
-    metrics = {
-        **{k: v for k, v in result.items() if k != "test_p"},
-        "baseline": baselines["content"]["name"], "baseline_auc": baselines["content"]["roc_auc"],
-        "song_identity_auc": baselines["song_identity"]["roc_auc"],
-        "n_train_pairs": len(data.splits.train), "n_val_pairs": len(data.splits.val),
-        "n_test_pairs": len(data.splits.test), "skipped": dict(skipped.skips), "notes": dict(skipped.notes),
-        "report": skipped.summary(),
-    }
-    save_run(out, model, metrics, data.vocab)
+    skipped = SkipReport().merge(exp.corpus.report) if exp.corpus is not None else SkipReport()
+    skipped.merge(exp.data.report)
+    counts = exp.data.counts()
+    metrics = {**{k: v for k, v in result.items() if k != "test_p"},
+               **{f"n_{part}_pairs": counts[part]["pairs"] for part in SPLITS},
+               "skipped": dict(skipped.skips), "notes": dict(skipped.notes), "report": skipped.summary()}
+    if exp.corpus is not None:
+        baselines = baseline_results(exp, out / "baselines.json")
+        metrics |= {"baseline": baselines["content"]["name"], "baseline_auc": baselines["content"]["roc_auc"],
+                    "song_identity_auc": baselines["song_identity"]["roc_auc"]}
+    save_run(out, model, metrics, exp.data.vocab)
     return metrics
 
 
-def train_streamed_run(shards: str | Path, out: str | Path, cfg: Config, combine: str | None = None,
-                       fc: int | None = None, epochs: int | None = None, verbose: int = 2) -> dict:
-    """:func:`train_run` for lyrics shards written by ``dplib data shards`` (streamed, never loaded whole)."""
+def shards_experiment(shards: str | Path, cfg: Config) -> Experiment:
+    """Lyrics shards written by ``dplib data shards`` as an experiment (streamed, never loaded whole); the shards
+    fix the holdout and ``max_len``."""
     from .datasets.streaming import StreamedLyrics
-    from .evaluation import evaluate_shards
-    from .models import build_lyrics_model
-    from .training import fit_streamed, make_strategy
 
     data = StreamedLyrics.load(shards)
-    default_combine, default_fc = cfg.default_head("lyrics")
-    combine, fc = combine or default_combine, fc or default_fc
-    seed_everything(cfg.seed)
-    with make_strategy(cfg.strategy).scope():  # DPLIB_STRATEGY=mirrored / tpu, as everywhere else
-        model = build_lyrics_model(data.vocab_size, combine, fc, learning_rate=cfg.learning_rate)
-    history = fit_streamed(model, data, epochs=epochs or cfg.lyrics_epochs, batch_size=cfg.batch_size,
-                           seed=cfg.seed, verbose=verbose, fixed_shapes=cfg.strategy == "tpu", patience=cfg.patience)
-    val, test = evaluate_shards(model, data, "val"), evaluate_shards(model, data, "test")
-    metrics = {
-        "kind": "lyrics", "combine": combine, "fc": fc, "shards": str(shards),
-        "val_accuracy": val["accuracy"], "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
-        "symmetry_gap": test["symmetry_gap"], "best_epoch": history["best_epoch"],
-        "settings": {"max_len": data.manifest["max_len"]}, "n_train_pairs": data.counts()["train"]["pairs"],
-        "n_val_pairs": val["n_pairs"], "n_test_pairs": test["n_pairs"], "split": data.manifest["split"],
-        "leakage": data.manifest["leakage"], "history": history, "skipped": data.manifest["skipped"], "seed": cfg.seed,
-        "report": data.manifest["report"],
-    }
-    save_run(Path(out), model, metrics, data.vocabulary())  # dplib playlist / evaluate encode songs with it
-    return metrics
+    return Experiment("lyrics", data.manifest["split"], replace(cfg, max_len=int(data.manifest["max_len"])), None, data)
 
 
 def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None, pool: int = 1,

@@ -18,7 +18,7 @@ from .datasets.corpus import Corpus
 from .datasets.files import write_json
 from .datasets.prepare import Prepared, prepare_joint
 from .datasets.synthetic import SIZES
-from .evaluation import bootstrap_ci, evaluate_pairs
+from .evaluation import bootstrap_ci, evaluate
 from .experiments import mean_sd, prepare, splits_key, training_settings
 
 #: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
@@ -43,9 +43,7 @@ def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
     """The song-disjoint split of pairs whose songs have both lyrics and audio (drawn with ``cfg.seed``), seen as
     lyrics only, audio only, and both: every model of the comparison trains and tests on exactly these pairs."""
     joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs, max_len=cfg.max_len, seed=cfg.seed)
-    return {"lyrics": Prepared("lyrics", joint.splits, joint.songs["lyrics"], joint.vocab, joint.report),
-            "audio": Prepared("audio", joint.splits, joint.songs["audio"], None, joint.report),
-            "joint": joint}
+    return {"lyrics": joint.view("lyrics"), "audio": joint.view("audio"), "joint": joint}
 
 
 def _builder(view: str, data: Prepared, args: dict, cfg: Config) -> Callable:
@@ -57,7 +55,7 @@ def _builder(view: str, data: Prepared, args: dict, cfg: Config) -> Callable:
     if view == "audio":
         return lambda: build_audio_model(data.songs.data.shape[-1], args["conv_layers"], args["combine"], args["fc"],
                                          learning_rate=lr)
-    n_bins = data.songs["audio"].data.shape[-1]
+    n_bins = data.view("audio").input_dim
     return lambda: build_joint_model(data.vocab.size, n_bins, args["lyrics_combine"], args["audio_combine"],
                                      learning_rate=lr)
 
@@ -71,7 +69,7 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
     from .training import fit
 
     stem = folder / name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "")
-    key = {"data_key": splits_key(data.splits), "settings": settings, "protocol": JOINT_PROTOCOL}
+    key = {"data_key": splits_key(data), "settings": settings, "protocol": JOINT_PROTOCOL}
     json_path, model_path = stem.with_suffix(".json"), stem.with_suffix(".keras")
     if not rerun and json_path.exists() and model_path.exists():
         saved = json.loads(json_path.read_text())
@@ -81,8 +79,8 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
     model = make()
     history = fit(model, data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=seed,
                   patience=settings["patience"])
-    test = evaluate_pairs(model, data.splits.test, data.songs, keep_scores=True)
-    val = evaluate_pairs(model, data.splits.val, data.songs)
+    test = evaluate(model, data, "test", keep_scores=True)
+    val = evaluate(model, data, "val")
     labels = data.splits.test.label
     result = {"name": name, "seed": seed, **key, "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
               "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],

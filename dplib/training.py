@@ -14,9 +14,7 @@ from functools import lru_cache
 
 import keras
 
-from .datasets.pipeline import pair_dataset
-from .datasets.prepare import Prepared
-from .datasets.streaming import StreamedLyrics
+from .datasets.prepare import PairData
 
 
 def make_strategy(name: str = "default", devices: list[str] | None = None):
@@ -51,35 +49,26 @@ def _strategy(name: str, devices: tuple[str, ...] | None):
 
 def fit(
     model: keras.Model,
-    data: Prepared,
+    data: PairData,
     epochs: int = 10,
     batch_size: int = 256,
     seed: int = 0,
     fast: bool = True,
+    fixed_shapes: bool = False,
     verbose: int = 0,
     callbacks: list | None = None,
     patience: int | None = None,
 ) -> dict:
-    """Train on ``data.splits.train``, validate on ``val``; return the per-epoch history and timing.
+    """Train on the ``train`` part of ``data`` (in memory or streamed shards), validate on ``val``; return the
+    per-epoch history and timing. Taught in notebook 03.
 
     The model ends with the weights of its best validation epoch (highest validation ROC AUC when compiled with
     :class:`dplib.models.PairAUC`, else lowest validation loss), and training stops ``patience`` epochs after the
     last gain of at least 0.001 (``None``: runs all ``epochs``); ``best_epoch`` (from 1) says which epoch.
+    ``fixed_shapes`` pads every batch to ``max_len`` (TPUs compile for static shapes).
     """
-    train = pair_dataset(data.splits.train, data.songs, batch_size, shuffle=True, seed=seed, bucket=fast, trim=fast)
-    val = pair_dataset(data.splits.val, data.songs, 2 * batch_size, trim=fast)
-    return _fit_datasets(model, train, val, len(data.splits.train), epochs, verbose, callbacks, patience)
-
-
-def fit_streamed(model: keras.Model, data: StreamedLyrics, epochs: int = 10, batch_size: int = 256, seed: int = 0,
-                 verbose: int = 0, callbacks: list | None = None, fixed_shapes: bool = False,
-                 patience: int | None = None) -> dict:
-    """:func:`fit` for data prepared by ``dplib data shards``: batches stream from the TFRecord shards.
-
-    ``fixed_shapes`` pads every batch to the manifest's ``max_len`` (TPUs compile for static shapes).
-    """
-    train = data.dataset("train", batch_size, seed=seed, fixed_shapes=fixed_shapes)
-    val = data.dataset("val", 2 * batch_size, fixed_shapes=fixed_shapes)
+    train = data.dataset("train", batch_size, seed=seed, fast=fast, fixed_shapes=fixed_shapes)
+    val = data.dataset("val", 2 * batch_size, fast=fast, fixed_shapes=fixed_shapes)
     return _fit_datasets(model, train, val, data.counts()["train"]["pairs"], epochs, verbose, callbacks, patience)
 
 

@@ -35,7 +35,7 @@ def standardise_bins(data) -> None:
 def probe(variant: str, seed: int, holdout: str, conv: int) -> dict:
     from dplib.config import get_config, seed_everything
     from dplib.diagnose import tower_health
-    from dplib.evaluation import evaluate_pairs
+    from dplib.evaluation import evaluate
     from dplib.experiments import prepare, training_settings
     from dplib.models import build_audio_model
     from dplib.training import fit
@@ -52,7 +52,7 @@ def probe(variant: str, seed: int, holdout: str, conv: int) -> dict:
     started = time.perf_counter()
     history = fit(model, exp.data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=seed,
                   patience=settings["patience"])
-    val, test = (evaluate_pairs(model, exp.data.splits[p], exp.data.songs) for p in ("val", "test"))
+    val, test = (evaluate(model, exp.data, part) for part in ("val", "test"))
     health = tower_health(model, exp.data.songs.subset(sorted(exp.data.splits.test.songs())))
     out = {"variant": variant, "seed": seed, "holdout": holdout, "conv": conv, "size": cfg.size,
            "val_accuracy": round(val["accuracy"], 4), "val_auc": round(val["roc_auc"], 4),

@@ -48,6 +48,6 @@ def test_real_excerpts_stream_with_the_same_counts(real_formats, tmp_path):
     report = SkipReport()
     assert len(list(iter_scored_rows(paths, report))) == 12  # the JSON tree comes first, as in load_corpus
     assert len(list(iter_lyrics(paths, report))) == 40 and report.total == 0
-    index = index_songs(paths, seed=0, report=report)
+    index = index_songs(paths, report=report)
     buckets = bucket_pairs(paths, index, tmp_path, n_buckets=4, report=report)
     assert len(index.ids) == 40 and buckets.listed == 12

@@ -39,7 +39,7 @@ def test_streamed_pool_is_the_in_memory_pool(synth_quick, tmp_path, n_buckets):
     expected = {(a, b, float(s)) for a, b, s in zip(pool.a, pool.b, pool.score)}
 
     paths, streamed = find_data(synth_quick), SkipReport()
-    index = index_songs(paths, seed=0, report=streamed)
+    index = index_songs(paths, report=streamed)
     buckets = bucket_pairs(paths, index, tmp_path, n_buckets, streamed)
     got = [(index.ids[r["a"]].decode(), index.ids[r["b"]].decode(), float(r["score"]))
            for bucket, _ in buckets.pools() for r in bucket]
@@ -83,8 +83,8 @@ def test_shards_hold_the_training_vocabulary_encodings(synth_quick, tmp_path):
     train = read_csv_pairs(out / "train_pairs.csv")
     train_songs = sorted({t for a, b, _ in train for t in (a, b)})
     expected_vocab = Vocabulary.fit((tokenize(texts[t]) for t in train_songs), 3, 0.5)
-    vocab = data.vocabulary()
-    assert vocab.words == expected_vocab.words and data.vocab_size == vocab.size
+    vocab = data.vocab
+    assert vocab.words == expected_vocab.words and data.input_dim == vocab.size
     examples = raw_examples(out, "train")
     for k, (a, b, score) in enumerate(train[:25]):
         song_a, song_b, label = examples[2 * k]
@@ -192,3 +192,76 @@ def test_training_batches_group_similar_lengths(synth_quick, tmp_path):
         assert k.min() == k.max()  # one length bucket per batch
         n += len(y)
     assert n == data.counts()["train"]["pairs"]
+
+
+@pytest.mark.parametrize("split,seed,caps", [("pair", 0, (None, None, None)), ("song", 3, (150, 20, None)),
+                                             ("song", 0, (None, 30, 10))])
+def test_streamed_and_in_memory_paths_draw_the_same_pairs(synth_quick, tmp_path, split, seed, caps):
+    """One split rule (PartDraw) and one balanced draw: the same seed gives the same pairs, in the same order,
+    the same vocabulary and the same encoded songs, whichever path prepared them."""
+    from dplib.datasets.prepare import prepare_lyrics
+    from dplib.experiments import splits_key
+
+    memory = prepare_lyrics(load_corpus(synth_quick), split, caps, max_len=40, seed=seed)
+    streamed = prepare_lyrics_shards(synth_quick, tmp_path / "s", split, caps, max_len=40, seed=seed, n_buckets=5)
+    assert splits_key(streamed) == splits_key(memory)
+    for part in ("train", "val", "test"):
+        mine, theirs = memory.pairs(part), streamed.pairs(part)
+        assert len(mine) > 0
+        assert list(zip(mine.a, mine.b, mine.label)) == list(zip(theirs.a, theirs.b, theirs.label))
+        np.testing.assert_allclose(mine.score, theirs.score, rtol=1e-6)
+        examples = raw_examples(tmp_path / "s", part)
+        for k in range(0, len(mine), max(1, len(mine) // 20)):  # the shards hold the in-memory encodings
+            a, b = memory.songs[[mine.a[k]]][0], memory.songs[[mine.b[k]]][0]
+            assert examples[k] == (tuple(a[a > 0]), tuple(b[b > 0]), int(mine.label[k]))
+    assert streamed.vocab.words == memory.vocab.words
+    assert streamed.leakage == pytest.approx(memory.leakage)
+    assert streamed.counts() == memory.counts()
+
+
+def test_part_draw_is_the_same_in_chunks_as_whole():
+    from dplib.datasets.pairs import PartDraw
+
+    rng = np.random.default_rng(1)
+    a = np.sort(rng.integers(0, 50, 1000))
+    b = a + rng.integers(1, 50, 1000)
+    for method in ("pair", "song"):
+        whole = PartDraw(method, (0.8, 0.1, 0.1), 100, seed=7)(a, b)
+        draw = PartDraw(method, (0.8, 0.1, 0.1), 100, seed=7)
+        chunked = np.concatenate([draw(a[i:i + 37], b[i:i + 37]) for i in range(0, 1000, 37)])
+        np.testing.assert_array_equal(chunked, whole)
+        assert set(np.unique(whole)) == ({0, 1, 2} if method == "pair" else {-1, 0, 1, 2})
+        assert abs((whole == 0).mean() - (0.8 if method == "pair" else 0.5)) < 0.2
+    with pytest.raises(ValueError, match="'pair' or 'song'"):
+        PartDraw("track", (0.8, 0.1, 0.1), 100, seed=0)
+
+
+def test_one_fit_and_one_evaluate_for_both_paths(synth_quick, tmp_path):
+    """training.fit and evaluation.evaluate take in-memory and streamed data alike; on the same pairs the
+    evaluation sees the same labels, and fast=False pads every batch to max_len on both paths."""
+    from dplib.datasets.prepare import prepare_lyrics
+    from dplib.evaluation import evaluate, predict_pairs
+    from dplib.models import build_lyrics_model
+    from dplib.training import fit
+
+    caps = (100, 20, 20)
+    memory = prepare_lyrics(load_corpus(synth_quick), "pair", caps, max_len=30, seed=2)
+    streamed = prepare_lyrics_shards(synth_quick, tmp_path / "s", "pair", caps, max_len=30, seed=2)
+    for data in (memory, streamed):
+        assert {a.shape[1] for (a, _), _ in data.dataset("val", 16, fast=False)} == {30}
+        model = build_lyrics_model(data.input_dim, "product", 1)
+        history = fit(model, data, epochs=1, batch_size=32)
+        assert history["epochs_run"] == 1 and history["pairs_per_second"] > 0
+        result = evaluate(model, data, "test", keep_scores=True)
+        assert result["n_pairs"] == 80 and result["symmetry_gap"] < 1e-6  # product: symmetric
+        p = np.array(result["p"])
+        assert result["accuracy"] == pytest.approx(((p >= 0.5) == (data.pairs("test").label == 1)).mean())
+    concat = build_lyrics_model(memory.input_dim, "concat", 1)  # asymmetric: its gap is measured, not assumed
+    pairs = memory.pairs("test")
+    swapped = type(pairs)(pairs.b, pairs.a, pairs.score, pairs.label)
+    direct = np.abs(predict_pairs(concat, pairs, memory.songs) - predict_pairs(concat, swapped, memory.songs)).mean()
+    assert evaluate(concat, memory, "test")["symmetry_gap"] == pytest.approx(direct, rel=1e-4) and direct > 1e-4
+    unflipped = memory.pairs("test").take(np.arange(0, 80, 2))
+    memory.splits.test = unflipped
+    with pytest.raises(ValueError, match="both orders"):
+        evaluate(model, memory, "test")

@@ -256,37 +256,81 @@ def song_fractions(fractions: tuple[float, float, float]) -> np.ndarray:
     return q / q.sum()
 
 
+def draw_parts(n: int, shares, rng: np.random.Generator) -> np.ndarray:
+    """Part 0, 1 or 2 (train, val, test) for each of ``n`` items, one uniform each, in order: drawing for a pool
+    in chunks gives the same parts as drawing for it whole (the same as ``rng.choice(3, n, p=shares)``)."""
+    cdf = np.cumsum(np.asarray(shares, dtype=float))
+    cdf /= cdf[-1]
+    return cdf.searchsorted(rng.random(n), side="right").astype(np.int8)
+
+
+class PartDraw:
+    """Which part each pair of a pool goes to: 0, 1, 2 for train, val, test, -1 for a pair across parts (``song``).
+
+    The one split rule of both preparation paths (notebook 01 shows it): the pool's unique pairs come sorted by
+    (song, song), each song named by its position among the pool's songs sorted. :func:`split_pairs` passes the
+    pool whole; the streamed preparation (:mod:`.streaming`) passes it bucket by bucket in the same order. Both
+    draw the same parts from the same seed: ``pair`` takes one uniform per pair in order, ``song`` one per song.
+    """
+
+    def __init__(self, method: str, fractions, n_songs: int, seed: int):
+        if method not in ("pair", "song"):
+            raise ValueError(f"split must be 'pair' or 'song', got {method!r}")
+        self.method = method
+        self.rng = np.random.default_rng(seed)
+        self.shares = np.asarray(fractions) / sum(fractions)
+        self.song_part = draw_parts(n_songs, song_fractions(fractions), self.rng) if method == "song" else None
+
+    def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The parts of the next ``len(a)`` pairs of the pool (song positions ``a`` < ``b``); call once per pair."""
+        if self.method == "pair":
+            return draw_parts(len(a), self.shares, self.rng)
+        sa, sb = self.song_part[a], self.song_part[b]
+        return np.where(sa == sb, sa, -1).astype(np.int8)
+
+
 def split_pairs(
     pool: Pairs, method: str = "pair", fractions=(0.8, 0.1, 0.1), seed: int = 0
 ) -> dict[str, Pairs]:
-    """Assign unflipped pairs to train/val/test, deterministically by ``seed``.
+    """Assign unflipped pairs to train/val/test, deterministically by ``seed`` (:class:`PartDraw`).
 
     ``pair``: a random split over pairs; songs are shared between splits.
     ``song``: every song goes to one split and only pairs within a split stay,
     so no validation or test song was seen in training (pairs across splits are dropped).
+    ``pool`` is in :func:`build_pair_pool`'s order (sorted pairs).
     """
-    rng = np.random.default_rng(seed)
-    if method == "pair":
-        which = rng.choice(3, size=len(pool), p=np.asarray(fractions) / sum(fractions))
-    elif method == "song":
-        songs = np.array(sorted(pool.songs()), dtype=object)
-        assigned = dict(zip(songs, rng.choice(3, size=len(songs), p=song_fractions(fractions))))
-        sa = np.array([assigned[x] for x in pool.a], dtype=int)
-        sb = np.array([assigned[x] for x in pool.b], dtype=int)
-        which = np.where(sa == sb, sa, -1)
-    else:
-        raise ValueError(f"split must be 'pair' or 'song', got {method!r}")
+    songs = np.array(sorted(pool.songs()), dtype=object) if method == "song" else np.array([], dtype=object)
+    ia, ib = (np.searchsorted(songs, x) if method == "song" else x for x in (pool.a, pool.b))
+    which = PartDraw(method, fractions, len(songs), seed)(ia, ib)
     return {name: pool.take(which == i) for i, name in enumerate(SPLITS)}
 
 
-def balance(pairs: Pairs, n_per_class: int | None = None, seed: int = 0) -> Pairs:
-    """Equal numbers of positives and negatives (at most ``n_per_class`` each), shuffled."""
+@dataclass
+class BalancedDraw:
+    """Which pairs of one part :func:`balance` keeps: ranks among the part's positives and negatives (in draw
+    order), and the order to shuffle the kept pairs into (positives first, then negatives, before it)."""
+
+    positive: np.ndarray
+    negative: np.ndarray
+    order: np.ndarray
+
+
+def balanced_draw(n_positive: int, n_negative: int, cap: int | None, seed: int) -> BalancedDraw:
+    """Draw ``n = min(positives, negatives, cap)`` of each class without replacement, then a shuffle: needs only the
+    counts, so the streamed preparation draws the same pairs as :func:`balance` without holding the part."""
     rng = np.random.default_rng(seed)
+    n = min(n_positive, n_negative, cap if cap is not None else n_positive)
+    positive = rng.choice(n_positive, n, replace=False)
+    negative = rng.choice(n_negative, n, replace=False)
+    return BalancedDraw(positive, negative, rng.permutation(2 * n))
+
+
+def balance(pairs: Pairs, n_per_class: int | None = None, seed: int = 0) -> Pairs:
+    """Equal numbers of positives and negatives (at most ``n_per_class`` each), shuffled (:func:`balanced_draw`)."""
     pos = np.flatnonzero(pairs.label == 1)
     neg = np.flatnonzero(pairs.label == 0)
-    n = min(len(pos), len(neg), n_per_class if n_per_class is not None else len(pos))
-    index = np.concatenate([rng.choice(pos, n, replace=False), rng.choice(neg, n, replace=False)])
-    return pairs.take(rng.permutation(index))
+    drawn = balanced_draw(len(pos), len(neg), n_per_class, seed)
+    return pairs.take(np.concatenate([pos[drawn.positive], neg[drawn.negative]])[drawn.order])
 
 
 def leakage(splits: dict[str, Pairs]) -> dict[str, float]:

@@ -30,16 +30,15 @@ def pair_dataset(
     bucket: bool = False,
     trim: bool = True,
     n_buckets: int = 8,
+    drop_remainder: bool = False,
 ) -> tf.data.Dataset:
     """Batches of ``((song_a, song_b), label)`` for ``model.fit`` / ``predict``.
 
     ``trim`` cuts right padding to the batch's longest song (lyrics only; audio
     clips have one fixed length). Without ``shuffle`` or ``bucket`` the order of
-    ``pairs`` is kept, which evaluation relies on. ``songs`` may also be a dict
-    ``{"lyrics": ..., "audio": ...}`` for the joint model (see :func:`joint_pair_dataset`).
+    ``pairs`` is kept, which evaluation relies on. ``drop_remainder``: full batches only.
+    :meth:`dplib.datasets.prepare.Prepared.dataset` is the usual way in.
     """
-    if isinstance(songs, dict):
-        return joint_pair_dataset(pairs, songs["lyrics"], songs["audio"], batch_size, shuffle, seed)
     ia = songs.rows(pairs.a)
     ib = songs.rows(pairs.b)
     y = pairs.label.astype("int32")
@@ -56,9 +55,10 @@ def pair_dataset(
             lambda a, b, _: tf.maximum(tf.gather(table, a), tf.gather(table, b)),
             bucket_boundaries=bounds,
             bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
+            drop_remainder=drop_remainder,
         )
     else:
-        ds = ds.batch(batch_size)
+        ds = ds.batch(batch_size, drop_remainder=drop_remainder)
 
     def gather(a, b):
         xa, xb = data[a], data[b]

@@ -6,6 +6,7 @@ never shape it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -15,12 +16,57 @@ from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
 from .pairs import SPLITS, Pairs, PairSplits, build_pair_pool, make_splits
 from .report import DataError, SkipReport
 
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+
+class PairData(Protocol):
+    """What training and evaluation read, whichever way the pairs were prepared: :class:`Prepared` (in memory, what
+    the notebooks use) or :class:`~.streaming.StreamedLyrics` (TFRecord shards, any corpus size). Both draw the
+    same pairs for the same seed (:class:`~.pairs.PartDraw`), and every part holds each pair in both orders, one
+    after the other. :func:`dplib.training.fit` and :func:`dplib.evaluation.evaluate` take either."""
+
+    def dataset(self, part: str, batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
+                fast: bool = True, fixed_shapes: bool = False) -> tf.data.Dataset: ...
+
+    def pairs(self, part: str) -> Pairs: ...
+
+    def counts(self) -> dict: ...
+
+    @property
+    def leakage(self) -> dict[str, float]: ...
+
+    @property
+    def input_dim(self) -> int: ...
+
+    kind: str
+    vocab: Vocabulary | None
+    report: SkipReport
+
+
+@dataclass
+class JointSongs:
+    """Each song encoded both ways, for the joint model (notebook 09)."""
+
+    lyrics: EncodedSongs
+    audio: EncodedSongs
+
+    @property
+    def track_ids(self) -> list[str]:
+        """The songs with both lyrics and audio encoded."""
+        audio = set(self.audio.track_ids)
+        return [t for t in self.lyrics.track_ids if t in audio]
+
 
 @dataclass
 class Prepared:
+    """Pairs prepared in memory: balanced, flipped parts, the encoded songs and the training-song vocabulary.
+
+    Taught in notebook 03; a :class:`PairData`, like the streamed shards."""
+
     kind: str  # "lyrics", "audio" or "joint"
     splits: PairSplits
-    songs: EncodedSongs | dict[str, EncodedSongs]  # joint: {"lyrics": ..., "audio": ...}
+    songs: EncodedSongs | JointSongs
     vocab: Vocabulary | None
     report: SkipReport
 
@@ -28,19 +74,52 @@ class Prepared:
     def input_dim(self) -> int:
         """Vocabulary size (lyrics) or frequency bins (audio): what the model builder needs."""
         if self.kind == "joint":
-            raise AttributeError("a joint model needs vocab.size and the audio bins: see prepare_joint")
+            raise ValueError("a joint model reads two inputs: use view('lyrics').input_dim and view('audio').input_dim")
         return self.vocab.size if self.vocab is not None else self.songs.data.shape[-1]
+
+    @classmethod
+    def to_score(cls, kind: str, pairs: Pairs, songs: EncodedSongs, report: SkipReport) -> "Prepared":
+        """Labelled pairs to score with a trained model (``dplib evaluate``): the test part, both orders."""
+        empty = pairs.take(np.zeros(0, dtype=int))
+        return cls(kind, PairSplits(empty, empty, pairs.with_flips(), "given", {}), songs, None, report)
+
+    def view(self, kind: str) -> "Prepared":
+        """Joint data seen as one modality, on the same pairs (notebook 09 compares them)."""
+        if self.kind != "joint":
+            raise ValueError(f"view() needs joint data, this is {self.kind}")
+        return Prepared(kind, self.splits, getattr(self.songs, kind), self.vocab if kind == "lyrics" else None,
+                        self.report)
+
+    def pairs(self, part: str) -> Pairs:
+        return self.splits[part]
 
     def counts(self) -> dict:
         return self.splits.counts()
 
+    @property
+    def leakage(self) -> dict[str, float]:
+        return self.splits.leakage
 
-def _keep_encoded(splits: PairSplits, songs: EncodedSongs | dict, report: SkipReport) -> PairSplits:
+    def dataset(self, part: str, batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
+                fast: bool = True, fixed_shapes: bool = False) -> tf.data.Dataset:
+        """``((song_a, song_b), label)`` batches of one part (shuffled for ``train`` unless told), in order otherwise.
+
+        ``fast``: lyrics batches cut to their longest song, training batches of pairs of similar length;
+        ``fixed_shapes``: every batch padded to ``max_len`` and, when shuffled, full (the static shapes a TPU needs).
+        """
+        from .pipeline import joint_pair_dataset, pair_dataset
+
+        shuffle = part == "train" if shuffle is None else shuffle
+        if self.kind == "joint":
+            return joint_pair_dataset(self.splits[part], self.songs.lyrics, self.songs.audio, batch_size, shuffle, seed)
+        trim = fast and not fixed_shapes
+        return pair_dataset(self.splits[part], self.songs, batch_size, shuffle=shuffle, seed=seed,
+                            bucket=trim and shuffle, trim=trim, drop_remainder=fixed_shapes and shuffle)
+
+
+def _keep_encoded(splits: PairSplits, songs: EncodedSongs | JointSongs, report: SkipReport) -> PairSplits:
     """Drop (and count) pairs whose songs could not be encoded; flips go together."""
-    if isinstance(songs, dict):
-        known = set.intersection(*(set(s.track_ids) for s in songs.values()))
-    else:
-        known = set(songs.track_ids)
+    known = set(songs.track_ids)
     for name in SPLITS:
         pairs = splits[name]
         ok = np.array([a in known and b in known for a, b in zip(pairs.a, pairs.b)], dtype=bool)
@@ -155,4 +234,4 @@ def prepare_joint(
     pool, splits, report = _draw(corpus, both, split, n_per_class, negatives, seed, fractions)
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     audio = encode_audio(audio_dir, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
-    return _finish("joint", corpus, pool, splits, {"lyrics": lyrics, "audio": audio}, vocab, report)
+    return _finish("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)

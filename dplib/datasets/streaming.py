@@ -5,25 +5,26 @@ with the corpus never held in memory.
 up to a few million listed pairs. The full Last.fm set lists 56 M, so here each step
 is a pass over files and memory holds a few numbers per song plus one bucket of pairs:
 
-1. **songs**: the track ids that have lyrics, sorted, and a 64-bit hash of each.
+1. **songs**: the track ids that have lyrics, sorted.
 2. **buckets**: every listed row becomes (song index, song index, score), smaller index
-   first, appended to one of ``n_buckets`` files chosen by a hash of the pair. Both
-   directions of a pair land in the same bucket, so a bucket alone can keep the
-   higher score of a pair listed twice.
-3. **splits**: a pair's split comes from a hash of the pair (``pair``) or of each song
-   (``song``: a pair stays when both songs drew the same split). Hashes of track ids,
-   not positions, so adding songs to the corpus never moves a test song into training.
-4. **balance**: count positives and negatives per split, then draw exactly
-   ``n = min(positives, negatives, cap)`` of each without replacement, bucket by bucket
-   (a hypergeometric draw says how many come from each bucket), shuffled per bucket.
+   first, appended to one of ``n_buckets`` files by the range its smaller index falls in.
+   Both directions of a pair land in the same bucket, so a bucket alone can keep the
+   higher score of a pair listed twice, and reading the buckets in order gives the pool's
+   pairs in sorted order, the order the in-memory pool has.
+3. **splits**: each pair's part from :class:`~.pairs.PartDraw`, the split rule the in-memory
+   path uses, fed the pool bucket by bucket: the same seed gives the same parts.
+4. **balance**: count positives and negatives per part, then draw ``n = min(positives,
+   negatives, cap)`` of each and their shuffle with :func:`~.pairs.balanced_draw`, which needs
+   only the counts; a second pass over the buckets picks those pairs, in that order. So the
+   kept pairs, and their order, are the in-memory path's for the same seed.
 5. **vocabulary** from the training songs only, then the songs the pairs use encoded
    into a memory-mapped ``songs.npy``.
 6. **shards**: every kept pair written in both orders (Table 1's flips), plus a CSV of
    the pairs with their track ids, a vocabulary and a ``manifest.json`` of counts.
 
 Each step is a function that takes what the steps before it returned and returns a small value
-(``index_songs`` -> ``SongIndex``, ``bucket_pairs`` -> ``Buckets``, ``SplitRule``, ``count_pairs`` -> ``Balance``,
-``draw_pairs`` -> ``Drawn``, ``fit_vocabulary``, ``encode_songs`` -> ``EncodedRows``, ``write_shards``), so a test
+(``index_songs`` -> ``SongIndex``, ``bucket_pairs`` -> ``Buckets``, ``split_pool`` -> ``PoolParts``,
+``balance_parts`` -> ``Balance``, ``draw_pairs`` -> ``Drawn``, ``fit_vocabulary``, ``encode_songs`` -> ``EncodedRows``, ``write_shards``), so a test
 or a notebook can run the first few and look at what they return; :func:`prepare_lyrics_shards` runs them all.
 
 Only the default negatives (listed pairs scored below 0.5, what the real data gives)
@@ -37,6 +38,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -45,7 +47,7 @@ import numpy as np
 from .corpus import DataPaths, find_data, iter_lyrics, iter_scored_rows
 from .files import partial_folder, replace_folder, write_json
 from .lyrics import Vocabulary, tokenize
-from .pairs import SPLITS, THRESHOLD, song_fractions
+from .pairs import SPLITS, THRESHOLD, BalancedDraw, Pairs, PartDraw, balanced_draw
 from .report import DataError, SkipReport
 
 PAIR_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4")])
@@ -53,34 +55,6 @@ KEPT_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4"), ("label", 
 ROWS_PER_CHUNK = 10_000
 MANIFEST = "manifest.json"
 HASHED_UP_TO = 16 << 20  # bytes: parts up to this size are checked by sha256, larger ones by size
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: a well-spread 64-bit hash of 64-bit integers."""
-    x = np.asarray(x, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        x = x + np.uint64(0x9E3779B97F4A7C15)
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
-
-
-def _uniform(h: np.ndarray) -> np.ndarray:
-    """A 64-bit hash -> a number in [0, 1)."""
-    return (h >> np.uint64(11)).astype(np.float64) / float(2**53)
-
-
-def _which(u: np.ndarray, shares) -> np.ndarray:
-    """Split index (0, 1, 2) for uniforms ``u`` and split shares summing to 1."""
-    edges = np.cumsum(np.asarray(shares, dtype=float))[:-1]
-    return np.searchsorted(edges, u, side="right").astype(np.int8)
-
-
-def song_hashes(ids: np.ndarray, seed: int) -> np.ndarray:
-    """A 64-bit hash of each (utf-8) track id and the seed."""
-    salt = f"dplib:{seed}:".encode()
-    return np.fromiter((int.from_bytes(hashlib.blake2b(salt + t, digest_size=8).digest(), "little") for t in ids),
-                       dtype=np.uint64, count=len(ids))
 
 
 def lookup(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -132,42 +106,66 @@ class StreamedLyrics:
                                 "run): rerun 'dplib data shards'", part)
         return cls(folder, manifest)
 
+    kind = "lyrics"
+
     @property
-    def vocab_size(self) -> int:
+    def input_dim(self) -> int:
+        """The vocabulary size, what the model builder needs."""
         return int(self.manifest["vocab_size"])
+
+    @cached_property
+    def vocab(self) -> Vocabulary:
+        return Vocabulary.load(self.folder / "vocabulary.json")
 
     def counts(self) -> dict:
         return self.manifest["counts"]
 
-    def dataset(self, split: str = "train", batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
-                fixed_shapes: bool = False):
-        """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train``).
+    @property
+    def leakage(self) -> dict[str, float]:
+        return self.manifest["leakage"]
 
-        Shuffled batches group pairs of similar length (the manifest's ``length_boundaries``);
-        ``fixed_shapes``: every batch padded to ``max_len`` (and full, for training), as a TPU needs.
+    @property
+    def report(self) -> SkipReport:
+        """What preparation skipped and noted, as it counted them."""
+        report = SkipReport()
+        report.skips.update(self.manifest["skipped"])
+        report.notes.update(self.manifest["notes"])
+        report.examples.update(self.manifest.get("examples", {}))
+        return report
+
+    def pairs(self, part: str) -> Pairs:
+        """The part's pairs with track ids, scores and labels, both orders, in the shards' order."""
+        with open(self.folder / f"{part}_pairs.csv", newline="") as f:
+            rows = list(csv.reader(f))[1:]
+        a, b = (np.array([r[k] for r in rows], dtype=object) for k in (0, 1))
+        score = np.array([float(r[2]) for r in rows], dtype="float32")
+        return Pairs(a, b, score, (score >= THRESHOLD).astype("int32")).with_flips()
+
+    def dataset(self, part: str, batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
+                fast: bool = True, fixed_shapes: bool = False):
+        """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train`` unless told).
+
+        ``fast``: batches cut to their longest song, training batches of pairs of similar length (the manifest's
+        ``length_boundaries``); ``fixed_shapes``: every batch padded to ``max_len`` and, when shuffled, full (the
+        static shapes a TPU needs). The same options as :meth:`dplib.datasets.prepare.Prepared.dataset`.
         """
         from .tfrecords import read_pair_shards
 
-        return read_pair_shards(self.folder, split, batch_size, shuffle=split == "train" if shuffle is None else shuffle,
-                                seed=seed, fixed_length=int(self.manifest["max_len"]) if fixed_shapes else None,
-                                bucket_boundaries=self.manifest.get("length_boundaries"))
-
-    def vocabulary(self) -> Vocabulary:
-        return Vocabulary.load(self.folder / "vocabulary.json")
+        shuffle = part == "train" if shuffle is None else shuffle
+        padded = fixed_shapes or not fast
+        return read_pair_shards(self.folder, part, batch_size, shuffle=shuffle, seed=seed,
+                                fixed_length=int(self.manifest["max_len"]) if padded else None,
+                                drop_remainder=fixed_shapes and shuffle,
+                                bucket_boundaries=self.manifest.get("length_boundaries") if fast else None)
 
 
 # 1. songs -------------------------------------------------------------------------------------
 @dataclass
 class SongIndex:
-    """Pass 1's result: the sorted utf-8 ids of the songs with lyrics, a 64-bit hash each, and which repeat."""
+    """Pass 1's result: the sorted utf-8 ids of the songs with lyrics, and which repeat."""
 
     ids: np.ndarray
-    hash: np.ndarray
     repeats: dict[int, int]  # song index -> times listed, for songs listed more than once
-
-    def pair_hash(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        with np.errstate(over="ignore"):
-            return _mix(self.hash[lo] * np.uint64(0x9E3779B97F4A7C15) + _mix(self.hash[hi]))
 
     def lyrics_once(self, paths: DataPaths) -> Iterator[tuple[int, str]]:
         """(song index, text) for every song, its last text when it is listed twice (as a dict keeps it)."""
@@ -182,7 +180,7 @@ class SongIndex:
                 yield i, text
 
 
-def index_songs(paths: DataPaths, seed: int, report: SkipReport) -> SongIndex:
+def index_songs(paths: DataPaths, report: SkipReport) -> SongIndex:
     """Pass 1: one read of the lyrics for their track ids."""
     if paths.lyrics is None and not paths.mxm:
         raise DataError("no lyrics: expected lyrics.jsonl, lyrics/ or mxm_dataset_*.txt", paths.root)
@@ -193,21 +191,27 @@ def index_songs(paths: DataPaths, seed: int, report: SkipReport) -> SongIndex:
     repeats = {int(i): int(c) for i, c in zip(np.flatnonzero(counts > 1), counts[counts > 1])}
     if repeats:
         report.note("track with lyrics listed more than once (its last text kept)", len(repeats))
-    return SongIndex(ids, song_hashes(ids, seed), repeats)
+    return SongIndex(ids, repeats)
 
 
 # 2. buckets -----------------------------------------------------------------------------------
 @dataclass
 class Buckets:
-    """Pass 2's result: ``n`` files of (smaller index, larger index, score) records, and how many rows were listed."""
+    """Pass 2's result: ``n`` files of (smaller index, larger index, score) records, bucket ``k`` holding the pairs
+    whose smaller index is in the ``k``-th range; how many rows were listed, and which songs the pool uses."""
 
     folder: Path
     n: int
     listed: int
+    in_pool: np.ndarray  # per song index: does a kept pair name it
+
+    def pool_rank(self) -> np.ndarray:
+        """Each song's position among the pool's songs (sorted), as :func:`~.pairs.split_pairs` numbers them."""
+        return (np.cumsum(self.in_pool) - 1).astype(np.int64)
 
     def pools(self) -> Iterator[tuple[np.ndarray, int]]:
-        """Each bucket's unique unordered pairs (the higher score of a pair listed twice), and how many pairs it
-        held twice with different scores."""
+        """Each bucket's unique unordered pairs, sorted (the higher score of a pair listed twice), and how many
+        pairs it held twice with different scores. Bucket after bucket, the pool in sorted order."""
         for k in range(self.n):
             rec = np.fromfile(self.folder / f"bucket-{k:04d}.bin", dtype=PAIR_RECORD)
             key = (rec["a"].astype(np.int64) << 32) | rec["b"].astype(np.int64)
@@ -220,9 +224,11 @@ class Buckets:
 
 
 def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: int, report: SkipReport) -> Buckets:
-    """Pass 2: every listed row to its bucket file, chosen by a hash of the unordered pair."""
+    """Pass 2: every listed row to its bucket file, chosen by the range its smaller song index is in."""
     files = [open(folder / f"bucket-{k:04d}.bin", "wb") for k in range(n_buckets)]
     listed = unknown = self_pairs = 0
+    n_songs = max(len(index.ids), 1)
+    in_pool = np.zeros(len(index.ids), dtype=bool)
     try:
         for chunk in _chunks(iter_scored_rows(paths, report), ROWS_PER_CHUNK):
             a = _as_bytes([r[0] for r in chunk])
@@ -238,9 +244,10 @@ def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: in
             lo, hi = np.minimum(ia, ib)[keep], np.maximum(ia, ib)[keep]
             rec = np.empty(len(lo), dtype=PAIR_RECORD)
             rec["a"], rec["b"], rec["score"] = lo, hi, score[keep]
-            bucket = (index.pair_hash(lo, hi) >> np.uint64(40)) % np.uint64(n_buckets)
+            in_pool[lo] = in_pool[hi] = True
+            bucket = lo.astype(np.int64) * n_buckets // n_songs
             order = np.argsort(bucket, kind="stable")
-            starts = np.searchsorted(bucket[order], np.arange(n_buckets + 1, dtype=np.uint64))
+            starts = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
             for k in range(n_buckets):
                 if starts[k + 1] > starts[k]:
                     rec[order[starts[k]:starts[k + 1]]].tofile(files[k])
@@ -251,66 +258,56 @@ def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: in
         report.skip("pair names a track without data", detail=f"{unknown} listed pairs", count=unknown)
     if self_pairs:
         report.skip("pair of a track with itself", detail=f"{self_pairs} listed pairs", count=self_pairs)
-    return Buckets(folder, n_buckets, listed)
+    return Buckets(folder, n_buckets, listed, in_pool)
 
 
 # 3. splits ------------------------------------------------------------------------------------
-class SplitRule:
-    """Which part a pair goes to: 0, 1, 2 for train, val, test; -1 for a pair across parts (``song`` only).
-    From hashes of track ids, so adding songs to a corpus never moves a pair from one part to another."""
-
-    def __init__(self, method: str, fractions, index: SongIndex):
-        if method not in ("pair", "song"):
-            raise ValueError(f"split must be 'pair' or 'song', got {method!r}")
-        self.method, self.index = method, index
-        self.shares = np.asarray(fractions) / sum(fractions)
-        self.song_part = _which(_uniform(index.hash), song_fractions(fractions)) if method == "song" else None
-
-    def __call__(self, pool: np.ndarray) -> np.ndarray:
-        if self.method == "pair":
-            u = _uniform(_mix(self.index.pair_hash(pool["a"], pool["b"]) ^ np.uint64(0xA5A5A5A5A5A5A5A5)))
-            return _which(u, self.shares)
-        sa, sb = self.song_part[pool["a"]], self.song_part[pool["b"]]
-        return np.where(sa == sb, sa, -1).astype(np.int8)
-
-
-# 4. balance -----------------------------------------------------------------------------------
 @dataclass
-class Balance:
-    """Pass 4's result: positives and negatives available per part, how many of each to draw, and counts."""
+class PoolParts:
+    """Pass 3's result: each bucket's part per pair (0, 1, 2; -1 across parts), each part's negatives and positives,
+    and counts for the manifest."""
 
+    of_bucket: list[np.ndarray]
     available: np.ndarray  # part x (negative, positive)
-    wanted: np.ndarray  # per part
     stats: dict
 
 
-def count_pairs(buckets: Buckets, rule: SplitRule, n_per_class, report: SkipReport, root: Path) -> Balance:
-    """Pass 4: count each part's classes; draw ``min(positives, negatives, cap)`` of each."""
+def split_pool(buckets: Buckets, method: str, fractions, seed: int, report: SkipReport) -> PoolParts:
+    """Pass 3: the parts of the pool's pairs, drawn by :class:`~.pairs.PartDraw` in the pool's sorted order."""
+    draw = PartDraw(method, fractions, int(buckets.in_pool.sum()), seed)
+    rank = buckets.pool_rank()
     counts = np.zeros((3, 2), dtype=np.int64)
-    unique = across = conflicts = 0
+    of_bucket, unique, across, conflicts = [], 0, 0, 0
     for pool, twice in buckets.pools():
-        which = rule(pool)
+        which = draw(rank[pool["a"]], rank[pool["b"]])
         label = (pool["score"] >= THRESHOLD).astype(np.int64)
-        unique += len(pool)
-        across += int((which < 0).sum())
-        conflicts += twice
         ok = which >= 0
         np.add.at(counts, (which[ok], label[ok]), 1)
+        of_bucket.append(which)
+        unique, across, conflicts = unique + len(pool), across + int((~ok).sum()), conflicts + twice
     if conflicts:
         report.note("pair listed twice with different scores (the higher kept)", conflicts)
-    cap = [n if n is not None else np.iinfo(np.int64).max for n in n_per_class]
-    wanted = np.array([min(counts[s, 0], counts[s, 1], cap[s]) for s in range(3)], dtype=np.int64)
     stats = {"unique_pairs": unique, "pairs_across_splits": across, "available": {
         name: {"negative": int(counts[s, 0]), "positive": int(counts[s, 1])} for s, name in enumerate(SPLITS)}}
-    if wanted[0] == 0:
-        raise DataError(f"no training pairs to draw (per split: {stats['available']})", root)
-    return Balance(counts, wanted, stats)
+    return PoolParts(of_bucket, counts, stats)
+
+
+# 4. balance -----------------------------------------------------------------------------------
+def balance_parts(parts: PoolParts, n_per_class, seed: int, root: Path) -> list[BalancedDraw]:
+    """Pass 4: per part, which positives and negatives to keep and their shuffle, drawn from the counts alone with
+    :func:`~.pairs.balanced_draw` and the in-memory path's seeds (``seed``, ``seed + 1``, ``seed + 2``)."""
+    draws = [balanced_draw(int(parts.available[s, 1]), int(parts.available[s, 0]), n_per_class[s], seed + s)
+             for s in range(3)]
+    if len(draws[0].order) == 0:
+        raise DataError(f"no training pairs to draw (per split: {parts.stats['available']})", root)
+    return draws
 
 
 # 5. draw --------------------------------------------------------------------------------------
 @dataclass
 class Drawn:
-    """Pass 5's result: the kept pairs of each part in ``kept-<part>.bin``, and which songs each part uses."""
+    """Pass 5's result: the kept pairs of each part in ``kept-<part>.bin`` (in their final, shuffled order), and
+    which songs each part uses."""
 
     folder: Path
     in_part: np.ndarray  # part x song: bool
@@ -328,40 +325,39 @@ class Drawn:
         return out
 
 
-def draw_pairs(buckets: Buckets, rule: SplitRule, balance: Balance, n_songs: int, seed: int) -> Drawn:
-    """Pass 5: exactly ``wanted`` positives and negatives per part, uniformly, bucket by bucket (a hypergeometric
-    draw says how many come from each bucket), shuffled within the bucket."""
-    rng = np.random.default_rng(seed)
-    left = balance.available.copy()  # not yet seen, per part and class
-    need = np.repeat(balance.wanted[:, None], 2, axis=1)  # still to draw
+def _targets(draw: BalancedDraw) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per class (negative, positive): the drawn ranks, sorted, and where each drawn pair ends up after the shuffle
+    (positives take slots 0..n-1 and negatives n..2n-1 before it)."""
+    n = len(draw.positive)
+    position = np.argsort(draw.order)  # slot -> final position
+    out = []
+    for ranks, first in ((draw.negative, n), (draw.positive, 0)):
+        by_rank = np.argsort(ranks)
+        out.append((ranks[by_rank], position[first + by_rank]))
+    return out
+
+
+def draw_pairs(buckets: Buckets, parts: PoolParts, draws: list[BalancedDraw], n_songs: int) -> Drawn:
+    """Pass 5: the drawn pairs of every part, found by their rank within part and class bucket by bucket, written
+    in the drawn order."""
+    targets = [_targets(d) for d in draws]
+    kept = [np.empty(len(d.order), dtype=KEPT_RECORD) for d in draws]
+    seen = np.zeros((3, 2), dtype=np.int64)  # pairs of each part and class in the buckets before this one
+    for (pool, _), which in zip(buckets.pools(), parts.of_bucket):
+        label = (pool["score"] >= THRESHOLD).astype(np.int8)
+        for s in range(3):
+            for c in (0, 1):
+                idx = np.flatnonzero((which == s) & (label == c))
+                ranks, position = targets[s][c]
+                lo, hi = np.searchsorted(ranks, [seen[s, c], seen[s, c] + len(idx)])
+                chosen, at = idx[ranks[lo:hi] - seen[s, c]], position[lo:hi]
+                kept[s]["a"][at], kept[s]["b"][at] = pool["a"][chosen], pool["b"][chosen]
+                kept[s]["score"][at], kept[s]["label"][at] = pool["score"][chosen], c
+                seen[s, c] += len(idx)
     in_part = np.zeros((3, n_songs), dtype=bool)
-    files = [open(buckets.folder / f"kept-{name}.bin", "wb") for name in SPLITS]
-    try:
-        for pool, _ in buckets.pools():
-            which = rule(pool)
-            label = (pool["score"] >= THRESHOLD).astype(np.int8)
-            for s in range(3):
-                picked = []
-                for c in (0, 1):
-                    idx = np.flatnonzero((which == s) & (label == c))
-                    if len(idx) and need[s, c]:
-                        k = int(rng.hypergeometric(len(idx), left[s, c] - len(idx), need[s, c]))
-                        picked.append(rng.choice(idx, k, replace=False))
-                        need[s, c] -= k
-                    left[s, c] -= len(idx)
-                if not picked:
-                    continue
-                chosen = rng.permutation(np.concatenate(picked))
-                rec = np.empty(len(chosen), dtype=KEPT_RECORD)
-                rec["a"], rec["b"] = pool["a"][chosen], pool["b"][chosen]
-                rec["score"], rec["label"] = pool["score"][chosen], label[chosen]
-                rec.tofile(files[s])
-                in_part[s, rec["a"]] = True
-                in_part[s, rec["b"]] = True
-    finally:
-        for f in files:
-            f.close()
-    assert not need.any(), f"drew too few pairs: {need.tolist()}"
+    for s, (name, rec) in enumerate(zip(SPLITS, kept)):
+        rec.tofile(buckets.folder / f"kept-{name}.bin")
+        in_part[s, rec["a"]] = in_part[s, rec["b"]] = True
     return Drawn(buckets.folder, in_part)
 
 
@@ -476,11 +472,11 @@ def prepare_lyrics_shards(
     work = Path(tempfile.mkdtemp(prefix=".work-", dir=partial))
     report = SkipReport(strict)
     try:
-        index = index_songs(paths, seed, report)
+        index = index_songs(paths, report)
         buckets = bucket_pairs(paths, index, work, n_buckets, report)
-        rule = SplitRule(split, fractions, index)
-        balance = count_pairs(buckets, rule, tuple(n_per_class), report, paths.root)
-        drawn = draw_pairs(buckets, rule, balance, len(index.ids), seed)
+        parts = split_pool(buckets, split, fractions, seed, report)
+        draws = balance_parts(parts, tuple(n_per_class), seed, paths.root)
+        drawn = draw_pairs(buckets, parts, draws, len(index.ids))
         vocab = fit_vocabulary(paths, index, drawn, min_count, max_doc_freq, partial)
         encoded = encode_songs(paths, index, drawn, vocab, partial, max_len, report)
         written = write_shards(index, drawn, encoded, partial, shard_size, report)
@@ -494,8 +490,9 @@ def prepare_lyrics_shards(
         "kind": "lyrics", "source": str(paths.root), "split": split, "seed": seed, "max_len": max_len,
         "min_count": min_count, "max_doc_freq": max_doc_freq, "n_per_class": list(n_per_class), "n_buckets": n_buckets,
         "vocab_size": vocab.size, **written, "leakage": leakage, "songs_with_lyrics": int(len(index.ids)),
-        "listed_pairs": buckets.listed, **balance.stats, "encoded_songs": int((encoded.lengths > 0).sum()),
-        "skipped": dict(report.skips), "notes": dict(report.notes), "report": report.summary(),
+        "listed_pairs": buckets.listed, **parts.stats, "encoded_songs": int((encoded.lengths > 0).sum()),
+        "skipped": dict(report.skips), "notes": dict(report.notes), "examples": report.examples,
+        "report": report.summary(),
     }
     manifest["files"] = {p.name: _fingerprint(p) for p in sorted(partial.iterdir()) if p.is_file()}
     write_json(partial / MANIFEST, manifest)

@@ -91,14 +91,14 @@ def write_pair_shards(pairs: Pairs, songs: EncodedSongs, folder: str | Path, pre
 
 def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int = 256, shuffle: bool = True,
                      seed: int = 0, buffer: int = 10_000, fixed_length: int | None = None,
-                     bucket_boundaries: list[int] | None = None) -> tf.data.Dataset:
+                     bucket_boundaries: list[int] | None = None, drop_remainder: bool = False) -> tf.data.Dataset:
     """Stream ``((song_a, song_b), label)`` batches from the shards, both songs padded to one length.
 
     By default each batch is padded to its longest song; with ``bucket_boundaries`` (and
     ``shuffle``) pairs of similar length are batched together first, as in the in-memory fast
     path. ``fixed_length`` (at least the longest song, e.g. the manifest's ``max_len``) pads
-    every batch to that length and, when shuffling for training, drops the last partial
-    batch: the static shapes a TPU compiles for.
+    every batch to that length; with ``drop_remainder`` too, every batch is full: the static
+    shapes a TPU compiles for.
     """
     files = sorted(str(p) for p in Path(folder).glob(f"{prefix}-*.tfrecord"))
     if not files:
@@ -127,7 +127,8 @@ def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int 
 
     ds = ds.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if fixed_length is not None:
-        ds = ds.padded_batch(batch_size, padded_shapes=([fixed_length], [fixed_length], []), drop_remainder=shuffle)
+        ds = ds.padded_batch(batch_size, padded_shapes=([fixed_length], [fixed_length], []),
+                             drop_remainder=drop_remainder)
         return ds.map(lambda a, b, y: ((a, b), y)).prefetch(tf.data.AUTOTUNE)
     if bucket_boundaries and shuffle:
         ds = ds.bucket_by_sequence_length(
