@@ -11,7 +11,9 @@ import numpy as np
 
 
 def roc_auc(labels, scores) -> float:
-    """Area under the ROC curve of ``scores`` for binary ``labels``; NaN when one class is missing (no curve)."""
+    """Area under the ROC curve of ``scores`` for binary ``labels``; NaN when one class is missing (no curve).
+    Taught in notebook 03.
+    """
     from sklearn.metrics import roc_auc_score
 
     labels = np.asarray(labels)
@@ -30,6 +32,7 @@ def tfidf_cosine(texts: Mapping[str, str], a: Sequence[str], b: Sequence[str], f
     """Cosine similarity of TF-IDF vectors of the lyrics of songs ``a[i]`` and ``b[i]``.
 
     The IDF weights are fitted on ``fit_on`` (training songs) when given, else on all songs in the pairs.
+    Taught in notebook 03.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -53,7 +56,9 @@ def spectral_cosine(mean_spectra: Mapping[str, np.ndarray], a: Sequence[str], b:
 
 
 def threshold_accuracy(train_scores, train_labels, scores, labels) -> tuple[float, float]:
-    """Pick the cut on training scores that maximises accuracy; report (cut, accuracy on ``scores``)."""
+    """Pick the cut on training scores that maximises accuracy; report (cut, accuracy on ``scores``).
+    Taught in notebook 03.
+    """
     train_scores, train_labels = np.asarray(train_scores), np.asarray(train_labels)
     candidates = np.unique(np.quantile(train_scores, np.linspace(0, 1, 201)))
     accs = [((train_scores >= c) == train_labels).mean() for c in candidates]

@@ -155,6 +155,7 @@ def seed_everything(seed: int = 0) -> None:
 
     The same seed then gives the same numbers on the same machine (GPU kernels
     included, at some cost in speed).
+    Taught in notebook 04.
     """
     import keras
     import tensorflow as tf

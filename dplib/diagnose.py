@@ -50,7 +50,8 @@ def tower_health(model: keras.Model, songs: EncodedSongs) -> dict:
 def train_and_inspect(exp, step_scale: bool, conv_layers: int = 1, combine: str = "absdiff") -> tuple[dict, dict]:
     """Train one audio configuration of ``exp`` (an :class:`dplib.experiments.Experiment`) as the tables do, with
     or without the step scale (:func:`dplib.models.build_audio_tower`); return its history and the
-    :func:`tower_health` of its best epoch on the test songs, with the test accuracy and ROC AUC added."""
+    :func:`tower_health` of its best epoch on the test songs, with the test accuracy and ROC AUC added.
+    Taught in notebook 07."""
     from .config import seed_everything
     from .evaluation import evaluate
     from .experiments import training_settings

@@ -32,6 +32,7 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
 
     Every part holds each pair in both orders, one after the other, so the symmetry gap compares neighbouring
     predictions: nothing has to be swapped or predicted twice.
+    Taught in notebook 04.
     """
     pairs = data.pairs(part)
     if len(pairs) == 0:
@@ -58,7 +59,7 @@ def bootstrap_ci(labels, scores, metric: str = "accuracy", n_boot: int = 2000, l
 
     It measures how much the number would move with another test set of the same size; the spread over seeds
     also counts another split and another initialisation. ``flipped``: rows 2k and 2k+1 are the two orders of
-    one pair (as every split here holds them), so pairs are resampled, not rows. Taught in notebook 06.
+    one pair (as every part here holds them), so pairs are resampled, not rows. Taught in notebook 06.
     """
     labels, scores = np.asarray(labels), np.asarray(scores)
     if flipped and len(labels) % 2:

@@ -18,7 +18,7 @@ from .config import Config, seed_everything
 from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
-from .datasets.pairs import SPLITS
+from .datasets.pairs import PARTS
 from .datasets.report import SkipReport
 from .datasets.prepare import PairData, prepare_audio, prepare_lyrics
 from .datasets.synthetic import SIZES, generate
@@ -111,6 +111,7 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
     ``dataset="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_dir``) with the ``real_*`` settings.
     ``split="pair_matched"`` is the pair split with its training part cut to the song split's size (same seed),
     so that leakage is not confused with having less data; its validation and test pairs are the pair split's.
+    Taught in notebook 03 (also 04, 06, 07...).
     """
     if split not in HOLDOUTS:
         raise ValueError(f"split must be one of {HOLDOUTS}, got {split!r}")
@@ -177,7 +178,7 @@ def training_settings(exp: Experiment) -> dict:
 
 
 def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1, pool: int = 1):
-    """The configuration's model, built inside the config's ``tf.distribute`` strategy."""
+    """The configuration's model, built inside the config's ``tf.distribute`` strategy. Taught in notebook 04."""
     from .models import build_audio_model, build_lyrics_model
     from .training import make_strategy
 
@@ -193,6 +194,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
     """Train one configuration to its best validation epoch; return ``(model, result)``.
 
     Accuracies are measured after training with dropout off, on every part, with the best epoch's weights.
+    Taught in notebook 09.
     """
     from .training import fit
 
@@ -252,7 +254,7 @@ def train_run(exp: Experiment, out: str | Path, combine: str | None = None, fc: 
     skipped.merge(exp.data.report)
     counts = exp.data.counts()
     metrics = {**{k: v for k, v in result.items() if k != "test_p"},
-               **{f"n_{part}_pairs": counts[part]["pairs"] for part in SPLITS},
+               **{f"n_{part}_pairs": counts[part]["pairs"] for part in PARTS},
                "skipped": dict(skipped.skips), "notes": dict(skipped.notes), "report": skipped.summary()}
     if exp.corpus is not None:
         baselines = baseline_results(exp, out / "baselines.json")
@@ -264,7 +266,7 @@ def train_run(exp: Experiment, out: str | Path, combine: str | None = None, fc: 
 
 def shards_experiment(shards: str | Path, cfg: Config) -> Experiment:
     """Lyrics shards written by ``dplib data shards`` as an experiment (streamed, never loaded whole); the shards
-    fix the holdout and ``max_len``."""
+    fix the holdout and ``max_len``. Taught in notebook 09."""
     from .datasets.streaming import StreamedLyrics
 
     data = StreamedLyrics.load(shards)
@@ -276,6 +278,7 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     """Train and evaluate one configuration; write its JSON, or reuse a saved one made from the same pairs.
 
     ``keep_model`` needs a trained model, so it always trains.
+    Taught in notebook 03 (also 09).
     """
     name = config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset)
     path = exp.folder / f"{name}.json"
@@ -312,7 +315,8 @@ def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
 
 def grid_for(kind: str, cfg: Config, dataset: str = "") -> list[dict]:
     """The configurations a run trains: all of :func:`grid_of`, except in quick mode, which keeps the paper's best
-    rows (lyrics: product + 1 FC and all + 2 FC; audio: conv1 + |h1 - h2| on the |FFT| bins and on mel64)."""
+    rows (lyrics: product + 1 FC and all + 2 FC; audio: conv1 + |h1 - h2| on the |FFT| bins and on mel64).
+    Taught in notebook 05 (also 06, 07, 08)."""
     grid = grid_of(kind, dataset)
     if not cfg.quick:
         return grid
@@ -327,7 +331,7 @@ def run_ablation(kind: str, cfg: Config, split: str = "pair", exp: Experiment | 
                  progress: bool = True, grid: list[dict] | None = None, dataset: str = "") -> list[dict]:
     """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed`` (or ``grid``; quick mode's is
     :func:`grid_for`), plus the baselines; ``dataset="audio-mel64"`` (for example) runs the extra rows on that
-    banded input. An empty grid prepares, trains and writes nothing."""
+    banded input. An empty grid prepares, trains and writes nothing. Taught in notebook 05 (also 06, 07, 08)."""
     grid = grid if grid is not None else grid_of(kind, exp.dataset if exp is not None else dataset)
     if not grid:
         return []
@@ -357,32 +361,34 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
     splits = exp.data.splits
     if exp.kind == "lyrics":
         fit_on = sorted(splits.train.songs())
-        content = {n: tfidf_cosine(exp.corpus.lyrics, splits[n].a, splits[n].b, fit_on=fit_on) for n in SPLITS}
+        content = {n: tfidf_cosine(exp.corpus.lyrics, splits[n].a, splits[n].b, fit_on=fit_on) for n in PARTS}
         content_name = "TF-IDF cosine"
     else:
         songs = exp.data.songs
         spectra = {t: songs.data[i].mean(axis=0) for i, t in enumerate(songs.track_ids)}
-        content = {n: spectral_cosine(spectra, splits[n].a, splits[n].b) for n in SPLITS}
+        content = {n: spectral_cosine(spectra, splits[n].a, splits[n].b) for n in PARTS}
         content_name = f"spectral cosine{f' ({bands_of(exp.dataset)})' if bands_of(exp.dataset) else ''}"
     train = splits.train
-    identity = {n: song_identity_scores(train.a, train.b, train.label, splits[n].a, splits[n].b) for n in SPLITS}
+    identity = {n: song_identity_scores(train.a, train.b, train.label, splits[n].a, splits[n].b) for n in PARTS}
     rows = {}
     for key, name, score in (("content", content_name, content), ("song_identity", "song identity", identity)):
         row = {"name": name, "kind": exp.kind, "split": exp.split, "seed": exp.cfg.seed}
-        for n in SPLITS:
+        for n in PARTS:
             _, row[f"{n}_accuracy"] = threshold_accuracy(score["train"], train.label, score[n], splits[n].label)
         row["roc_auc"], row["val_auc"] = roc_auc(splits.test.label, score["test"]), roc_auc(splits.val.label, score["val"])
         rows[key] = row
     majority = int(train.label.mean() >= 0.5)
     rows["majority"] = {"name": "majority class", "split": exp.split, "seed": exp.cfg.seed, "roc_auc": 0.5,
-                        **{f"{n}_accuracy": float((splits[n].label == majority).mean()) for n in SPLITS}}
+                        **{f"{n}_accuracy": float((splits[n].label == majority).mean()) for n in PARTS}}
     write_json(path, {"data_key": exp.data_key, "rows": rows})
     return rows
 
 
 def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
                  seeds: tuple[int, ...] | None = None) -> list[dict]:
-    """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``)."""
+    """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``).
+    Taught in notebook 05 (also 06, 07, 08).
+    """
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
         folder = cfg.results_dir / (dataset or kind) / split / f"seed{seed}"
@@ -395,7 +401,9 @@ def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
 
 def load_baselines(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
                    seeds: tuple[int, ...] | None = None) -> list[dict]:
-    """Saved baseline rows (one dict per seed: ``{"content", "song_identity", "majority"}``)."""
+    """Saved baseline rows (one dict per seed: ``{"content", "song_identity", "majority"}``).
+    Taught in notebook 05 (also 06, 07, 08).
+    """
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
         path = cfg.results_dir / (dataset or kind) / split / f"seed{seed}" / "baselines.json"
@@ -424,7 +432,7 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, see
                  extra: tuple[str, ...] = ()) -> str:
     """Markdown: test accuracy and ROC AUC, mean ± standard deviation over seeds, per holdout, beside the
     paper's validation accuracy; then the rows of the ``extra`` datasets (e.g. ``audio-mel64``); the baselines
-    below the networks."""
+    below the networks. Taught in notebook 05 (also 06, 07)."""
     seeds = seeds if seeds is not None else cfg.seeds
     paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
     labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
@@ -460,7 +468,8 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, see
 
 def cost_table(results: dict[str, list[dict]]) -> str:
     """Markdown: per configuration, its weights and the mean seconds per training epoch over every saved run
-    (``results``: holdout -> result rows), in first-seen order. Times are this machine's, from the runs themselves."""
+    (``results``: holdout -> result rows), in first-seen order. Times are this machine's, from the runs themselves.
+    Taught in notebook 07."""
     rows = [r for runs in results.values() for r in runs]
     names = list(dict.fromkeys(r["name"] for r in rows))
     lines = ["| model | weights | seconds per epoch | epochs run (mean) | runs |", "|---|---|---|---|---|"]
@@ -478,7 +487,8 @@ def pct(x) -> str:
 
 def ablation_table(cfg: Config, kind: str) -> str:
     """Markdown for ``cfg.seed``: our train/val/test on both splits beside the paper's train/val, plus chance and
-    the baselines. Accuracies are those of the best validation epoch, measured with dropout off."""
+    the baselines. Accuracies are those of the best validation epoch, measured with dropout off.
+    Taught in notebook 05."""
     paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
     head = ("| combination | FC |" if kind == "lyrics" else "| conv | combination |")
     lines = [head + " paper train | paper val | ours train | ours val | ours test | test AUC | sym. gap | "
@@ -521,7 +531,8 @@ def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -
 def holdout_summary(cfg: Config, kind: str = "lyrics", dataset: str = "real-lyrics",
                     seeds: tuple[int, ...] | None = None) -> dict[str, dict]:
     """Per holdout: the network with the best mean test AUC over seeds, how many configurations are above chance
-    by more than twice their standard deviation, and the baselines; statistics as (mean, sd, n)."""
+    by more than twice their standard deviation, and the baselines; statistics as (mean, sd, n).
+    Taught in notebook 06."""
     seeds = seeds if seeds is not None else cfg.seeds
     out = {}
     for holdout in HOLDOUTS:
@@ -549,7 +560,9 @@ def len_train(result: dict) -> int:
 
 
 def holdout_paragraph(summary: dict[str, dict]) -> str:
-    """The leakage lesson in words, every number from ``summary`` (see :func:`holdout_summary`)."""
+    """The leakage lesson in words, every number from ``summary`` (see :func:`holdout_summary`).
+    Taught in notebook 06.
+    """
     def acc(stat):
         return f"{100 * stat[0]:.1f} ± {100 * stat[1]:.1f}%"
 
@@ -596,7 +609,7 @@ def versus(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
 def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
     """What Table 3 (with the extra rows) says, every number from the saved results: per split the best network
     by mean test AUC, how many are above chance and how they stand against the spectral cosine; the cells at
-    exactly 50% accuracy and what their AUC says about them."""
+    exactly 50% accuracy and what their AUC says about them. Taught in notebook 07."""
     seeds = seeds if seeds is not None else cfg.seeds
     datasets = ("", *AUDIO_BEYOND)
     parts = []

@@ -132,7 +132,7 @@ def playlist_model(cfg: Config, corpus: Corpus, progress: bool = True):
 
 def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, dict]:
     """:func:`run_joint` and :func:`playlist_model` for every seed in ``cfg.seeds``:
-    ``{seed: {"models", "results", "views", "playlist_model", "playlist_exp"}}``."""
+    ``{seed: {"models", "results", "views", "playlist_model", "playlist_exp"}}``. Taught in notebook 09."""
     runs = {}
     for seed in cfg.seeds:
         c = replace(cfg, seed=seed)
@@ -153,7 +153,9 @@ def models_for(cfg: Config) -> dict[str, tuple]:
 
 
 def spread_markdown(rows_by_seed: list[dict[str, dict]], columns: dict[str, str], percent: tuple[str, ...] = ()) -> str:
-    """A markdown table, one row per name, each column ``mean ± sd`` over seeds (``columns``: key -> header)."""
+    """A markdown table, one row per name, each column ``mean ± sd`` over seeds (``columns``: key -> header).
+    Taught in notebook 09.
+    """
     names = list(rows_by_seed[0])
     lines = ["| | " + " | ".join(columns.values()) + " |", "|---" * (len(columns) + 1) + "|"]
     for n in names:
@@ -166,7 +168,7 @@ def spread_markdown(rows_by_seed: list[dict[str, dict]], columns: dict[str, str]
 
 def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> dict[str, dict]:
     """Playlists among the test songs of a lyrics song split, scored against their Last.fm similars: the tower's
-    cosine, the TF-IDF cosine (IDF fitted on the training songs) and a random ranking."""
+    cosine, the TF-IDF cosine (IDF fitted on the training songs) and a random ranking. Taught in notebook 09."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from .playlists import cosine_matrix, embed_songs, exclude_self, relevance_matrix, retrieval_metrics, tower_of
@@ -185,7 +187,7 @@ def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> 
 
 def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 10, seed: int = 0) -> dict[str, dict]:
     """The same for the audio tower on the joint split's test songs, against the spectral cosine (time-averaged
-    log spectra, centred over the test songs) and a random ranking."""
+    log spectra, centred over the test songs) and a random ranking. Taught in notebook 09."""
     from .playlists import cosine_matrix, embed_songs, exclude_self, relevance_matrix, retrieval_metrics, tower_of
 
     songs = views["audio"].songs
@@ -202,7 +204,8 @@ def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 
 
 def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_rankings: list[dict], k: int = 10) -> str:
     """The tables above in words, from their numbers: a difference is called one only when the means are more than
-    twice their combined standard deviation over seeds apart (:func:`dplib.experiments.versus`)."""
+    twice their combined standard deviation over seeds apart (:func:`dplib.experiments.versus`).
+    Taught in notebook 09."""
     from .experiments import spread, versus
 
     def auc(name):

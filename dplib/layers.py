@@ -74,7 +74,7 @@ def check_combiner(name: str) -> str:
 
 @keras.saving.register_keras_serializable(package="dplib")
 class PairCombiner(keras.layers.Layer):
-    """Combine the two tower outputs with one of :data:`COMBINERS`."""
+    """Combine the two tower outputs with one of :data:`COMBINERS`. Taught in notebook 03."""
 
     def __init__(self, mode: str = "all", **kwargs):
         super().__init__(**kwargs)

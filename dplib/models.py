@@ -22,6 +22,7 @@ def build_lyrics_tower(
     Index 0 is padding (``mask_zero``); sequences are right-padded and the LSTM
     keeps its default activations and no recurrent dropout, so on a GPU Keras
     can use the fused cuDNN kernel.
+    Taught in notebook 03.
     """
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     x = layers.Embedding(vocab_size, embed_dim, mask_zero=True, name="embedding")(tokens)
@@ -154,7 +155,7 @@ def build_lyrics_model(
     stacked: bool = True,
     learning_rate: float | None = 3e-3,
 ) -> keras.Model:
-    """The paper's lyrics model (Table 2): shared embedding+LSTM tower, combiner, head."""
+    """The paper's lyrics model (Table 2): shared embedding+LSTM tower, combiner, head. Taught in notebook 03."""
     tower = build_lyrics_tower(vocab_size, embed_dim, hidden, dropout)
     return build_pair_model(
         tower, combine, fc, fc_units, dropout, stacked, learning_rate, name=f"lyrics_{combine}_fc{fc}"

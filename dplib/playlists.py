@@ -14,7 +14,7 @@ from .datasets.lyrics import EncodedSongs
 
 
 def tower_of(model):
-    """The shared tower inside a pair model (lyrics or audio)."""
+    """The shared tower inside a pair model (lyrics or audio). Taught in notebook 04 (also 09)."""
     for name in ("lyrics_tower", "audio_tower"):
         try:
             return model.get_layer(name)
@@ -24,7 +24,9 @@ def tower_of(model):
 
 
 def embed_songs(tower, songs: EncodedSongs, batch_size: int = 512) -> np.ndarray:
-    """Tower outputs for every song, in ``songs`` order; lyrics batches are trimmed to their longest song."""
+    """Tower outputs for every song, in ``songs`` order; lyrics batches are trimmed to their longest song.
+    Taught in notebook 04 (also 09).
+    """
     out = []
     for start in range(0, len(songs), batch_size):
         x = songs.data[start : start + batch_size]
@@ -41,7 +43,7 @@ def cosine_matrix(queries: np.ndarray, items: np.ndarray) -> np.ndarray:
 
 
 def nearest(embeddings: np.ndarray, track_ids: Sequence[str], seed: str, k: int = 10) -> list[tuple[str, float]]:
-    """The ``k`` songs whose embeddings are closest (cosine) to ``seed``'s, seed excluded."""
+    """The ``k`` songs whose embeddings are closest (cosine) to ``seed``'s, seed excluded. Taught in notebook 09."""
     ids = list(track_ids)
     if seed not in ids:
         raise KeyError(f"seed track {seed} has no embedding (no lyrics/audio, or not in the data folder)")
@@ -83,7 +85,9 @@ def retrieval_metrics(
 
 
 def relevance_matrix(queries: Sequence[str], candidates: Sequence[str], scored_a, scored_b, scores) -> np.ndarray:
-    """Last.fm scores of (query, candidate) pairs in either direction (the larger one), 0 if unlisted."""
+    """Last.fm scores of (query, candidate) pairs in either direction (the larger one), 0 if unlisted.
+    Taught in notebook 09.
+    """
     qi = {t: i for i, t in enumerate(queries)}
     ci = {t: i for i, t in enumerate(candidates)}
     rel = np.zeros((len(queries), len(candidates)), dtype="float32")

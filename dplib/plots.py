@@ -8,7 +8,9 @@ import numpy as np
 
 
 def save(fig, name: str, folder: str | Path) -> Path:
-    """``folder/name.png``, written under a temporary name and renamed (a README never shows half a figure)."""
+    """``folder/name.png``, written under a temporary name and renamed (a README never shows half a figure).
+    Taught in notebook 05 (also 06, 07).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
@@ -22,7 +24,7 @@ def accuracy_curves(results: list[dict], title: str, ncols: int = 4, metric: str
                     baseline: tuple[str, float] | None = None):
     """Train and validation ``accuracy`` (or ``loss``) per epoch, one panel per configuration; a dashed line marks
     the best validation epoch, whose weights the model keeps. ``baseline``: (name, validation accuracy) of a
-    model-free baseline on the same pairs, drawn beside chance on the accuracy panels."""
+    model-free baseline on the same pairs, drawn beside chance on the accuracy panels. Taught in notebook 08."""
     if metric not in ("accuracy", "loss"):
         raise ValueError(f"metric must be 'accuracy' or 'loss', got {metric!r}")
     n = len(results)
@@ -56,7 +58,8 @@ def accuracy_curves(results: list[dict], title: str, ncols: int = 4, metric: str
 def ablation_bars(results: list[dict], paper: dict[str, tuple[float, float]], title: str,
                   baselines: dict[str, float] | None = None):
     """Validation accuracy: ours (pair and song splits) beside the paper's; ``baselines`` (label -> validation
-    accuracy in %, pair split first) as dashed lines in the colours of the split they belong to."""
+    accuracy in %, pair split first) as dashed lines in the colours of the split they belong to.
+    Taught in notebook 05."""
     names = [r["name"] for r in results]
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(names)), 3.6))
@@ -84,7 +87,7 @@ def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]
                  title: str, metric: str = "test_accuracy"):
     """One group of bars per configuration, one bar per holdout: the mean over seeds with its standard
     deviation as an error bar; the paper's validation accuracy as a grey bar; each holdout's baselines
-    (means over the same seeds) as dashed lines in the bars' colours."""
+    (means over the same seeds) as dashed lines in the bars' colours. Taught in notebook 05 (also 06, 07)."""
     from .experiments import spread
 
     holdouts = list(results)
@@ -124,7 +127,8 @@ def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]
 def tower_health_plot(runs: dict[str, tuple[dict, dict]], title: str):
     """Two towers side by side: training loss and validation AUC per epoch (``history``), the LSTM's gate
     pre-activations, and each one's embeddings of held-out songs, one box per embedding unit (``health`` from
-    :func:`dplib.diagnose.tower_health`): a collapsed tower draws flat boxes, the same vector for every song."""
+    :func:`dplib.diagnose.tower_health`): a collapsed tower draws flat boxes, the same vector for every song.
+    Taught in notebook 07."""
     fig, axes = plt.subplots(1, 3 + len(runs), figsize=(4.0 * (3 + len(runs)), 3.4))
     for label, (history, health) in runs.items():
         epochs = np.arange(1, len(history["loss"]) + 1)

@@ -50,6 +50,7 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipRep
 
     Stereo is mixed down and other rates are resampled (``resample_poly``); both are
     noted in ``report``. Unreadable, empty or non-finite audio raises :class:`DataError`.
+    Taught in notebook 02.
     """
     path = Path(path)
     report = report if report is not None else SkipReport()

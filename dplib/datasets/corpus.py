@@ -108,7 +108,8 @@ class Corpus:
 
 def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
     """Load a data folder. Pairs come from ``pairs.csv`` if present, else the Last.fm
-    JSON tree, else ``lastfm_similars.db``; lyrics from ordered text if present, else musiXmatch."""
+    JSON tree, else ``lastfm_similars.db``; lyrics from ordered text if present, else musiXmatch.
+    Taught in notebook 01 (also 02, 06, 09)."""
     paths = find_data(root)
     report = SkipReport(strict)
     tracks: dict[str, TrackInfo] = {}

@@ -1,11 +1,12 @@
-"""From scored track pairs to balanced, flipped, leak-aware train/val/test splits.
+"""From scored track pairs to balanced, flipped, leak-aware train/val/test parts.
 
-Steps, each a small function a notebook can show:
+Words: a *split* is the way pairs are assigned to parts, ``pair`` or ``song``; the *parts* are train, val and test.
+Steps, each a small function a notebook can show (notebook 01):
 1. :func:`build_pair_pool` merges both directions of a listed pair, keeps pairs
    whose two songs have data, labels them (score >= 0.5) and finds negatives.
-2. :func:`split_pairs` assigns pairs to splits: ``pair`` (random over pairs, as the
-   paper seems to have done) or ``song`` (song-disjoint: no song in two splits).
-3. :func:`balance` draws equal positives and negatives per split.
+2. :func:`split_pairs` assigns pairs to parts: ``pair`` (random over pairs, as the
+   paper seems to have done) or ``song`` (song-disjoint: no song in two parts).
+3. :func:`balance` draws equal positives and negatives in each part (train, val, test).
 4. :meth:`Pairs.with_flips` adds (b, a, y) for every (a, b, y): Table 1.
 """
 from __future__ import annotations
@@ -22,7 +23,8 @@ from .files import write_text
 from .report import DataError, SkipReport
 
 THRESHOLD = 0.5
-SPLITS = ("train", "val", "test")
+#: the parts of a split (the split itself is "pair" or "song", the way pairs are assigned to them)
+PARTS = ("train", "val", "test")
 
 
 def parse_score(text, path=None, line=None) -> float:
@@ -85,7 +87,7 @@ class ScoredPairs:
 
 @dataclass
 class Pairs:
-    """Labelled pairs of one split; ``label`` is 1 for "similar"."""
+    """Labelled pairs of one split; ``label`` is 1 for "similar". Taught in notebook 01."""
 
     a: np.ndarray
     b: np.ndarray
@@ -185,6 +187,7 @@ def build_pair_pool(
     listed pairs below 0.5 (``scored``, what the real data gives) or random
     unlisted pairs of available songs (``random``). Pairs naming a song without
     data are counted in ``report``, not dropped silently.
+    Taught in notebook 01.
     """
     if negatives not in ("scored", "random"):
         raise ValueError(f"negatives must be 'scored' or 'random', got {negatives!r}")
@@ -247,7 +250,7 @@ def build_pair_pool(
 
 
 def song_fractions(fractions: tuple[float, float, float]) -> np.ndarray:
-    """Share of songs per split so that kept pairs come out near ``fractions``.
+    """Share of songs per part so that kept pairs come out near ``fractions``.
 
     A pair stays only if both songs land in the same split, so a split with a
     share q of the songs keeps about q**2 of the pairs: take q ~ sqrt(fraction).
@@ -302,7 +305,7 @@ def split_pairs(
     songs = np.array(sorted(pool.songs()), dtype=object) if method == "song" else np.array([], dtype=object)
     ia, ib = (np.searchsorted(songs, x) if method == "song" else x for x in (pool.a, pool.b))
     which = PartDraw(method, fractions, len(songs), seed)(ia, ib)
-    return {name: pool.take(which == i) for i, name in enumerate(SPLITS)}
+    return {name: pool.take(which == i) for i, name in enumerate(PARTS)}
 
 
 @dataclass
@@ -360,7 +363,7 @@ class PairSplits:
     def counts(self) -> dict[str, dict[str, int]]:
         return {
             name: {"pairs": len(self[name]), "positive": self[name].n_positive, "songs": len(self[name].songs())}
-            for name in SPLITS
+            for name in PARTS
         }
 
 
@@ -372,9 +375,9 @@ def make_splits(
     seed: int = 0,
     flip: bool = True,
 ) -> PairSplits:
-    """Split, balance each split 50/50, then add flipped copies (Table 1)."""
+    """Split, balance each part 50/50, then add flipped copies (Table 1). Taught in notebook 01."""
     raw = split_pairs(pool, method, fractions, seed)
-    balanced = {name: balance(raw[name], n, seed + i) for i, (name, n) in enumerate(zip(SPLITS, n_per_class))}
+    balanced = {name: balance(raw[name], n, seed + i) for i, (name, n) in enumerate(zip(PARTS, n_per_class))}
     leaks = leakage(balanced)
     if flip:
         balanced = {name: p.with_flips() for name, p in balanced.items()}

@@ -13,7 +13,7 @@ import numpy as np
 from .audio import encode_audio
 from .corpus import Corpus
 from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
-from .pairs import SPLITS, Pairs, PairSplits, build_pair_pool, make_splits
+from .pairs import PARTS, Pairs, PairSplits, build_pair_pool, make_splits
 from .report import DataError, SkipReport
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class Prepared:
 def _keep_encoded(splits: PairSplits, songs: EncodedSongs | JointSongs, report: SkipReport) -> PairSplits:
     """Drop (and count) pairs whose songs could not be encoded; flips go together."""
     known = set(songs.track_ids)
-    for name in SPLITS:
+    for name in PARTS:
         pairs = splits[name]
         ok = np.array([a in known and b in known for a, b in zip(pairs.a, pairs.b)], dtype=bool)
         if not ok.all():
@@ -132,7 +132,7 @@ def _keep_encoded(splits: PairSplits, songs: EncodedSongs | JointSongs, report: 
 def _check_parts(splits: PairSplits, pool_positive: int, pool_size: int, corpus: Corpus) -> PairSplits:
     """Every part must hold pairs of both classes: an empty or one-class part would fail deep in TensorFlow
     (an empty shuffle buffer) or give no AUC. Say which part, and what the pool held, naming the data."""
-    for name in SPLITS:
+    for name in PARTS:
         part = splits[name]
         if len(part) == 0 or part.n_positive in (0, len(part)):
             source = corpus.paths.pairs_csv or corpus.paths.root
@@ -143,7 +143,7 @@ def _check_parts(splits: PairSplits, pool_positive: int, pool_size: int, corpus:
 
 
 def used_songs(splits: PairSplits) -> list[str]:
-    return sorted(set().union(*(splits[n].songs() for n in SPLITS)))
+    return sorted(set().union(*(splits[n].songs() for n in PARTS)))
 
 
 def encode_split_lyrics(corpus: Corpus, splits: PairSplits, max_len: int, min_count: int, max_doc_freq: float,

@@ -47,7 +47,7 @@ import numpy as np
 from .corpus import DataPaths, find_data, iter_lyrics, iter_scored_rows
 from .files import partial_folder, replace_folder, write_json
 from .lyrics import Vocabulary, tokenize
-from .pairs import SPLITS, THRESHOLD, BalancedDraw, Pairs, PartDraw, balanced_draw
+from .pairs import PARTS, THRESHOLD, BalancedDraw, Pairs, PartDraw, balanced_draw, read_pairs_csv
 from .report import DataError, SkipReport
 
 PAIR_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4")])
@@ -134,12 +134,10 @@ class StreamedLyrics:
         return report
 
     def pairs(self, part: str) -> Pairs:
-        """The part's pairs with track ids, scores and labels, both orders, in the shards' order."""
-        with open(self.folder / f"{part}_pairs.csv", newline="") as f:
-            rows = list(csv.reader(f))[1:]
-        a, b = (np.array([r[k] for r in rows], dtype=object) for k in (0, 1))
-        score = np.array([float(r[2]) for r in rows], dtype="float32")
-        return Pairs(a, b, score, (score >= THRESHOLD).astype("int32")).with_flips()
+        """The part's pairs with track ids, scores and labels, both orders, in the shards' order (read whole from
+        ``<part>_pairs.csv``: evaluation and the pairs' fingerprint need them)."""
+        listed = read_pairs_csv(self.folder / f"{part}_pairs.csv")
+        return Pairs(listed.a, listed.b, listed.score, (listed.score >= THRESHOLD).astype("int32")).with_flips()
 
     def dataset(self, part: str, batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
                 fast: bool = True, fixed_shapes: bool = False):
@@ -261,7 +259,7 @@ def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: in
     return Buckets(folder, n_buckets, listed, in_pool)
 
 
-# 3. splits ------------------------------------------------------------------------------------
+# 3. parts -------------------------------------------------------------------------------------
 @dataclass
 class PoolParts:
     """Pass 3's result: each bucket's part per pair (0, 1, 2; -1 across parts), each part's negatives and positives,
@@ -288,7 +286,7 @@ def split_pool(buckets: Buckets, method: str, fractions, seed: int, report: Skip
     if conflicts:
         report.note("pair listed twice with different scores (the higher kept)", conflicts)
     stats = {"unique_pairs": unique, "pairs_across_splits": across, "available": {
-        name: {"negative": int(counts[s, 0]), "positive": int(counts[s, 1])} for s, name in enumerate(SPLITS)}}
+        name: {"negative": int(counts[s, 0]), "positive": int(counts[s, 1])} for s, name in enumerate(PARTS)}}
     return PoolParts(of_bucket, counts, stats)
 
 
@@ -299,7 +297,7 @@ def balance_parts(parts: PoolParts, n_per_class, seed: int, root: Path) -> list[
     draws = [balanced_draw(int(parts.available[s, 1]), int(parts.available[s, 0]), n_per_class[s], seed + s)
              for s in range(3)]
     if len(draws[0].order) == 0:
-        raise DataError(f"no training pairs to draw (per split: {parts.stats['available']})", root)
+        raise DataError(f"no training pairs to draw (per part: {parts.stats['available']})", root)
     return draws
 
 
@@ -355,7 +353,7 @@ def draw_pairs(buckets: Buckets, parts: PoolParts, draws: list[BalancedDraw], n_
                 kept[s]["score"][at], kept[s]["label"][at] = pool["score"][chosen], c
                 seen[s, c] += len(idx)
     in_part = np.zeros((3, n_songs), dtype=bool)
-    for s, (name, rec) in enumerate(zip(SPLITS, kept)):
+    for s, (name, rec) in enumerate(zip(PARTS, kept)):
         rec.tofile(buckets.folder / f"kept-{name}.bin")
         in_part[s, rec["a"]] = in_part[s, rec["b"]] = True
     return Drawn(buckets.folder, in_part)
@@ -417,7 +415,7 @@ def write_shards(index: SongIndex, drawn: Drawn, encoded: EncodedRows, out: Path
 
     counts, shards, boundaries = {}, {}, []
     songs, lengths = encoded.songs, encoded.lengths
-    for name in SPLITS:
+    for name in PARTS:
         rec = drawn.kept(name)
         ra, rb = encoded.row[rec["a"]], encoded.row[rec["b"]]
         ok = (lengths[ra] > 0) & (lengths[rb] > 0)
@@ -435,7 +433,7 @@ def write_shards(index: SongIndex, drawn: Drawn, encoded: EncodedRows, out: Path
             rows = csv.writer(f)
             rows.writerow(["track_a", "track_b", "score"])
             for x, z, s in zip(index.ids[rec["a"]], index.ids[rec["b"]], rec["score"].tolist()):
-                rows.writerow([x.decode(), z.decode(), f"{s:.6g}"])
+                rows.writerow([x.decode(), z.decode(), f"{s:.9g}"])  # float32 exactly: labels come back the same
         used = np.union1d(rec["a"], rec["b"])
         counts[name] = {"pairs": 2 * len(rec), "positive": 2 * int(rec["label"].sum()), "songs": int(len(used))}
         shards[name] = [p.name for p in writer.paths]
@@ -456,9 +454,10 @@ def prepare_lyrics_shards(
     strict: bool = False,
     fractions=(0.8, 0.1, 0.1),
 ) -> StreamedLyrics:
-    """Stream a data folder into ``out``: TFRecord shards per split, pair CSVs, encoded songs,
+    """Stream a data folder into ``out``: TFRecord shards per part (train, val, test), pair CSVs, encoded songs,
     the vocabulary and ``manifest.json`` (counts, leakage, what was skipped). The passes run in order, each
-    taking what the ones before returned; the work files live in a temporary folder removed at the end."""
+    taking what the ones before returned; the work files live in a temporary folder removed at the end.
+    Taught in notebook 09."""
     if split not in ("pair", "song"):
         raise ValueError(f"split must be 'pair' or 'song', got {split!r}")
     if n_buckets < 1:
