@@ -17,13 +17,17 @@ from .datasets.pipeline import pair_dataset
 from .datasets.prepare import PairData
 
 
+def _inputs(x, y):
+    """A batch without its labels, for ``model.predict``."""
+    return (x,)
+
+
 def predict_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 512) -> np.ndarray:
     """p(similar) for every pair, in order: any pairs of encoded songs (a playlist's candidates, notebook 03's
     ROC curve); :func:`evaluate` scores a part of prepared data."""
     if len(pairs) == 0:
         return np.zeros(0, dtype="float32")
-    ds = pair_dataset(pairs, songs, batch_size, trim=True).map(lambda x, y: (x,))
-    return model.predict(ds, verbose=0)[:, 1]
+    return model.predict(pair_dataset(pairs, songs, batch_size, trim=True).map(_inputs), verbose=0)[:, 1]
 
 
 def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, keep_scores: bool = False) -> dict:
@@ -41,7 +45,7 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
         raise ValueError(f"the {part} part does not hold each pair in both orders side by side (Pairs.with_flips)")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
-        p = model.predict(data.dataset(part, batch_size, shuffle=False).map(lambda x, y: (x,)), verbose=0)[:, 1]
+        p = model.predict(data.dataset(part, batch_size, shuffle=False).map(_inputs), verbose=0)[:, 1]
     out = {
         "accuracy": float(((p >= 0.5) == (pairs.label == 1)).mean()),
         "roc_auc": roc_auc(pairs.label, p),
