@@ -23,18 +23,9 @@ from dplib.config import get_config, seed_everything  # noqa: E402
 def machine() -> str:
     import tensorflow as tf
 
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpus = tf.config.list_physical_devices("GPU")
-    return (f"{platform.node() or 'host'}: {os.cpu_count()} cores ({cpu}), "
-            f"{'GPU ' + str(len(gpus)) if gpus else 'no GPU'}; Python {platform.python_version()}, "
-            f"TensorFlow {tf.__version__}")
+    from dplib.config import machine_summary
+
+    return f"{platform.node() or 'host'}: {machine_summary()}; Python {platform.python_version()}, TensorFlow {tf.__version__}"
 
 
 def lyrics_throughput(size: str, epochs: int) -> dict:

@@ -201,7 +201,7 @@ def write_report(readme: Path, size: str | None = None) -> int:
 def synthetic_results_section(cfg, readme: Path) -> str:
     """Tables 2 and 3 beside the paper's: mean ± sd over ``cfg.seeds`` where every seed was run (Table 3 with the
     extra rows of notebook 07), else ``cfg.seed``'s table; training and notebook times, and the figures."""
-    from .experiments import AUDIO_BEYOND, ablation_table, grid_of, load_results, spread_table
+    from .experiments import AUDIO_BEYOND, ablation_table, grid_of, load_results, spread_table, training_cost_table
 
     def table(kind: str) -> tuple[str, list[dict]]:
         extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()
@@ -222,6 +222,10 @@ def synthetic_results_section(cfg, readme: Path) -> str:
     for kind, title in (("lyrics", "Table 2, lyrics"), ("audio", "Table 3, audio (and the authors' future work)")):
         text, runs = table(kind)
         parts += [f"### {title}", "", text, "", took(runs), ""]
+    parts += [f"### What `make reproduce` trains (seeds {', '.join(map(str, cfg.seeds))})", "",
+              "Each notebook trains only what is not saved under `results/` from the same pairs and settings, so a "
+              "fresh clone trains everything below. Times are those the runs recorded (training only; loading, "
+              "evaluation and plots come on top).", "", training_cost_table(cfg), ""]
     timing = cfg.results_dir / "notebook_times.json"
     if timing.exists():
         times = json.loads(timing.read_text())

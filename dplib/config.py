@@ -190,6 +190,21 @@ def quiet_tensorflow() -> None:
     tf.get_logger().setLevel("ERROR")
 
 
+def machine_summary() -> str:
+    """The machine, as results record it: CPU cores and model, and the GPU TensorFlow sees. A table of training
+    times can then say where they were measured, not where the report happened to be written."""
+    import tensorflow as tf
+
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    return f"{os.cpu_count()} CPU cores ({cpu}), " + (f"{len(gpus)} GPU" if gpus else "no GPU")
+
+
 def device_summary() -> str:
     """One line naming the accelerator TensorFlow will use (or the CPU)."""
     import tensorflow as tf

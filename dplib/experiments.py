@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .baselines import song_identity_scores, spectral_cosine, tfidf_cosine, threshold_accuracy
-from .config import Config, seed_everything
+from .config import Config, machine_summary, seed_everything
 from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
@@ -219,6 +219,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "test_p": test["p"], "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
         "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
+        "machine": machine_summary(),
         "settings": {**settings, "max_len": exp.cfg.max_len if exp.kind == "lyrics" else None,
                      "params": int(model.count_params())},
         "counts": exp.data.counts(), "leakage": exp.data.leakage,
@@ -478,6 +479,35 @@ def cost_table(results: dict[str, list[dict]]) -> str:
         per_epoch = np.mean([r["seconds"] / r["epochs_run"] for r in runs])
         lines.append(f"| {name} | {runs[0]['settings']['params']:,} | {per_epoch:.1f} | "
                      f"{np.mean([r['epochs_run'] for r in runs]):.1f} | {len(runs)} |")
+    return "\n".join(lines)
+
+
+def saved_trainings(cfg: Config) -> dict[str, list[dict]]:
+    """Every saved training at ``cfg.size`` over ``cfg.seeds``, by the notebook that makes it (its time and machine
+    are in each result): what a fresh ``make reproduce`` has to train."""
+    audio = ("", *AUDIO_BEYOND)
+    joint = [json.loads(p.read_text()) for seed in cfg.seeds
+             for p in sorted((cfg.results_dir / "joint" / "song" / f"seed{seed}").glob("*.json"))]
+    return {
+        "05 Table 2 (lyrics)": [r for h in ("pair", "song") for r in load_results(cfg, "lyrics", h, "", cfg.seeds)],
+        "06 real lyrics": [r for h in HOLDOUTS for r in load_results(cfg, "lyrics", h, "real-lyrics", cfg.seeds)],
+        "07 Table 3 (audio) and future-work rows": [r for d in audio for h in ("pair", "song")
+                                                    for r in load_results(cfg, "audio", h, d, cfg.seeds)],
+        "09 joint model and playlist towers": joint,
+    }
+
+
+def training_cost_table(cfg: Config) -> str:
+    """Markdown: per notebook, the trainings a fresh ``make reproduce`` runs, their summed training time as the runs
+    recorded it, and the machines they ran on. Written into the README by ``dplib report``."""
+    lines = ["| notebook | trainings | training time | machine |", "|---|---|---|---|"]
+    total = 0.0
+    for name, runs in saved_trainings(cfg).items():
+        seconds = sum(r["seconds"] for r in runs)
+        total += seconds
+        machines = sorted({r.get("machine", "not recorded") for r in runs}) or ["-"]
+        lines.append(f"| {name} | {len(runs)} | {seconds / 60:.0f} min | {'; '.join(machines)} |")
+    lines.append(f"| total | | {total / 3600:.1f} h | |")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from .config import Config, seed_everything
+from .config import Config, machine_summary, seed_everything
 from .datasets.corpus import Corpus
 from .datasets.files import write_json
 from .datasets.prepare import Prepared, prepare_joint
@@ -86,7 +86,7 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
               "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
               "acc_ci": bootstrap_ci(labels, test["p"]), "auc_ci": bootstrap_ci(labels, test["p"], "roc_auc"),
               "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
-              "seconds": round(history["seconds"], 2), "n_test_pairs": test["n_pairs"]}
+              "seconds": round(history["seconds"], 2), "n_test_pairs": test["n_pairs"], "machine": machine_summary()}
     folder.mkdir(parents=True, exist_ok=True)
     json_path.unlink(missing_ok=True)
     partial = folder / f".{stem.name}.partial.keras"

@@ -2,6 +2,7 @@
 evaluate and list a playlist with the saved model; bad input gives one line and exit code 1."""
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,25 @@ def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick
     assert "nbval 01_write.ipynb: ok" in out and "nbval 02_read.ipynb: ok" in out
     assert "nbval 03_fails.ipynb: FAILED" in out and "the third notebook fails on purpose" in out
     assert "notebooks: 2 passed, 1 failed, 0 skipped" in out
+
+
+def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
+    from dplib.config import get_config
+    from dplib.experiments import training_cost_table
+
+    monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
+    cfg = get_config(size="default")
+    runs = [("lyrics/pair/seed0/all_fc2.json", 90.0, "2 CPU cores (A), no GPU"),
+            ("lyrics/song/seed1/diff_fc2.json", 30.0, None),  # made before results recorded their machine
+            ("real-lyrics/pair_matched/seed2/all_fc2.json", 600.0, "2 CPU cores (A), no GPU"),
+            ("joint/song/seed0/joint_all_+_absdiff.json", 7200.0, "1 GPU")]
+    for path, seconds, machine in runs:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(json.dumps({"name": Path(path).stem, "seconds": seconds,
+                                                             **({"machine": machine} if machine else {})}))
+    lines = training_cost_table(cfg).splitlines()
+    assert lines[2] == "| 05 Table 2 (lyrics) | 2 | 2 min | 2 CPU cores (A), no GPU; not recorded |"
+    assert lines[3] == "| 06 real lyrics | 1 | 10 min | 2 CPU cores (A), no GPU |"
+    assert lines[4] == "| 07 Table 3 (audio) and future-work rows | 0 | 0 min | - |"
+    assert lines[5] == "| 09 joint model and playlist towers | 1 | 120 min | 1 GPU |"
+    assert lines[6] == "| total | | 2.2 h | |"
