@@ -12,14 +12,12 @@ Steps, each a small function a notebook can show (notebook 01):
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
-from .files import write_text
 from .report import DataError, SkipReport
 
 THRESHOLD = 0.5
@@ -164,13 +162,31 @@ def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> Scored
     return ScoredPairs.from_rows(iter_pairs_csv(path, report))
 
 
-def write_pairs_csv(pairs: ScoredPairs | Pairs, path: str | Path) -> Path:
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(["track_a", "track_b", "score"])
-    for a, b, s in zip(pairs.a, pairs.b, pairs.score):
-        writer.writerow([a, b, f"{float(s):.6g}"])
-    return write_text(path, text.getvalue())
+def write_pairs_csv(pairs: ScoredPairs | Pairs | Iterable[tuple[str, str, float]], path: str | Path,
+                    digits: int = 6) -> Path:
+    """A ``track_a,track_b,score`` CSV, written row by row under a temporary name and renamed (complete or not at
+    all); ``digits``: significant digits of the scores (9 keep a float32 exactly)."""
+    rows = zip(pairs.a, pairs.b, pairs.score) if isinstance(pairs, (ScoredPairs, Pairs)) else pairs
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    with open(partial, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["track_a", "track_b", "score"])
+        for a, b, score in rows:
+            writer.writerow([a, b, f"{float(score):.{digits}g}"])
+    partial.replace(path)
+    return path
+
+
+def report_pool_skips(report: SkipReport, unknown: int = 0, self_pairs: int = 0, conflicts: int = 0) -> None:
+    """What pooling drops or merges, counted in the same words by both preparation paths."""
+    if conflicts:
+        report.note("pair listed twice with different scores (the higher kept)", conflicts)
+    if unknown:
+        report.skip("pair names a track without data", detail=f"{unknown} listed pairs", count=unknown)
+    if self_pairs:
+        report.skip("pair of a track with itself", detail=f"{self_pairs} listed pairs", count=self_pairs)
 
 
 def build_pair_pool(
@@ -208,12 +224,7 @@ def build_pair_pool(
             conflicts += 1
         if seen is None or s > seen:
             best[key] = float(s)
-    if conflicts:
-        report.note("pair listed twice with different scores (the higher kept)", conflicts)
-    if unknown:
-        report.skip("pair names a track without data", detail=f"{unknown} listed pairs", count=unknown)
-    if self_pairs:
-        report.skip("pair of a track with itself", detail=f"{self_pairs} listed pairs", count=self_pairs)
+    report_pool_skips(report, unknown, self_pairs, conflicts)
     keys = sorted(best)
     a = np.array([k[0] for k in keys], dtype=object)
     b = np.array([k[1] for k in keys], dtype=object)

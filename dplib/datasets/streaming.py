@@ -32,7 +32,6 @@ are supported here; random unlisted negatives need the in-memory path.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import shutil
@@ -47,7 +46,8 @@ import numpy as np
 from .corpus import DataPaths, find_data, iter_lyrics, iter_scored_rows
 from .files import partial_folder, replace_folder, write_json
 from .lyrics import Vocabulary, tokenize
-from .pairs import PARTS, THRESHOLD, BalancedDraw, Pairs, PartDraw, balanced_draw, read_pairs_csv
+from .pairs import (PARTS, THRESHOLD, BalancedDraw, Pairs, PartDraw, balanced_draw, read_pairs_csv,
+                    report_pool_skips, write_pairs_csv)
 from .report import DataError, SkipReport
 
 PAIR_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4")])
@@ -252,10 +252,7 @@ def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: in
     finally:
         for f in files:
             f.close()
-    if unknown:
-        report.skip("pair names a track without data", detail=f"{unknown} listed pairs", count=unknown)
-    if self_pairs:
-        report.skip("pair of a track with itself", detail=f"{self_pairs} listed pairs", count=self_pairs)
+    report_pool_skips(report, unknown, self_pairs)
     return Buckets(folder, n_buckets, listed, in_pool)
 
 
@@ -283,8 +280,7 @@ def split_pool(buckets: Buckets, method: str, fractions, seed: int, report: Skip
         np.add.at(counts, (which[ok], label[ok]), 1)
         of_bucket.append(which)
         unique, across, conflicts = unique + len(pool), across + int((~ok).sum()), conflicts + twice
-    if conflicts:
-        report.note("pair listed twice with different scores (the higher kept)", conflicts)
+    report_pool_skips(report, conflicts=conflicts)
     stats = {"unique_pairs": unique, "pairs_across_splits": across, "available": {
         name: {"negative": int(counts[s, 0]), "positive": int(counts[s, 1])} for s, name in enumerate(PARTS)}}
     return PoolParts(of_bucket, counts, stats)
@@ -429,11 +425,8 @@ def write_shards(index: SongIndex, drawn: Drawn, encoded: EncodedRows, out: Path
                 a, b = songs[i, : lengths[i]], songs[j, : lengths[j]]
                 writer.write(a, b, y)
                 writer.write(b, a, y)
-        with open(out / f"{name}_pairs.csv", "w", newline="") as f:
-            rows = csv.writer(f)
-            rows.writerow(["track_a", "track_b", "score"])
-            for x, z, s in zip(index.ids[rec["a"]], index.ids[rec["b"]], rec["score"].tolist()):
-                rows.writerow([x.decode(), z.decode(), f"{s:.9g}"])  # float32 exactly: labels come back the same
+        rows = ((x.decode(), z.decode(), s) for x, z, s in zip(index.ids[rec["a"]], index.ids[rec["b"]], rec["score"]))
+        write_pairs_csv(rows, out / f"{name}_pairs.csv", digits=9)  # float32 exactly: labels read back the same
         used = np.union1d(rec["a"], rec["b"])
         counts[name] = {"pairs": 2 * len(rec), "positive": 2 * int(rec["label"].sum()), "songs": int(len(used))}
         shards[name] = [p.name for p in writer.paths]
