@@ -387,16 +387,18 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
 
 def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
                  seeds: tuple[int, ...] | None = None) -> list[dict]:
-    """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``).
-    Taught in notebook 05 (also 06, 07, 08).
+    """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``), made the way training
+    makes them now (:data:`PROTOCOL`): a result of an older protocol stays on disk, out of every table, until a run
+    replaces it. Taught in notebook 05 (also 06, 07, 08).
     """
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
         folder = cfg.results_dir / (dataset or kind) / split / f"seed{seed}"
         for settings in grid_of(kind, dataset):
             path = folder / f"{config_name(kind, **settings, dataset=dataset)}.json"
-            if path.exists():
-                out.append(json.loads(path.read_text()))
+            result = json.loads(path.read_text()) if path.exists() else None
+            if result is not None and result.get("protocol", 1) == PROTOCOL[kind]:
+                out.append(result)
     return out
 
 

@@ -105,7 +105,7 @@ def test_saved_results_are_reused_only_when_made_the_same_way(synth_quick, monke
     import json
 
     from dplib.config import get_config
-    from dplib.experiments import PROTOCOL, prepare, run_config
+    from dplib.experiments import PROTOCOL, load_results, prepare, run_config
 
     exp = prepare("lyrics", get_config(size="quick"), "pair")
     first = run_config(exp, "product", 1, epochs=1)
@@ -114,7 +114,9 @@ def test_saved_results_are_reused_only_when_made_the_same_way(synth_quick, monke
     path = exp.folder / "product_fc1.json"
     saved = json.loads(path.read_text())
     path.write_text(json.dumps({**saved, "protocol": PROTOCOL["lyrics"] - 1}))  # made by an older protocol
+    assert load_results(exp.cfg, "lyrics", "pair") == []  # kept out of the tables until a run replaces it
     again = run_config(exp, "product", 1, epochs=1)
+    assert [r["name"] for r in load_results(exp.cfg, "lyrics", "pair")] == ["product_fc1"]
     assert "reused" not in again and json.loads(path.read_text())["protocol"] == PROTOCOL["lyrics"]
 
 
