@@ -176,4 +176,3 @@ def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     assert lines[4] == "| 07 Table 3 (audio) and future-work rows | 0 | 0 min | - |"
     assert lines[5] == "| 09 joint model and playlist towers | 1 | 120 min | 1 GPU |"
     assert lines[6] == "| total | | 2.2 h | |"
-
