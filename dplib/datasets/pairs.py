@@ -85,7 +85,7 @@ class ScoredPairs:
 
 @dataclass
 class Pairs:
-    """Labelled pairs of one split; ``label`` is 1 for "similar". Taught in notebook 01."""
+    """Labelled pairs of one part (or a pool); ``label`` is 1 for "similar". Taught in notebook 01."""
 
     a: np.ndarray
     b: np.ndarray
@@ -263,7 +263,7 @@ def build_pair_pool(
 def song_fractions(fractions: tuple[float, float, float]) -> np.ndarray:
     """Share of songs per part so that kept pairs come out near ``fractions``.
 
-    A pair stays only if both songs land in the same split, so a split with a
+    A pair stays only if both songs land in the same part, so a part with a
     share q of the songs keeps about q**2 of the pairs: take q ~ sqrt(fraction).
     """
     q = np.sqrt(np.asarray(fractions, dtype=float))
