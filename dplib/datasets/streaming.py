@@ -3,7 +3,8 @@ with the corpus never held in memory.
 
 :mod:`.prepare` does the same job with Python dicts and sets, which is clear and fast
 up to a few million listed pairs. The full Last.fm set lists 56 M, so here each step
-is a pass over files and memory holds a few numbers per song plus one bucket of pairs:
+is a pass over files and memory holds a few numbers per song, one byte per pair (its part), the kept pairs and
+one bucket of pairs:
 
 1. **songs**: the track ids that have lyrics, sorted.
 2. **buckets**: every listed row becomes (song index, song index, score), smaller index
@@ -11,7 +12,7 @@ is a pass over files and memory holds a few numbers per song plus one bucket of 
    Both directions of a pair land in the same bucket, so a bucket alone can keep the
    higher score of a pair listed twice, and reading the buckets in order gives the pool's
    pairs in sorted order, the order the in-memory pool has.
-3. **splits**: each pair's part from :class:`~.pairs.PartDraw`, the split rule the in-memory
+3. **parts**: each pair's part from :class:`~.pairs.PartDraw`, the split rule the in-memory
    path uses, fed the pool bucket by bucket: the same seed gives the same parts.
 4. **balance**: count positives and negatives per part, then draw ``n = min(positives,
    negatives, cap)`` of each and their shuffle with :func:`~.pairs.balanced_draw`, which needs
@@ -24,7 +25,8 @@ is a pass over files and memory holds a few numbers per song plus one bucket of 
 
 Each step is a function that takes what the steps before it returned and returns a small value
 (``index_songs`` -> ``SongIndex``, ``bucket_pairs`` -> ``Buckets``, ``split_pool`` -> ``PoolParts``,
-``balance_parts`` -> ``Balance``, ``draw_pairs`` -> ``Drawn``, ``fit_vocabulary``, ``encode_songs`` -> ``EncodedRows``, ``write_shards``), so a test
+``balance_parts`` -> a ``BalancedDraw`` per part, ``draw_pairs`` -> ``Drawn``, ``fit_vocabulary``, ``encode_songs``
+-> ``EncodedRows``, ``write_shards``), so a test
 or a notebook can run the first few and look at what they return; :func:`prepare_lyrics_shards` runs them all.
 
 Only the default negatives (listed pairs scored below 0.5, what the real data gives)
