@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dplib.baselines import song_identity_scores
-from dplib.evaluation import bootstrap_ci, roc_auc
+from dplib.evaluation import bootstrap_ci, roc_auc, roc_auc_rows
 
 
 def test_song_identity_knows_seen_songs_only():
@@ -40,6 +40,16 @@ def test_bootstrap_interval_holds_the_estimate_and_narrows_with_more_pairs():
         bootstrap_ci(labels[:-1], p[:-1])
     with pytest.raises(ValueError, match="metric must be"):
         bootstrap_ci(labels, p, "f1")
+
+
+def test_auc_of_many_rows_at_once_is_sklearns_row_by_row():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, (40, 120))
+    scores = np.round(rng.random((40, 120)), 2)  # two decimals: many ties, which count half
+    labels[0] = 1  # one class only: no ROC curve
+    rows = roc_auc_rows(labels, scores)
+    assert np.isnan(rows[0])
+    np.testing.assert_allclose(rows[1:], [roc_auc(y, s) for y, s in zip(labels[1:], scores[1:])], rtol=0, atol=1e-12)
 
 
 def test_training_keeps_the_best_validation_epoch(synth_quick, monkeypatch):
