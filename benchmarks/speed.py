@@ -1,7 +1,6 @@
 """Speed, measured side by side in one run: lyrics training paths, |FFT| blocking, audio towers, the notebook suite."""
 from __future__ import annotations
 
-import json
 import os
 import platform
 import subprocess
@@ -158,7 +157,13 @@ def audio_towers_throughput(size: str = "default", steps: int = 20) -> dict:
 
 
 def notebook_times() -> dict:
+    """The quick-mode notebook suite under nbval (what `make test` runs), from scratch, measured here: each
+    notebook's time and the wall time; and what `make reproduce` trains at the default size, per stage, as the saved
+    runs recorded it (a full reproduce takes hours, so it is read, not rerun)."""
+    import re
     import tempfile
+
+    from dplib.experiments import training_costs
 
     with tempfile.TemporaryDirectory() as results:  # from scratch: no saved ablation results to reuse
         started = time.perf_counter()
@@ -166,7 +171,8 @@ def notebook_times() -> dict:
         proc = subprocess.run([sys.executable, "-m", "dplib.cli", "nbval", str(ROOT / "notebooks")],
                               cwd=ROOT, env=env, capture_output=True, text=True)
         quick = time.perf_counter() - started
-    default_file = ROOT / "results" / "default" / "notebook_times.json"
-    default = json.loads(default_file.read_text()) if default_file.exists() else None
-    return {"quick_seconds": quick, "quick_ok": proc.returncode == 0,
-            "default_seconds": sum(default.values()) if default else None, "default_each": default}
+    each = {m[1]: float(m[3]) for m in re.finditer(r"^nbval (\S+): (ok|FAILED) in (\d+) s", proc.stdout, re.M)}
+    stages = training_costs(get_config(size="default"), by_stage=True)
+    return {"quick_seconds": quick, "quick_ok": proc.returncode == 0, "quick_each": each,
+            "jobs": min(os.cpu_count() or 1, 4), "reproduce_stages": stages,
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -225,7 +225,8 @@ def synthetic_results_section(cfg, readme: Path) -> str:
     parts += [f"### What `make reproduce` trains (seeds {', '.join(map(str, cfg.seeds))})", "",
               "Each notebook trains only what is not saved under `results/` from the same pairs and settings, so a "
               "fresh clone trains everything below. Times are those the runs recorded (training only; loading, "
-              "evaluation and plots come on top).", "", training_cost_table(cfg), ""]
+              "evaluation and plots come on top); the first seed's column is what a single-seed run trains.", "",
+              training_cost_table(cfg), ""]
     timing = cfg.results_dir / "notebook_times.json"
     if timing.exists():
         times = json.loads(timing.read_text())

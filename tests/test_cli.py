@@ -158,7 +158,7 @@ def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick
 
 def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     from dplib.config import get_config
-    from dplib.experiments import training_cost_table
+    from dplib.experiments import training_cost_table, training_costs
 
     monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
     cfg = get_config(size="default")
@@ -171,8 +171,13 @@ def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
         (tmp_path / path).write_text(json.dumps({"name": Path(path).stem, "seconds": seconds,
                                                              **({"machine": machine} if machine else {})}))
     lines = training_cost_table(cfg).splitlines()
-    assert lines[2] == "| 05 Table 2 (lyrics) | 2 | 2 min | 2 CPU cores (A), no GPU; not recorded |"
-    assert lines[3] == "| 06 real lyrics | 1 | 10 min | 2 CPU cores (A), no GPU |"
-    assert lines[4] == "| 07 Table 3 (audio) and future-work rows | 0 | 0 min | - |"
-    assert lines[5] == "| 09 joint model and playlist towers | 1 | 120 min | 1 GPU |"
-    assert lines[6] == "| total | | 2.2 h | |"
+    assert lines[2] == "| 05 Table 2 (lyrics) | 2 | 2 min | 2 min | 2 CPU cores (A), no GPU; not recorded |"
+    assert lines[3] == "| 06 real lyrics | 1 | 10 min | 0 min | 2 CPU cores (A), no GPU |"
+    assert lines[4] == "| 07 Table 3 (audio) and future-work rows | 0 | 0 min | 0 min | - |"
+    assert lines[5] == "| 09 joint model and playlist towers | 1 | 120 min | 120 min | 1 GPU |"
+    assert lines[6] == "| total | | 2.2 h | 2.0 h | |"
+    stages = {(row["notebook"][:2], row["stage"]): row for row in training_costs(cfg, by_stage=True)}
+    assert stages[("05", "pair split")]["first_seed_seconds"] == 90.0
+    assert stages[("05", "song split")]["seconds"] == 30.0 and stages[("05", "song split")]["first_seed_seconds"] == 0
+    assert stages[("06", "pair_matched holdout")]["trainings"] == 1
+    assert stages[("09", "joint_all_+_absdiff")]["seconds"] == 7200.0
