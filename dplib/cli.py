@@ -418,7 +418,8 @@ def cmd_nbval(args) -> int:
     """Check every notebook with nbval (lax mode), one pytest run each, ``--jobs`` at a time, and print each one's
     time. A notebook waits for those its metadata ``dplib.after`` names (it reads their results); the data every
     notebook reads is made first, once. A notebook whose data is absent (see :func:`missing_data`) is skipped with
-    the reason, never silently; a failed notebook's pytest output is printed."""
+    the reason, never silently; a failed notebook's pytest output is printed. Those with ``after`` start last,
+    so that no worker sits idle waiting while another notebook could run."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .config import get_config
@@ -448,10 +449,12 @@ def cmd_nbval(args) -> int:
             print(output, flush=True)
         return code, output, seconds
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:  # in name order: a notebook waits only on earlier ones
-        for nb in notebooks:
+    # in name order, those that read other notebooks' results last: waiting, they would hold a worker idle
+    order = sorted(notebooks, key=lambda nb: bool(notebook_meta(nb).get("after")))
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for nb in order:
             jobs[nb.name] = pool.submit(check, nb)
-    results = {name: job.result() for name, job in jobs.items()}
+    results = {nb.name: jobs[nb.name].result() for nb in notebooks}
     failed = [name for name, (code, _, _) in results.items() if code != 0]
     print("\n".join(f"{name:<40} {sec:6.0f} s" for name, (_, _, sec) in results.items()))
     print(f"{'total (wall clock, ' + str(args.jobs) + ' at a time)':<40} {time.perf_counter() - started:6.0f} s")

@@ -142,10 +142,10 @@ def _notebook(path, code: str, after=()):
 
 
 def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick, tmp_path):
-    """Two jobs at a time: 02 starts beside 01 but, as its metadata says, waits for it (it reads 01's file);
-    03 fails and its pytest output is printed, with exit code 1."""
+    """Two jobs at a time: 02 waits for 01, as its metadata says (it reads 01's file), so it starts last and 03 runs
+    beside 01 meanwhile; 03 fails and its pytest output is printed, with exit code 1."""
     marker = tmp_path / "written-by-01"
-    _notebook(tmp_path / "01_write.ipynb", f"import time, pathlib\ntime.sleep(3)\npathlib.Path(r'{marker}').write_text('x')")
+    _notebook(tmp_path / "01_write.ipynb", f"import time, pathlib\ntime.sleep(6)\npathlib.Path(r'{marker}').write_text('x')")
     _notebook(tmp_path / "02_read.ipynb", f"import pathlib\nassert pathlib.Path(r'{marker}').read_text() == 'x'",
               after=["01_write.ipynb"])
     _notebook(tmp_path / "03_fails.ipynb", "raise ValueError('the third notebook fails on purpose')")
@@ -154,6 +154,7 @@ def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick
     assert "nbval 01_write.ipynb: ok" in out and "nbval 02_read.ipynb: ok" in out
     assert "nbval 03_fails.ipynb: FAILED" in out and "the third notebook fails on purpose" in out
     assert "notebooks: 2 passed, 1 failed, 0 skipped" in out
+    assert out.index("nbval 03_fails.ipynb: FAILED") < out.index("nbval 01_write.ipynb: ok")  # 03 did not queue behind 02
 
 
 def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
