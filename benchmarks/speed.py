@@ -1,6 +1,7 @@
 """Speed, measured side by side in one run: lyrics training paths, |FFT| blocking, audio towers, the notebook suite."""
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -173,6 +174,29 @@ def notebook_times() -> dict:
         quick = time.perf_counter() - started
     each = {m[1]: float(m[3]) for m in re.finditer(r"^nbval (\S+): (ok|FAILED) in (\d+) s", proc.stdout, re.M)}
     stages = training_costs(get_config(size="default"), by_stage=True)
-    return {"quick_seconds": quick, "quick_ok": proc.returncode == 0, "quick_each": each,
-            "jobs": min(os.cpu_count() or 1, 4), "reproduce_stages": stages,
+    return {"quick_seconds": quick, "quick_ok": proc.returncode == 0, "quick_each": dict(sorted(each.items())),
+            "jobs": min(os.cpu_count() or 1, 4), "reproduce_stages": stages, "retrained": retrain_saved(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+RETRAIN = (("lyrics", "song", "", "all", 2, None), ("audio", "pair", "", "absdiff", 1, 1))
+
+
+def retrain_saved(configs=RETRAIN) -> list[dict]:
+    """Train saved default-size configurations (seed 0) again with today's code, nothing written: the time now beside
+    the time the saved run recorded, and whether it gives the same per-epoch history (what lets a rerun reuse it)."""
+    from dplib.experiments import config_name, prepare, train_and_evaluate
+
+    cfg = get_config(size="default")
+    out = []
+    for kind, split, dataset, combine, fc, conv in configs:
+        name = config_name(kind, combine, fc, conv, 1, dataset)
+        path = cfg.results_dir / (dataset or kind) / split / "seed0" / f"{name}.json"
+        if not path.exists():
+            continue
+        saved = json.loads(path.read_text())
+        _, now = train_and_evaluate(prepare(kind, cfg, split, dataset=dataset), combine, fc, conv)
+        out.append({"name": f"{dataset or kind}/{split}/seed0 {name}", "recorded_seconds": saved["seconds"],
+                    "seconds": now["seconds"], "epochs_run": now["epochs_run"],
+                    "same_history": now["history"] == saved["history"]})
+    return out

@@ -513,20 +513,19 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
 def training_costs(cfg: Config, by_stage: bool = False) -> list[dict]:
     """Per notebook (or per stage of each notebook): the number of trainings, their summed training time as the
     runs recorded it over every seed and for the first seed alone, and the machines they ran on."""
-    costs: dict[tuple[str, str], dict] = {}
+    def empty(notebook: str, stage: str) -> dict:
+        return {"notebook": notebook, "stage": stage, "trainings": 0, "seconds": 0.0, "first_seed_seconds": 0.0,
+                "machines": set()}
+
+    # every notebook gets a row, trained or not; stages appear as the saved results name them
+    costs = {} if by_stage else {(notebook, ""): empty(notebook, "") for notebook in TRAINING_NOTEBOOKS}
     for notebook, stage, seed, result in saved_trainings(cfg):
-        row = costs.setdefault((notebook, stage if by_stage else ""), {
-            "notebook": notebook, "stage": stage if by_stage else "", "trainings": 0, "seconds": 0.0,
-            "first_seed_seconds": 0.0, "machines": set()})
+        key = (notebook, stage if by_stage else "")
+        row = costs.setdefault(key, empty(*key))
         row["trainings"] += 1
         row["seconds"] += result["seconds"]
         row["first_seed_seconds"] += result["seconds"] if seed == cfg.seeds[0] else 0.0
         row["machines"].add(result.get("machine", "not recorded"))
-    if not by_stage:  # every notebook gets a row, trained or not
-        for notebook in TRAINING_NOTEBOOKS:
-            costs.setdefault((notebook, ""), {"notebook": notebook, "stage": "", "trainings": 0, "seconds": 0.0,
-                                              "first_seed_seconds": 0.0, "machines": set()})
-        costs = {key: costs[key] for key in sorted(costs)}
     return [{**row, "machines": sorted(row["machines"])} for row in costs.values()]
 
 

@@ -138,8 +138,8 @@ def compile_pair_model(model: keras.Model, learning_rate: float = 3e-3) -> keras
     """Adam, sparse categorical cross-entropy on the 2-way softmax; accuracy and ROC AUC.
 
     The metrics are objects and the optimizer is built here, so that every variable exists before training: a
-    first training step that creates variables is traced twice by TensorFlow (3-5 s per model on a CPU, which is
-    most of a quick-mode training). The values computed are the same."""
+    first training step that creates variables is traced twice by TensorFlow (about 2 s more per model on a 2-core
+    CPU, a quarter of a quick-mode training). The values computed are the same."""
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss="sparse_categorical_crossentropy",
