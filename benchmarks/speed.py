@@ -179,24 +179,28 @@ def notebook_times() -> dict:
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-RETRAIN = (("lyrics", "song", "", "all", 2, None), ("audio", "pair", "", "absdiff", 1, 1))
+#: what section 3 trains again: one whole stage of Table 2 (every row, seed 0) and the paper's audio row
+RETRAIN = (("lyrics", "song", "", None), ("audio", "pair", "", dict(conv_layers=1, combine="absdiff", fc=1)))
 
 
-def retrain_saved(configs=RETRAIN) -> list[dict]:
-    """Train saved default-size configurations (seed 0) again with today's code, nothing written: the time now beside
-    the time the saved run recorded, and whether it gives the same per-epoch history (what lets a rerun reuse it)."""
-    from dplib.experiments import config_name, prepare, train_and_evaluate
+def retrain_saved(stages=RETRAIN) -> list[dict]:
+    """Train saved default-size configurations (seed 0; ``None``: the stage's whole grid) again with today's code,
+    nothing written: the time now beside the time the saved run recorded, and whether it gives the same per-epoch
+    history (what lets a rerun reuse it)."""
+    from dplib.experiments import config_name, grid_of, prepare, train_and_evaluate
 
     cfg = get_config(size="default")
     out = []
-    for kind, split, dataset, combine, fc, conv in configs:
-        name = config_name(kind, combine, fc, conv, 1, dataset)
-        path = cfg.results_dir / (dataset or kind) / split / "seed0" / f"{name}.json"
-        if not path.exists():
-            continue
-        saved = json.loads(path.read_text())
-        _, now = train_and_evaluate(prepare(kind, cfg, split, dataset=dataset), combine, fc, conv)
-        out.append({"name": f"{dataset or kind}/{split}/seed0 {name}", "recorded_seconds": saved["seconds"],
-                    "seconds": now["seconds"], "epochs_run": now["epochs_run"],
-                    "same_history": now["history"] == saved["history"]})
+    for kind, split, dataset, settings in stages:
+        exp = prepare(kind, cfg, split, dataset=dataset)
+        for row in [settings] if settings else grid_of(kind, dataset):
+            name = config_name(kind, **row, dataset=dataset)
+            path = cfg.results_dir / (dataset or kind) / split / "seed0" / f"{name}.json"
+            if not path.exists():
+                continue
+            saved = json.loads(path.read_text())
+            _, now = train_and_evaluate(exp, row["combine"], row["fc"], row.get("conv_layers"))
+            out.append({"name": f"{dataset or kind}/{split}/seed0 {name}", "recorded_seconds": saved["seconds"],
+                        "seconds": now["seconds"], "epochs_run": now["epochs_run"],
+                        "same_history": now["history"] == saved["history"]})
     return out

@@ -152,7 +152,7 @@ def test_lyrics_model_learns_a_toy_pair_task():
 @pytest.mark.parametrize("kind", ["lyrics", "audio"])
 def test_training_creates_no_variables_so_its_step_is_traced_once(kind):
     """A variable made while the train step is traced (Adam's slots, a metric's counters) makes TensorFlow trace the
-    step twice: seconds per model on a CPU, most of a quick-mode training."""
+    step twice: about 2 s more per model on a 2-core CPU, a quarter of a quick-mode training."""
     seed_everything(0)
     rng = np.random.default_rng(0)
     if kind == "lyrics":

@@ -52,6 +52,20 @@ def test_auc_of_many_rows_at_once_is_sklearns_row_by_row():
     np.testing.assert_allclose(rows[1:], [roc_auc(y, s) for y, s in zip(labels[1:], scores[1:])], rtol=0, atol=1e-12)
 
 
+def test_bootstrap_interval_is_the_percentiles_of_resampled_pairs():
+    """The interval from the vectorised resamples equals one computed resample by resample with scikit-learn."""
+    rng = np.random.default_rng(4)
+    labels = np.repeat(rng.integers(0, 2, 150), 2)
+    p = np.clip(labels * 0.2 + rng.random(300) * 0.8, 0, 1)
+    draw, values = np.random.default_rng(7), []
+    for _ in range(300):
+        k = draw.integers(0, 150, 150)
+        i = np.concatenate([2 * k, 2 * k + 1])
+        values.append(roc_auc(labels[i], p[i]))
+    expected = np.nanquantile(values, [0.025, 0.975])
+    np.testing.assert_allclose(bootstrap_ci(labels, p, "roc_auc", n_boot=300, seed=7), expected, rtol=0, atol=1e-12)
+
+
 def test_training_keeps_the_best_validation_epoch(synth_quick, monkeypatch):
     monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
     from dplib.config import get_config, seed_everything
