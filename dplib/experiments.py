@@ -17,7 +17,7 @@ from .baselines import song_identity_scores, spectral_cosine, tfidf_cosine, thre
 from .config import Config, machine_summary, seed_everything
 from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
-from .datasets.files import write_json
+from .datasets.files import write_json, written
 from .datasets.pairs import PARTS
 from .datasets.report import SkipReport
 from .datasets.prepare import PairData, prepare_audio, prepare_lyrics
@@ -233,12 +233,10 @@ def save_run(out: Path, model, metrics: dict, vocab=None) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").unlink(missing_ok=True)
-    partial = out / ".model.partial.keras"
-    model.save(partial)
-    partial.replace(out / "model.keras")
+    with written(out / "model.keras") as partial:
+        model.save(partial)
     if vocab is not None:
-        vocab.save(out / ".vocabulary.partial.json")
-        (out / ".vocabulary.partial.json").replace(out / "vocabulary.json")
+        vocab.save(out / "vocabulary.json")  # written complete or not at all, like every output here
     return write_json(out / "metrics.json", metrics)
 
 

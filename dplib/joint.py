@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import Config, machine_summary, seed_everything
 from .datasets.corpus import Corpus
-from .datasets.files import write_json
+from .datasets.files import write_json, written
 from .datasets.prepare import Prepared, prepare_joint
 from .datasets.synthetic import SIZES
 from .evaluation import bootstrap_ci, evaluate
@@ -89,9 +89,8 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
               "seconds": round(history["seconds"], 2), "n_test_pairs": test["n_pairs"], "machine": machine_summary()}
     folder.mkdir(parents=True, exist_ok=True)
     json_path.unlink(missing_ok=True)
-    partial = folder / f".{stem.name}.partial.keras"
-    model.save(partial)
-    partial.replace(model_path)
+    with written(model_path) as partial:
+        model.save(partial)
     write_json(json_path, result)
     return model, result
 

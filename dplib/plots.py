@@ -11,12 +11,11 @@ def save(fig, name: str, folder: str | Path) -> Path:
     """``folder/name.png``, written under a temporary name and renamed (a README never shows half a figure).
     Taught in notebook 05 (also 06, 07).
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    partial = folder / f".{name}.partial.png"
-    fig.savefig(partial, dpi=110, bbox_inches="tight")
-    partial.replace(path)
+    from .datasets.files import written
+
+    path = Path(folder) / f"{name}.png"
+    with written(path) as partial:
+        fig.savefig(partial, dpi=110, bbox_inches="tight")
     return path
 
 

@@ -1,7 +1,9 @@
 """Outputs written completely or not at all: build under a temporary name, then rename.
 
 A killed run then leaves the previous output whole (or nothing), never a new part beside an old one. A rename
-within one folder is atomic on POSIX file systems; a folder is swapped with two renames.
+within one folder is atomic on POSIX file systems; a folder is swapped with two renames. Each writer has a
+temporary name of its own, so two processes writing the same file (two notebooks training the same
+configuration side by side) never write into one temporary file: the last complete one wins.
 """
 from __future__ import annotations
 
@@ -9,17 +11,44 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+
+def _usual_permissions(path: Path, mode: int) -> None:
+    """``mode`` less the umask: mkstemp and mkdtemp make private files and folders, finished outputs are not."""
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(mode & ~umask)
+
+
+@contextmanager
+def written(path: str | Path) -> Iterator[Path]:
+    """A temporary name beside ``path``, unique to this writer and ending like ``path`` (``.keras``, ``.png``: the
+    writers that read the format from the name); renamed to ``path`` when the block ends, removed if it raises.
+
+    ``with written(out / "model.keras") as partial: model.save(partial)``
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
+    os.close(fd)
+    partial = Path(name)
+    try:
+        yield partial
+        _usual_permissions(partial, 0o666)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def write_text(path: str | Path, text: str) -> Path:
     """``path`` holds ``text`` (UTF-8) or its previous content, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-    return path
+    with written(path) as partial:
+        partial.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def write_json(path: str | Path, value) -> Path:
@@ -31,9 +60,7 @@ def partial_folder(out: str | Path) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    partial.chmod(0o777 & ~umask)  # mkdtemp makes it private; the finished folder gets the usual permissions
+    _usual_permissions(partial, 0o777)
     return partial
 
 

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from .files import written
 from .report import DataError, SkipReport
 
 THRESHOLD = 0.5
@@ -167,16 +168,12 @@ def write_pairs_csv(pairs: ScoredPairs | Pairs | Iterable[tuple[str, str, float]
     """A ``track_a,track_b,score`` CSV, written row by row under a temporary name and renamed (complete or not at
     all); ``digits``: significant digits of the scores (9 keep a float32 exactly)."""
     rows = zip(pairs.a, pairs.b, pairs.score) if isinstance(pairs, (ScoredPairs, Pairs)) else pairs
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    with open(partial, "w", newline="", encoding="utf-8") as f:
+    with written(path) as partial, open(partial, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(["track_a", "track_b", "score"])
         for a, b, score in rows:
             writer.writerow([a, b, f"{float(score):.{digits}g}"])
-    partial.replace(path)
-    return path
+    return Path(path)
 
 
 def report_pool_skips(report: SkipReport, unknown: int = 0, self_pairs: int = 0, conflicts: int = 0) -> None:
