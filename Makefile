@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install dplib with its dev extra
 
-reproduce: $(STAMP)  ## run the main job (the notebooks, default size): synthetic data, plus the real lyrics set when found or downloadable
+reproduce: $(STAMP)  ## run the main job (the notebooks, default size, two at a time): synthetic data, plus the real lyrics set when found or downloadable
 	$(PY) -m dplib.cli reproduce
 
 test: unit notebooks  ## unit tests, then every notebook under nbval in quick mode

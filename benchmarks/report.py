@@ -117,6 +117,14 @@ def notebooks_section(results: dict) -> list[str]:
         recorded, now = (sum(r[k] for r in nb["retrained"]) for k in ("recorded_seconds", "seconds"))
         lines.append(f"| all of the above | {recorded / 60:.1f} min | {now / 60:.1f} min | {recorded / now:.2f}x | | "
                      f"{sum(r['same_history'] for r in nb['retrained'])} of {len(nb['retrained'])} |")
+    pair = nb.get("side_by_side")
+    if pair:
+        seq, both = pair["one_after_other_seconds"], pair["side_by_side_seconds"]
+        lines += ["", f"Two notebooks at a time (`dplib reproduce --jobs 2`, the default; measured in this run): two "
+                  f"workers, each a fresh process training saved configurations again (seed 0: "
+                  f"{', '.join(pair['trainings'])}), took {seq:.0f} s one after the other and {both:.0f} s side by side: "
+                  f"**{seq / both:.2f}x**. {pair['same_history']} of {pair['runs']} trainings gave their saved per-epoch "
+                  "history, so what runs beside a training does not change its numbers."]
     return lines
 
 

@@ -176,24 +176,29 @@ def notebook_times() -> dict:
     stages = training_costs(get_config(size="default"), by_stage=True)
     return {"quick_seconds": quick, "quick_ok": proc.returncode == 0, "quick_each": dict(sorted(each.items())),
             "jobs": min(os.cpu_count() or 1, 4), "reproduce_stages": stages, "retrained": retrain_saved(),
+            "side_by_side": side_by_side(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 #: what section 3 trains again: one whole stage of Table 2 (every row, seed 0) and the paper's audio row
-RETRAIN = (("lyrics", "song", "", None), ("audio", "pair", "", dict(conv_layers=1, combine="absdiff", fc=1)))
+RETRAIN = (("lyrics", "song", "", None), ("audio", "pair", "", [dict(conv_layers=1, combine="absdiff", fc=1)]))
+#: what two workers train, one after the other and then side by side: Table 2's 2-FC rows on the song split, and
+#: Table 3's concat rows on the song split (seed 0; about the same time each)
+SIDE_BY_SIDE = ((("lyrics", "song", "", [dict(combine=c, fc=2) for c in ("concat", "diff", "all")]),),
+                (("audio", "song", "", [dict(conv_layers=k, combine="concat", fc=1) for k in (0, 1)]),))
 
 
 def retrain_saved(stages=RETRAIN) -> list[dict]:
-    """Train saved default-size configurations (seed 0; ``None``: the stage's whole grid) again with today's code,
-    nothing written: the time now beside the time the saved run recorded, and whether it gives the same per-epoch
-    history (what lets a rerun reuse it)."""
+    """Train saved default-size configurations (seed 0; rows ``None``: the stage's whole grid) again with today's
+    code, nothing written: the time now beside the time the saved run recorded, and whether it gives the same
+    per-epoch history (what lets a rerun reuse it)."""
     from dplib.experiments import config_name, grid_of, prepare, train_and_evaluate
 
     cfg = get_config(size="default")
     out = []
-    for kind, split, dataset, settings in stages:
+    for kind, split, dataset, rows in stages:
         exp = prepare(kind, cfg, split, dataset=dataset)
-        for row in [settings] if settings else grid_of(kind, dataset):
+        for row in rows or grid_of(kind, dataset):
             name = config_name(kind, **row, dataset=dataset)
             path = cfg.results_dir / (dataset or kind) / split / "seed0" / f"{name}.json"
             if not path.exists():
@@ -204,3 +209,34 @@ def retrain_saved(stages=RETRAIN) -> list[dict]:
                         "seconds": now["seconds"], "epochs_run": now["epochs_run"],
                         "same_history": now["history"] == saved["history"]})
     return out
+
+
+def side_by_side(workers=SIDE_BY_SIDE) -> dict:
+    """What ``dplib reproduce --jobs 2`` gains: each worker's saved trainings in a fresh process (as a notebook's
+    kernel is), the processes one after the other and then side by side; wall times, and whether every training gave
+    its saved per-epoch history both ways (the numbers do not depend on what runs beside them)."""
+    def start(stages):
+        return subprocess.Popen([sys.executable, __file__, "retrain", json.dumps(stages)], cwd=ROOT,
+                                stdout=subprocess.PIPE, text=True, env={**os.environ, "DPLIB_QUICK": ""})
+
+    def finish(proc) -> list[dict]:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"a side-by-side worker failed (exit {proc.returncode})")
+        return json.loads(out.strip().splitlines()[-1])
+
+    started, alone = time.perf_counter(), []
+    for stages in workers:
+        alone.append(finish(start(stages)))
+    one_after_other = time.perf_counter() - started
+    started = time.perf_counter()
+    together = [finish(proc) for proc in [start(stages) for stages in workers]]
+    both = time.perf_counter() - started
+    runs = [r for worker in alone + together for r in worker]
+    return {"one_after_other_seconds": one_after_other, "side_by_side_seconds": both,
+            "trainings": [r["name"] for worker in alone for r in worker],
+            "same_history": sum(r["same_history"] for r in runs), "runs": len(runs)}
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["retrain"]:  # one worker of side_by_side, in its own process
+    print(json.dumps(retrain_saved(json.loads(sys.argv[2]))))

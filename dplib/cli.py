@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -225,7 +226,9 @@ def synthetic_results_section(cfg, readme: Path) -> str:
     parts += [f"### What `make reproduce` trains (seeds {', '.join(map(str, cfg.seeds))})", "",
               "Each notebook trains only what is not saved under `results/` from the same pairs and settings, so a "
               "fresh clone trains everything below. Times are those the runs recorded (training only; loading, "
-              "evaluation and plots come on top); the first seed's column is what a single-seed run trains.", "",
+              "evaluation and plots come on top); the first seed's column is what a single-seed run trains. "
+              "`make reproduce` runs two notebooks at a time, so it takes less than this sum: `make bench` "
+              "(section 3) measures how much less on the machine it runs on.", "",
               training_cost_table(cfg), ""]
     timing = cfg.results_dir / "notebook_times.json"
     if timing.exists():
@@ -341,17 +344,19 @@ def missing_data(notebook: Path, fetch: bool) -> str | None:
 
 
 def cmd_reproduce(args) -> int:
-    """Run every notebook in order, in place, at the default size (papermill), timing each."""
+    """Run every notebook in place, at the default size (papermill), ``--jobs`` at a time, timing each."""
     from .config import get_config
     from .datasets.files import write_json
+    from .experiments import data_folder
 
     size = args.size or os.environ.get("DPLIB_SIZE", "default")
     saved = get_config(size=size).results_dir / "notebook_times.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
     with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
-        times = run_notebooks(notebooks_in(args.folder), previous)
+        data_folder(get_config())  # generated here once, not by two notebooks at the same time
+        times = run_notebooks(notebooks_in(args.folder), previous, args.jobs)
     print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
-    print(f"{'total':<40} {sum(s for _, s in times):7.0f} s")
+    print(f"{'sum of the notebooks':<40} {sum(s for _, s in times):7.0f} s")
     write_json(saved, {**previous, **dict(times)})
     return write_report(Path(args.readme), size)
 
@@ -375,29 +380,102 @@ def kernel_environment(**values: str | None):
         put(saved)
 
 
-def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = None) -> list[tuple[str, float]]:
-    """Each notebook in place, in order, its output streamed live; a notebook whose data is missing is skipped
-    with the reason. ``previous`` (seconds per notebook, from the last run) gives an estimate of what is left.
-    Returns (name, seconds) of those that ran."""
+def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = None,
+                  jobs: int = 1) -> list[tuple[str, float]]:
+    """Each notebook in place, ``jobs`` at a time (see :func:`side_by_side`), its output streamed live, each line
+    led by the notebook's number when several run; a notebook whose data is missing is skipped with the reason.
+    ``previous`` (seconds per notebook, from the last run) gives an estimate of what is left. Returns (name, seconds)
+    of those that ran, in name order. A notebook that fails stops the run once those running have finished: one
+    line names it and its cell."""
     import papermill
 
-    previous = previous or {}
-    times, started_all = [], time.perf_counter()
+    previous, running = previous or {}, []
     for i, nb in enumerate(notebooks, start=1):
         reason = missing_data(nb, fetch=True)
         if reason:
             print(f"[{i}/{len(notebooks)}] SKIPPED {nb.name}: {reason}", flush=True)
-            continue
+        else:
+            running.append(nb)
+    started_all, finished = time.perf_counter(), set()
+
+    def run(nb: Path) -> float:
         started = time.perf_counter()
-        left = [previous.get(n.name) for n in notebooks[i - 1:]]
-        estimate = (f"; about {sum(left) / 60:.0f} min left by the last run's times" if all(left) else "")
-        print(f"[{i}/{len(notebooks)}] running {nb.name} ({(started - started_all) / 60:.1f} min so far{estimate}) ...",
-              flush=True)
-        papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3", progress_bar=False,
-                                   log_output=True, stdout_file=sys.stdout)
-        times.append((nb.name, time.perf_counter() - started))
-        print(f"  {nb.name}: {times[-1][1]:.0f} s", flush=True)
-    return times
+        left = [previous.get(n.name) for n in running if n.name not in finished]
+        estimate = f"; about {sum(left) / 60 / jobs:.0f} min left by the last run's times" if all(left) else ""
+        print(f"[{notebooks.index(nb) + 1}/{len(notebooks)}] running {nb.name} "
+              f"({(started - started_all) / 60:.1f} min so far{estimate}) ...", flush=True)
+        out = PrefixedLines(f"{nb.name[:2]} | " if jobs > 1 else "", sys.stdout)
+        try:
+            papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3",
+                                       progress_bar=False, log_output=True, stdout_file=out)
+        except papermill.PapermillExecutionError as err:
+            raise RuntimeError(f"{nb.name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue} "
+                               "(the notebook, saved in place, shows the traceback)") from None
+        finally:
+            out.flush()
+        finished.add(nb.name)
+        print(f"  {nb.name}: {time.perf_counter() - started:.0f} s", flush=True)
+        return time.perf_counter() - started
+
+    done = side_by_side(running, run, jobs)
+    errors = [f.exception() for f in done.values() if f.exception() and not isinstance(f.exception(), NotStarted)]
+    if errors:
+        raise errors[0]  # papermill's own message: the notebook and the cell that failed
+    return [(nb.name, done[nb.name].result()) for nb in running]
+
+
+class NotStarted(RuntimeError):
+    """A notebook that :func:`side_by_side` did not start because another had failed."""
+
+
+def side_by_side(notebooks: list[Path], run, jobs: int) -> dict:
+    """``run(notebook)`` for each notebook, ``jobs`` at a time: what ``dplib reproduce`` and ``dplib nbval`` share.
+    A notebook waits for those its metadata ``dplib.after`` names (it reads their results), and those that wait start
+    last, so that no worker sits idle while another notebook could run. Returns the finished futures by name; after
+    a failure no new notebook starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    futures, failed = {}, []
+
+    def one(nb: Path):
+        for name in notebook_meta(nb).get("after", []):
+            if name in futures:
+                futures[name].exception()  # waits; a failure there is in ``failed``
+        if failed:
+            raise NotStarted(f"{nb.name} not started: {failed[0]} failed")
+        try:
+            return run(nb)
+        except BaseException:
+            failed.append(nb.name)
+            raise
+
+    order = sorted(notebooks, key=lambda nb: bool(notebook_meta(nb).get("after")))
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for nb in order:
+            futures[nb.name] = pool.submit(one, nb)
+    return futures
+
+
+class PrefixedLines:
+    """A text stream that writes whole lines to ``stream``, each led by ``prefix``: the outputs of notebooks that
+    run side by side stay readable, one line at a time."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, prefix: str, stream):
+        self.prefix, self.stream, self.pending = prefix, stream, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        with self._lock:
+            for line in lines:
+                self.stream.write(f"{self.prefix}{line}\n")
+            self.stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.write("\n")
 
 
 def notebook_meta(notebook: Path) -> dict:
@@ -418,10 +496,7 @@ def cmd_nbval(args) -> int:
     """Check every notebook with nbval (lax mode), one pytest run each, ``--jobs`` at a time, and print each one's
     time. A notebook waits for those its metadata ``dplib.after`` names (it reads their results); the data every
     notebook reads is made first, once. A notebook whose data is absent (see :func:`missing_data`) is skipped with
-    the reason, never silently; a failed notebook's pytest output is printed. Those with ``after`` start last,
-    so that no worker sits idle waiting while another notebook could run."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    the reason, never silently; a failed notebook's pytest output is printed (see :func:`side_by_side`)."""
     from .config import get_config
     from .experiments import data_folder
 
@@ -436,12 +511,9 @@ def cmd_nbval(args) -> int:
         else:
             notebooks.append(nb)
     data_folder(get_config())  # generated here once, not by two notebooks at the same time
-    started, jobs = time.perf_counter(), {}
+    started = time.perf_counter()
 
     def check(nb: Path) -> tuple[int, str, float]:
-        for name in notebook_meta(nb).get("after", []):
-            if name in jobs:
-                jobs[name].result()
         code, output, seconds = _nbval_one(nb, sanitize)
         print(f"nbval {nb.name}: {'ok' if code == 0 else 'FAILED'} in {seconds:.0f} s "
               f"({(time.perf_counter() - started) / 60:.1f} min since the start)", flush=True)
@@ -449,12 +521,8 @@ def cmd_nbval(args) -> int:
             print(output, flush=True)
         return code, output, seconds
 
-    # in name order, those that read other notebooks' results last: waiting, they would hold a worker idle
-    order = sorted(notebooks, key=lambda nb: bool(notebook_meta(nb).get("after")))
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        for nb in order:
-            jobs[nb.name] = pool.submit(check, nb)
-    results = {nb.name: jobs[nb.name].result() for nb in notebooks}
+    done = side_by_side(notebooks, check, args.jobs)  # a failed check returns its code: every notebook runs
+    results = {nb.name: done[nb.name].result() for nb in notebooks}
     failed = [name for name, (code, _, _) in results.items() if code != 0]
     print("\n".join(f"{name:<40} {sec:6.0f} s" for name, (_, _, sec) in results.items()))
     print(f"{'total (wall clock, ' + str(args.jobs) + ' at a time)':<40} {time.perf_counter() - started:6.0f} s")
@@ -547,8 +615,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pair-score", action="store_true", help="rank by the pair model's p(similar) instead of cosine")
     p.set_defaults(func=cmd_playlist)
 
-    p = sub.add_parser("reproduce", help="run the notebooks in order, in place (papermill)")
+    p = sub.add_parser("reproduce", help="run the notebooks in place (papermill), two at a time")
     p.add_argument("--folder", default="notebooks")
+    p.add_argument("--jobs", type=positive_int, default=min(os.cpu_count() or 1, 2),
+                   help="notebooks run at the same time (default: 2, or 1 on one core; make bench measures the gain)")
     p.add_argument("--size", choices=SIZE_NAMES)
     p.add_argument("--readme", default="README.md")
     p.set_defaults(func=cmd_reproduce)

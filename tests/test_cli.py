@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from conftest import REPO, run_cli
 from dplib.cli import main
 
 
@@ -155,6 +155,48 @@ def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick
     assert "nbval 03_fails.ipynb: FAILED" in out and "the third notebook fails on purpose" in out
     assert "notebooks: 2 passed, 1 failed, 0 skipped" in out
     assert out.index("nbval 03_fails.ipynb: FAILED") < out.index("nbval 01_write.ipynb: ok")  # 03 did not queue behind 02
+
+
+def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
+    """Two at a time, each output line led by its notebook's number; 02 waits for 01 (it reads 01's file), so 03 runs
+    beside 01; every notebook is executed in place and its time saved for the next run's estimate."""
+    import shutil
+
+    import nbformat
+
+    folder, marker = tmp_path / "notebooks", tmp_path / "written-by-01"
+    folder.mkdir()
+    _notebook(folder / "01_write.ipynb",
+              f"import time, pathlib\ntime.sleep(6)\npathlib.Path(r'{marker}').write_text('x')\nprint('one wrote')")
+    _notebook(folder / "02_read.ipynb", f"import pathlib\nprint('two read', pathlib.Path(r'{marker}').read_text())",
+              after=["01_write.ipynb"])
+    _notebook(folder / "03_alone.ipynb", "print('three ran')")
+    shutil.copy(REPO / "README.md", tmp_path / "README.md")
+    env = {"DPLIB_DATA_FOLDER": str(synth_quick), "DPLIB_RESULTS": str(tmp_path / "results")}
+    code, out, err = run_cli("reproduce", "--folder", folder, "--jobs", "2", "--size", "quick",
+                             "--readme", tmp_path / "README.md", env=env)
+    assert code == 0, out + err
+    assert "01 | one wrote" in out and "02 | two read x" in out and "03 | three ran" in out
+    assert out.index("03 | three ran") < out.index("01 | one wrote") < out.index("02 | two read x")
+    saved = nbformat.read(folder / "02_read.ipynb", as_version=4)
+    assert saved.cells[0].outputs[0]["text"] == "two read x\n"  # executed in place
+    times = json.loads((tmp_path / "results" / "notebook_times.json").read_text())
+    assert sorted(times) == ["01_write.ipynb", "02_read.ipynb", "03_alone.ipynb"] and times["01_write.ipynb"] >= 6
+
+
+def test_reproduce_stops_after_a_failed_notebook_with_one_line(synth_quick, tmp_path):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_fails.ipynb", "raise ValueError('the first notebook fails on purpose')")
+    _notebook(folder / "02_reads_01.ipynb", "print('must not run')", after=["01_fails.ipynb"])
+    env = {"DPLIB_DATA_FOLDER": str(synth_quick), "DPLIB_RESULTS": str(tmp_path / "results")}
+    code, out, err = run_cli("reproduce", "--folder", folder, "--jobs", "2", "--size", "quick",
+                             "--readme", tmp_path / "README.md", env=env)
+    assert code == 1
+    ours = [line for line in err.splitlines() if line.startswith("dplib")]  # the kernels may log on stderr too
+    assert ours == ["dplib reproduce: error: 01_fails.ipynb failed in cell [1]: ValueError: the first notebook fails "
+                    "on purpose (the notebook, saved in place, shows the traceback)"], err
+    assert "must not run" not in out and "Traceback" not in err
 
 
 def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
