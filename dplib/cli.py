@@ -420,7 +420,7 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
     done = side_by_side(running, run, jobs)
     errors = [f.exception() for f in done.values() if f.exception() and not isinstance(f.exception(), NotStarted)]
     if errors:
-        raise errors[0]  # papermill's own message: the notebook and the cell that failed
+        raise errors[0]  # one line: the notebook and the cell that failed
     return [(nb.name, done[nb.name].result()) for nb in running]
 
 
