@@ -430,9 +430,8 @@ class NotStarted(RuntimeError):
 
 def side_by_side(notebooks: list[Path], run, jobs: int) -> dict:
     """``run(notebook)`` for each notebook, ``jobs`` at a time: what ``dplib reproduce`` and ``dplib nbval`` share.
-    A notebook waits for those its metadata ``dplib.after`` names (it reads their results), and those that wait start
-    last, so that no worker sits idle while another notebook could run. Returns the finished futures by name; after
-    a failure no new notebook starts."""
+    A notebook waits for those its metadata ``dplib.after`` names (it reads their results); see :func:`start_order`.
+    Returns the finished futures by name; after a failure no new notebook starts."""
     from concurrent.futures import ThreadPoolExecutor
 
     futures, failed = {}, []
@@ -449,11 +448,22 @@ def side_by_side(notebooks: list[Path], run, jobs: int) -> dict:
             failed.append(nb.name)
             raise
 
-    order = sorted(notebooks, key=lambda nb: bool(notebook_meta(nb).get("after")))
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        for nb in order:
+        for nb in start_order(notebooks):
             futures[nb.name] = pool.submit(one, nb)
     return futures
+
+
+def start_order(notebooks: list[Path]) -> list[Path]:
+    """The order notebooks start in: those whose metadata says ``dplib.first`` (07 and 09, which train the most)
+    first, so that the short ones fill the other worker meanwhile instead of leaving the longest for the end; then
+    name order; those that wait for others (``dplib.after``) last, so that no worker sits idle waiting while another
+    notebook could run."""
+    def key(nb: Path) -> tuple[bool, bool, str]:
+        meta = notebook_meta(nb)
+        return bool(meta.get("after")), not meta.get("first"), nb.name
+
+    return sorted(notebooks, key=key)
 
 
 class PrefixedLines:
@@ -479,7 +489,8 @@ class PrefixedLines:
 
 
 def notebook_meta(notebook: Path) -> dict:
-    """The notebook's ``dplib`` metadata: ``needs`` (data it reads), ``after`` (notebooks whose results it reads)."""
+    """The notebook's ``dplib`` metadata: ``needs`` (data it reads), ``after`` (notebooks whose results it reads),
+    ``first`` (start it before the others)."""
     return json.loads(notebook.read_text()).get("metadata", {}).get("dplib", {})
 
 

@@ -157,6 +157,23 @@ def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick
     assert out.index("nbval 03_fails.ipynb: FAILED") < out.index("nbval 01_write.ipynb: ok")  # 03 did not queue behind 02
 
 
+def test_notebooks_that_train_most_start_first_and_those_that_wait_last(tmp_path):
+    from dplib.cli import notebooks_in, start_order
+
+    _notebook(tmp_path / "01_short.ipynb", "")
+    _notebook(tmp_path / "02_reads_03.ipynb", "", after=["03_long.ipynb"])
+    _notebook(tmp_path / "03_long.ipynb", "")
+    _notebook(tmp_path / "04_short.ipynb", "")
+    nb = json.loads((tmp_path / "03_long.ipynb").read_text())
+    nb["metadata"]["dplib"] = {"first": True}
+    (tmp_path / "03_long.ipynb").write_text(json.dumps(nb))
+    assert [p.name for p in start_order(notebooks_in(tmp_path))] == [
+        "03_long.ipynb", "01_short.ipynb", "04_short.ipynb", "02_reads_03.ipynb"]
+    repo = [p.name for p in start_order(notebooks_in(REPO / "notebooks"))]
+    assert repo[:2] == ["07_audio_ablation.ipynb", "09_joint_model_and_playlists.ipynb"]
+    assert repo[-1] == "08_accuracy_curves.ipynb"
+
+
 def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     """Two at a time, each output line led by its notebook's number; 02 waits for 01 (it reads 01's file), so 03 runs
     beside 01; every notebook is executed in place and its time saved for the next run's estimate."""
