@@ -352,13 +352,14 @@ def cmd_reproduce(args) -> int:
     size = args.size or os.environ.get("DPLIB_SIZE", "default")
     saved = get_config(size=size).results_dir / "notebook_times.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
+    readme = Path(args.readme).resolve()
     with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
         data_folder(get_config())  # generated here once, not by two notebooks at the same time
         times = run_notebooks(notebooks_in(args.folder), previous, args.jobs)
     print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
     print(f"{'sum of the notebooks':<40} {sum(s for _, s in times):7.0f} s")
     write_json(saved, {**previous, **dict(times)})
-    return write_report(Path(args.readme), size)
+    return write_report(readme, size)
 
 
 @contextmanager
@@ -389,7 +390,7 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
     line names it and its cell."""
     import papermill
 
-    previous, running = previous or {}, []
+    previous, running, notebooks = previous or {}, [], [nb.resolve() for nb in notebooks]
     for i, nb in enumerate(notebooks, start=1):
         reason = missing_data(nb, fetch=True)
         if reason:
@@ -402,8 +403,8 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
         started = time.perf_counter()
         left = [previous.get(n.name) for n in running if n.name not in finished]
         estimate = f"; about {sum(left) / 60 / jobs:.0f} min left by the last run's times" if all(left) else ""
-        print(f"[{notebooks.index(nb) + 1}/{len(notebooks)}] running {nb.name} "
-              f"({(started - started_all) / 60:.1f} min so far{estimate}) ...", flush=True)
+        say(f"[{notebooks.index(nb) + 1}/{len(notebooks)}] running {nb.name} "
+            f"({(started - started_all) / 60:.1f} min so far{estimate}) ...")
         out = PrefixedLines(f"{nb.name[:2]} | " if jobs > 1 else "", sys.stdout)
         try:
             papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3",
@@ -414,10 +415,14 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
         finally:
             out.flush()
         finished.add(nb.name)
-        print(f"  {nb.name}: {time.perf_counter() - started:.0f} s", flush=True)
+        say(f"  {nb.name}: {time.perf_counter() - started:.0f} s")
         return time.perf_counter() - started
 
-    done = side_by_side(running, run, jobs)
+    home = os.getcwd()
+    try:
+        done = side_by_side(running, run, jobs)
+    finally:  # papermill changes the process's folder for each notebook it runs: two side by side can leave it moved
+        os.chdir(home)
     errors = [f.exception() for f in done.values() if f.exception() and not isinstance(f.exception(), NotStarted)]
     if errors:
         raise errors[0]  # one line: the notebook and the cell that failed
@@ -466,18 +471,24 @@ def start_order(notebooks: list[Path]) -> list[Path]:
     return sorted(notebooks, key=key)
 
 
+def say(line: str) -> None:
+    """Print one line whole, whichever notebook's thread prints it."""
+    with PrefixedLines.lock:
+        print(line, flush=True)
+
+
 class PrefixedLines:
     """A text stream that writes whole lines to ``stream``, each led by ``prefix``: the outputs of notebooks that
     run side by side stay readable, one line at a time."""
 
-    _lock = threading.Lock()
+    lock = threading.Lock()  # one for every stream: lines of two notebooks never mix
 
     def __init__(self, prefix: str, stream):
         self.prefix, self.stream, self.pending = prefix, stream, ""
 
     def write(self, text: str) -> int:
         *lines, self.pending = (self.pending + text).split("\n")
-        with self._lock:
+        with self.lock:
             for line in lines:
                 self.stream.write(f"{self.prefix}{line}\n")
             self.stream.flush()

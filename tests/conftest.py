@@ -35,12 +35,13 @@ def real_lyrics() -> Path:
     return SHARED_LYRICS
 
 
-def run_cli(*args: str, env: dict | None = None):
-    """``dplib ARGS`` in a fresh process, as a user runs it: (exit code, stdout, stderr)."""
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """``dplib ARGS`` in a fresh process, as a user runs it (in ``cwd``, default the checkout): (exit code, stdout,
+    stderr)."""
     import subprocess
     import sys
 
     full_env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
     done = subprocess.run([sys.executable, "-m", "dplib.cli", *map(str, args)], capture_output=True, text=True,
-                          env=full_env, cwd=REPO, timeout=600)
+                          env=full_env, cwd=cwd or REPO, timeout=600)
     return done.returncode, done.stdout, done.stderr

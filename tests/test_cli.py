@@ -176,7 +176,8 @@ def test_notebooks_that_train_most_start_first_and_those_that_wait_last(tmp_path
 
 def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     """Two at a time, each output line led by its notebook's number; 02 waits for 01 (it reads 01's file), so 03 runs
-    beside 01; every notebook is executed in place and its time saved for the next run's estimate."""
+    beside 01; every notebook is executed in place and its time saved for the next run's estimate. The paths are
+    relative: papermill moves the process into each notebook's folder while it runs it, two of them at once."""
     import shutil
 
     import nbformat
@@ -190,9 +191,10 @@ def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     _notebook(folder / "03_alone.ipynb", "print('three ran')")
     shutil.copy(REPO / "README.md", tmp_path / "README.md")
     env = {"DPLIB_DATA_FOLDER": str(synth_quick), "DPLIB_RESULTS": str(tmp_path / "results")}
-    code, out, err = run_cli("reproduce", "--folder", folder, "--jobs", "2", "--size", "quick",
-                             "--readme", tmp_path / "README.md", env=env)
+    code, out, err = run_cli("reproduce", "--folder", "notebooks", "--jobs", "2", "--size", "quick",
+                             "--readme", "README.md", env=env, cwd=tmp_path)
     assert code == 0, out + err
+    assert "updated README.md" in out
     assert "01 | one wrote" in out and "02 | two read x" in out and "03 | three ran" in out
     assert out.index("03 | three ran") < out.index("01 | one wrote") < out.index("02 | two read x")
     saved = nbformat.read(folder / "02_read.ipynb", as_version=4)
