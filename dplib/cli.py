@@ -408,7 +408,10 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
         out = PrefixedLines(f"{nb.name[:2]} | " if jobs > 1 else "", sys.stdout)
         try:
             papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3",
-                                       progress_bar=False, log_output=True, stdout_file=out)
+                                       progress_bar=False, log_output=True, stdout_file=out,
+                                       # the kernel's own start-up warnings (ipykernel's about its local
+                                       # transport) are not the notebook's output
+                                       extra_arguments=["--IPKernelApp.log_level=ERROR"])
         except papermill.PapermillExecutionError as err:
             raise RuntimeError(f"{nb.name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue} "
                                "(the notebook, saved in place, shows the traceback)") from None

@@ -97,8 +97,8 @@ def test_shards_hold_the_training_vocabulary_encodings(synth_quick, tmp_path):
 
 def test_caps_and_determinism(synth_quick, tmp_path):
     one = prepare_lyrics_shards(synth_quick, tmp_path / "one", n_per_class=(150, 20, 20), seed=3)
-    two = prepare_lyrics_shards(synth_quick, tmp_path / "two", n_per_class=(150, 20, 20), seed=3)
-    other = prepare_lyrics_shards(synth_quick, tmp_path / "other", n_per_class=(150, 20, 20), seed=4)
+    prepare_lyrics_shards(synth_quick, tmp_path / "two", n_per_class=(150, 20, 20), seed=3)
+    prepare_lyrics_shards(synth_quick, tmp_path / "other", n_per_class=(150, 20, 20), seed=4)
     assert {k: v["pairs"] for k, v in one.counts().items()} == {"train": 600, "val": 80, "test": 80}
     assert one.manifest["available"]["train"]["positive"] > 150
     for name in ("train_pairs.csv", "vocabulary.json", "train-00000-of-00001.tfrecord", "songs.npy"):
