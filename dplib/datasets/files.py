@@ -18,9 +18,19 @@ from pathlib import Path
 
 def _usual_permissions(path: Path, mode: int) -> None:
     """``mode`` less the umask: mkstemp and mkdtemp make private files and folders, finished outputs are not."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(mode & ~umask)
+    path.chmod(mode & ~_umask())
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (setting it to read it would briefly
+    change it for every thread: two notebooks run side by side from threads)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        umask = os.umask(0)
+        os.umask(umask)
+        return umask
 
 
 @contextmanager
