@@ -11,7 +11,8 @@ keeps every measurement in results.json (so `--from-json` rewrites RESULTS.md wi
    every sequence padded to 200, batch 128) against the fast path (one tower call on
    [A; B], length buckets with per-batch trimming, batch 256), same data, same epochs;
 2. audio: |FFT| blocking against a bare numpy rfft over the same frames, audio training throughput, and training
-   steps of the paper's tower (Keras Conv1D against TapConv1D) and of the compressed mel64 input beside a matmul;
+   steps of the paper's tower (Keras Conv1D against TapConv1D; 0, 1 and 2 convolutions) and of the compressed
+   mel64 input beside a matmul; and the floor that Table 3's saved rows set under `make reproduce` at those rates;
 3. the notebook suite's wall time in quick mode (measured here, per notebook), and what `make reproduce` trains at
    the default size per stage, over 3 seeds and one, as the saved results recorded it;
 4. peak memory (RSS) of data preparation at each synthetic size, in memory and streamed to
