@@ -228,7 +228,8 @@ def synthetic_results_section(cfg, readme: Path) -> str:
               "fresh clone trains everything below. Times are those the runs recorded (training only; loading, "
               "evaluation and plots come on top); the first seed's column is what a single-seed run trains. "
               "`make reproduce` runs two notebooks at a time, so it takes less than this sum: `make bench` "
-              "(section 3) measures how much less on the machine it runs on.", "",
+              "(section 3) measures how much less on the machine it runs on, and section 2 the floor that the "
+              "audio table's arithmetic sets there.", "",
               training_cost_table(cfg), ""]
     timing = cfg.results_dir / "notebook_times.json"
     if timing.exists():
