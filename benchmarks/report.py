@@ -77,6 +77,24 @@ def audio_section(results: dict) -> list[str]:
                          + (f"{r['gflops']:.0f} | {100 * r['gflops'] / towers['matmul_gflops']:.0f}% |"
                             if r["gflops"] else "- | - |"))
         lines += audio_floor(towers)
+    lines += autotune_lines(results.get("audio_autotune"))
+    return lines
+
+
+def autotune_lines(tuned: dict | None) -> list[str]:
+    if not tuned:
+        return []
+    rows = tuned["rows"]
+    lines = ["", f"tf.data's autotuner (measured {tuned['date']}): the paper's audio row (conv1 + absdiff + 1 FC, seed 0, "
+             f"{tuned['train_pairs']:,} training pairs, validation each epoch) trained with the autotuner on and off, "
+             "same batches, one after the other in one process. An epoch runs to the next one's start, where `fit` drops "
+             "its iterator.", "", "| pipeline | seconds per epoch | total | same history |", "|---|---|---|---|"]
+    for label, r in rows.items():
+        lines.append(f"| {label} | {', '.join(f'{x:.1f}' for x in r['epoch_seconds'])} | "
+                     f"{sum(r['epoch_seconds']):.0f} s | {'yes' if tuned['same_history'] else 'no'} |")
+    on, off = (sum(r["epoch_seconds"]) for r in rows.values())
+    lines += ["", f"Autotuner off: **{on / off:.2f}x** on this row, the same numbers. Every pipeline in `dplib` "
+              "turns it off (`dplib.datasets.pipeline.prefetched`)."]
     return lines
 
 

@@ -12,7 +12,8 @@ keeps every measurement in results.json (so `--from-json` rewrites RESULTS.md wi
    [A; B], length buckets with per-batch trimming, batch 256), same data, same epochs;
 2. audio: |FFT| blocking against a bare numpy rfft over the same frames, audio training throughput, and training
    steps of the paper's tower (Keras Conv1D against TapConv1D; 0, 1 and 2 convolutions) and of the compressed
-   mel64 input beside a matmul; and the floor that Table 3's saved rows set under `make reproduce` at those rates;
+   mel64 input beside a matmul; the floor that Table 3's saved rows set under `make reproduce` at those rates;
+   and the paper's audio row trained with tf.data's autotuner on and off;
 3. the notebook suite's wall time in quick mode (measured here, per notebook), and what `make reproduce` trains at
    the default size per stage, over 3 seeds and one, as the saved results recorded it;
 4. peak memory (RSS) of data preparation at each synthetic size, in memory and streamed to
@@ -30,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed, memory, repor
 from memory import memory_results, preparation_profile  # noqa: E402
 from report import write_results  # noqa: E402
 from speed import (  # noqa: E402
-    ROOT, audio_towers_throughput, audio_training_throughput, blocking_throughput, lyrics_throughput, machine,
-    notebook_times)
+    ROOT, audio_towers_throughput, audio_training_throughput, autotune_epochs, blocking_throughput, lyrics_throughput,
+    machine, notebook_times)
 
 
 def main() -> None:
@@ -64,6 +65,7 @@ def main() -> None:
     if args.audio_only:
         saved = json.loads((out.parent / "results.json").read_text())
         saved["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
+        saved["audio_autotune"] = autotune_epochs("default" if args.size == "paper" else args.size)
         (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
         args.from_json = True
     if args.notebooks_only:
@@ -95,6 +97,7 @@ def main() -> None:
     print("audio training ...", flush=True)
     results["audio"] = audio_training_throughput("default" if args.size == "paper" else args.size, 2)
     results["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
+    results["audio_autotune"] = autotune_epochs("default" if args.size == "paper" else args.size)
     if not args.skip_notebooks:
         print("notebooks (quick) ...", flush=True)
         results["notebooks"] = notebook_times()

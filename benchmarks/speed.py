@@ -171,6 +171,43 @@ def audio_towers_throughput(size: str = "default", steps: int = 30) -> dict:
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def autotune_epochs(size: str = "default", epochs: int = 4) -> dict:
+    """The paper's audio row (conv1 + absdiff + 1 FC, seed 0) trained for ``epochs`` with validation, once with
+    tf.data's autotuner on (TensorFlow's default) and once off (what ``dplib.datasets.pipeline.prefetched``
+    sets), same batches, one run: each epoch's wall time (to the next epoch's start: an epoch's iterator is
+    dropped there), and whether the two per-epoch histories are the same."""
+    import keras
+    import tensorflow as tf
+
+    from dplib.experiments import build_model, prepare
+
+    cfg = get_config(size=size)
+    exp = prepare("audio", cfg, "pair")
+    batch = cfg.batch_size_for("audio")
+
+    class EpochStarts(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.starts.append(time.perf_counter())
+
+    out = {}
+    for label, enabled in (("autotuner on (TensorFlow's default)", True), ("autotuner off (dplib)", False)):
+        options = tf.data.Options()
+        options.autotune.enabled = enabled
+        train = exp.data.dataset("train", batch, seed=0).with_options(options)
+        val = exp.data.dataset("val", 2 * batch).with_options(options)
+        seed_everything(0)
+        model = build_model(exp, "absdiff", 1, 1)
+        starts = EpochStarts()
+        starts.starts = []
+        history = model.fit(train, validation_data=val, epochs=epochs, verbose=0, shuffle=False, callbacks=[starts])
+        ends = [*starts.starts[1:], time.perf_counter()]
+        out[label] = {"epoch_seconds": [e - b for b, e in zip(starts.starts, ends)],
+                      "loss": [float(x) for x in history.history["loss"]]}
+    on, off = out.values()
+    return {"rows": out, "same_history": on["loss"] == off["loss"], "train_pairs": len(exp.data.splits.train),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
 def table3_fft_epochs(cfg) -> dict:
     """Per number of convolutions: the saved Table 3 |FFT| rows at this size over ``cfg.seeds`` (both splits), how
     many, the training rows they went through (epochs run x training pairs) and the rows up to their best epochs."""

@@ -15,6 +15,20 @@ from .lyrics import EncodedSongs
 from .pairs import Pairs
 
 
+def prefetched(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """The last step of every pipeline here: prefetch, with tf.data's autotuner off.
+
+    With the autotuner on, dropping an epoch's iterator (``fit`` does it at each epoch's end) sometimes waited
+    for the autotuner's next wake-up, and those wake-ups double in spacing (10 ms, 20 ms, ...): a 12 s epoch of
+    the paper's audio tower then ended at 20.5 s with a core idle. ``make bench`` (section 2) trains that row
+    both ways. Off, ``AUTOTUNE`` parallelism means one call per core and the prefetch buffer still grows when
+    it runs dry; the batches and their order are the same.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
 def length_boundaries(lengths: np.ndarray, n_buckets: int = 8) -> list[int]:
     """Bucket edges at quantiles of the pair lengths (strictly increasing, >= 2)."""
     qs = np.quantile(lengths, np.linspace(0, 1, n_buckets + 1)[1:-1])
@@ -76,7 +90,7 @@ def pair_dataset(
         xb.set_shape(shape)
         return (xa, xb), label
 
-    return ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))
 
 
 def joint_pair_dataset(
@@ -101,4 +115,4 @@ def joint_pair_dataset(
             tensor.set_shape(shape)
         return dict(zip(names, out)), label
 
-    return ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.map(to_batch, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True))

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from .lyrics import EncodedSongs
 from .pairs import Pairs
+from .pipeline import prefetched
 
 
 def _example(a: np.ndarray, b: np.ndarray, label: int) -> bytes:
@@ -129,7 +130,7 @@ def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int 
     if fixed_length is not None:
         ds = ds.padded_batch(batch_size, padded_shapes=([fixed_length], [fixed_length], []),
                              drop_remainder=drop_remainder)
-        return ds.map(lambda a, b, y: ((a, b), y)).prefetch(tf.data.AUTOTUNE)
+        return prefetched(ds.map(lambda a, b, y: ((a, b), y)))
     if bucket_boundaries and shuffle:
         ds = ds.bucket_by_sequence_length(
             lambda a, b, _: tf.maximum(tf.shape(a)[0], tf.shape(b)[0]),
@@ -139,4 +140,4 @@ def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int 
         )
     else:
         ds = ds.padded_batch(batch_size, padded_shapes=([None], [None], []))
-    return ds.map(same_length, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    return prefetched(ds.map(same_length, num_parallel_calls=tf.data.AUTOTUNE))
