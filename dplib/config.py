@@ -64,6 +64,10 @@ class Config:
     real_batch_size: int = 64
     real_pairs_per_class: tuple = (None, None, None)  # caps for train, val, test (None: all a balanced split allows)
     real_fractions: tuple = (0.7, 0.15, 0.15)  # larger test parts than the synthetic 0.8/0.1/0.1: the set is small
+    # new songs on the real set (notebook 06): repeated K-fold over lyric groups
+    real_folds: int = 3  # K: a third of the songs tests, so about a ninth of the pairs lies inside each fold
+    real_repeats: int = 5  # repeats of the headline model: its 95% interval is then about +-0.04 (one: +-0.08)
+    real_control_repeats: int = 1  # repeats of the controls (fingerprints, the eight heads)
     # lyrics encoding
     max_len: int = 120
     min_count: int = 3
@@ -146,7 +150,7 @@ def get_config(**overrides) -> Config:
                  strategy=os.environ.get("DPLIB_STRATEGY", "default"))
     if cfg.quick:
         cfg = replace(cfg, lyrics_epochs=4, lesson_epochs=8, audio_epochs=4, max_len=60, seeds=(0, 1), real_epochs=3,
-                      real_batch_size=64, real_pairs_per_class=(150, 40, 40))
+                      real_batch_size=64, real_pairs_per_class=(150, 40, 40), real_folds=2, real_repeats=1)
     return replace(cfg, **overrides)
 
 

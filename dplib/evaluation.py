@@ -63,7 +63,9 @@ def bootstrap_ci(labels, scores, metric: str = "accuracy", n_boot: int = 2000, l
 
     It measures how much the number would move with another test set of the same size; the spread over seeds
     also counts another split and another initialisation. ``flipped``: rows 2k and 2k+1 are the two orders of
-    one pair (as every part here holds them), so pairs are resampled, not rows. Taught in notebook 06.
+    one pair (as every part here holds them), so pairs are resampled, not rows. Pairs that share songs are not
+    independent, so on real data :func:`cluster_bootstrap` (which resamples source tracks) is the honest one.
+    Used in notebook 09.
     """
     labels, scores = np.asarray(labels), np.asarray(scores)
     if flipped and len(labels) % 2:
@@ -102,3 +104,43 @@ def roc_auc_rows(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         auc = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
     return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
+
+
+def cluster_bootstrap(repeats, n_boot: int = 2000, seed: int = 0) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """ROC AUC of every scorer, averaged over repeats, and ``n_boot`` bootstrap draws of it that resample the
+    *clusters* the pairs hang on (their source tracks), once for all repeats jointly.
+
+    ``repeats``: objects with ``label``, ``source`` (one row per unordered pair) and ``scores`` ({scorer: scores}),
+    e.g. :class:`dplib.songfolds.OutOfFold`. A cluster drawn m times counts each of its pairs m times in every
+    repeat, so the draws keep the correlation between pairs of one source, and between repeats of the same pairs;
+    a paired difference of two scorers is the difference of their draws. Taught in notebook 06.
+    """
+    clusters = sorted(set().union(*(set(r.source) for r in repeats)))
+    index = {c: i for i, c in enumerate(clusters)}
+    draws = np.random.default_rng(seed).multinomial(len(clusters), np.full(len(clusters), 1 / len(clusters)),
+                                                   size=n_boot).astype("float64")
+    names = sorted(set.intersection(*(set(r.scores) for r in repeats)))
+    point = {n: 0.0 for n in names}
+    boot = {n: np.zeros(n_boot) for n in names}
+    for r in repeats:
+        weights = draws[:, [index[c] for c in r.source]]
+        for n in names:
+            point[n] += float(weighted_auc(r.label, r.scores[n], np.ones((1, len(r.label))))[0]) / len(repeats)
+            boot[n] += weighted_auc(r.label, r.scores[n], weights) / len(repeats)
+    return point, boot
+
+
+def weighted_auc(labels, scores, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC for each row of ``weights`` (one weight per pair): the weighted share of (positive, negative) pairs
+    ranked right, ties counting one half. NaN where a row weighs one class at zero."""
+    labels, scores = np.asarray(labels), np.asarray(scores)
+    values, group = np.unique(scores, return_inverse=True)
+    per = {}
+    for cls in (0, 1):
+        rows = labels == cls
+        per[cls] = np.zeros((len(values), len(weights)))
+        np.add.at(per[cls], group[rows], weights[:, rows].T)
+    pos, neg = per[1], per[0]
+    below = np.cumsum(neg, axis=0) - neg
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (pos * (below + neg / 2)).sum(axis=0) / (pos.sum(axis=0) * neg.sum(axis=0))

@@ -70,6 +70,12 @@ class Experiment:
         return splits_key(self.data)
 
 
+def pairs_key(pairs) -> str:
+    """A fingerprint of some labelled pairs, in order."""
+    text = "|".join(f"{a},{b},{y}" for a, b, y in zip(pairs.a, pairs.b, pairs.label))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
 def splits_key(data: PairData) -> str:
     """A fingerprint of the pairs (and labels) of the train, val and test parts: the same for the same pairs
     prepared in memory or streamed."""
@@ -115,7 +121,7 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
     """
     if split not in HOLDOUTS:
         raise ValueError(f"split must be one of {HOLDOUTS}, got {split!r}")
-    if dataset == "real-lyrics":
+    if dataset.startswith("real-lyrics"):
         if corpus is None:
             from .datasets.real_lyrics import real_lyrics_folder
 
@@ -168,7 +174,7 @@ def grid_of(kind: str, dataset: str = "") -> list[dict]:
 def training_settings(exp: Experiment) -> dict:
     """Epoch budget, batch size, learning rate and patience for this experiment (all from ``cfg``)."""
     cfg = exp.cfg
-    if exp.dataset == "real-lyrics":
+    if exp.dataset.startswith("real-lyrics"):
         epochs, batch_size = cfg.real_epochs, cfg.real_batch_size
     else:
         epochs = cfg.lyrics_epochs if exp.kind == "lyrics" else cfg.audio_epochs
@@ -273,19 +279,28 @@ def shards_experiment(shards: str | Path, cfg: Config) -> Experiment:
 
 
 def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None, pool: int = 1,
-               epochs: int | None = None, rerun: bool = False, keep_model: bool = False) -> dict:
+               epochs: int | None = None, rerun: bool = False, keep_model: bool = False,
+               extra: dict | None = None) -> dict:
     """Train and evaluate one configuration; write its JSON, or reuse a saved one made from the same pairs.
 
-    ``keep_model`` needs a trained model, so it always trains.
-    Taught in notebook 03 (also 09).
+    ``keep_model`` needs a trained model, so it always trains. ``extra``: more pairs to score with the trained
+    model (``{key: Pairs}``, both orders side by side), saved as ``<key>_p`` beside the test part's ``test_p``.
+    Taught in notebook 03 (also 06, 09).
     """
+    from .evaluation import predict_pairs
+
     name = config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset)
     path = exp.folder / f"{name}.json"
+    extra = extra or {}
     if path.exists() and not rerun and not keep_model:
         saved = json.loads(path.read_text())
-        if reusable(saved, exp, epochs):
+        same_extra = all(saved.get(f"{key}_key") == pairs_key(p) for key, p in extra.items())
+        if reusable(saved, exp, epochs) and same_extra:
             return {**saved, "reused": True}
     model, result = train_and_evaluate(exp, combine, fc, conv_layers, epochs, pool=pool)
+    for key, pairs in extra.items():
+        result[f"{key}_p"] = [round(float(x), 5) for x in predict_pairs(model, pairs, exp.data.songs)]
+        result[f"{key}_key"] = pairs_key(pairs)
     write_json(path, result)
     if keep_model:
         result["model"] = model
@@ -487,17 +502,14 @@ TRAINING_NOTEBOOKS = ("05 Table 2 (lyrics)", "06 real lyrics", "07 Table 3 (audi
 
 
 def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
-    """Every saved training at ``cfg.size`` over ``cfg.seeds`` as (notebook, stage, seed, result); its time and
-    machine are in the result: what a fresh ``make reproduce`` has to train. A stage is one holdout of one table
-    (or one model of notebook 09)."""
+    """Every saved training at ``cfg.size`` over ``cfg.seeds`` (notebook 06: over its repeats) as (notebook, stage,
+    seed, result); its time and machine are in the result: what a fresh ``make reproduce`` has to train. A stage is
+    one holdout of one table (or one model of notebook 09, or one input and design of notebook 06)."""
     table2, real, table3, joint = TRAINING_NOTEBOOKS
     rows = []
     for seed in cfg.seeds:
         for holdout in ("pair", "song"):
             rows += [(table2, f"{holdout} split", seed, r) for r in load_results(cfg, "lyrics", holdout, "", (seed,))]
-        for holdout in HOLDOUTS:
-            rows += [(real, f"{holdout} holdout", seed, r)
-                     for r in load_results(cfg, "lyrics", holdout, "real-lyrics", (seed,))]
         for dataset in ("", *AUDIO_BEYOND):
             for holdout in ("pair", "song"):
                 stage = f"{dataset.removeprefix('audio-') or '|FFT| bins'}, {holdout} split"
@@ -505,6 +517,9 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
         for path in sorted((cfg.results_dir / "joint" / "song" / f"seed{seed}").glob("*.json")):
             result = json.loads(path.read_text())
             rows.append((joint, result["name"], seed, result))
+    for path in sorted(cfg.results_dir.glob("real-lyrics*/*/seed*/*_fc[12].json")):  # repeats are seeds there too
+        stage = f"{path.parts[-4]}, {path.parts[-3].split('_')[0]}"
+        rows.append((real, stage, int(path.parts[-2].removeprefix("seed")), json.loads(path.read_text())))
     return rows
 
 
@@ -589,75 +604,9 @@ def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -
     return missing
 
 
-def holdout_summary(cfg: Config, kind: str = "lyrics", dataset: str = "real-lyrics",
-                    seeds: tuple[int, ...] | None = None) -> dict[str, dict]:
-    """Per holdout: the network with the best mean test AUC over seeds, how many configurations are above chance
-    by more than twice their standard deviation, and the baselines; statistics as (mean, sd, n).
-    Taught in notebook 06."""
-    seeds = seeds if seeds is not None else cfg.seeds
-    out = {}
-    for holdout in HOLDOUTS:
-        results = load_results(cfg, kind, holdout, dataset, seeds)
-        if not results:
-            continue
-        names = list(dict.fromkeys(r["name"] for r in results))
-        auc = {n: spread(r["roc_auc"] for r in results if r["name"] == n) for n in names}
-        best = max(names, key=lambda n: auc[n][0])
-        runs = [r for r in results if r["name"] == best]
-        row = {"best": best, "accuracy": spread(r["test_accuracy"] for r in runs),
-               "auc": spread(r["roc_auc"] for r in runs), "train_pairs": spread(len_train(r) for r in runs),
-               "configurations": len(names),
-               "above_chance": sum(mean - 2 * sd > 0.5 for mean, sd, n in auc.values() if n > 1)}
-        for key, base in (("tfidf", "content"), ("identity", "song_identity")):
-            rows = [b[base] for b in load_baselines(cfg, kind, holdout, dataset, seeds)]
-            row[key] = {"accuracy": spread(r["test_accuracy"] for r in rows), "auc": spread(r["roc_auc"] for r in rows)}
-        out[holdout] = row
-    return out
-
-
 def len_train(result: dict) -> int:
     """Unordered training pairs of a result (its counts hold both orders)."""
     return result["counts"]["train"]["pairs"] // 2
-
-
-def holdout_paragraph(summary: dict[str, dict]) -> str:
-    """The leakage lesson in words, every number from ``summary`` (see :func:`holdout_summary`).
-    Taught in notebook 06.
-    """
-    def acc(stat):
-        return f"{100 * stat[0]:.1f} ± {100 * stat[1]:.1f}%"
-
-    def auc(stat):
-        return f"{stat[0]:.2f} ± {stat[1]:.2f}"
-
-    parts = []
-    if "pair" in summary:
-        p = summary["pair"]
-        parts.append(
-            f"On a random pair split the best network ({p['best']}) reaches {acc(p['accuracy'])} test accuracy "
-            f"(AUC {auc(p['auc'])}); the paper reported 84.7% validation accuracy. A baseline that reads no lyrics, "
-            f"only how often each song was similar in the training pairs, reaches {acc(p['identity']['accuracy'])} "
-            f"(AUC {auc(p['identity']['auc'])}), and TF-IDF cosine of the lyrics {acc(p['tfidf']['accuracy'])} "
-            f"(AUC {auc(p['tfidf']['auc'])}).")
-    if "song" in summary:
-        s = summary["song"]
-        parts.append(
-            f"On songs never seen in training (song-disjoint split) the best of the {s['configurations']} networks "
-            f"({s['best']}, so if anything an optimistic pick) reaches {acc(s['accuracy'])} (AUC {auc(s['auc'])}); "
-            f"{s['above_chance']} of {s['configurations']} configurations have a mean AUC above 0.5 by more than "
-            f"twice their standard deviation. The song-identity baseline knows nothing there "
-            f"(AUC {auc(s['identity']['auc'])}) and TF-IDF cosine gives {acc(s['tfidf']['accuracy'])} "
-            f"(AUC {auc(s['tfidf']['auc'])}).")
-    if "song" in summary and "pair_matched" in summary:
-        s, m = summary["song"], summary["pair_matched"]
-        gap = m["auc"][0] - s["auc"][0]
-        noise = 2 * float(np.hypot(m["auc"][1], s["auc"][1]))
-        verdict = ("so the drop comes from the new songs, not from having fewer training pairs"
-                   if gap > noise else "a difference the spread over seeds does not separate from noise")
-        parts.append(
-            f"Cut to the song split's number of training pairs (about {m['train_pairs'][0]:,.0f}), the pair split "
-            f"still reaches AUC {auc(m['auc'])} against {auc(s['auc'])} on new songs, {verdict}.")
-    return " ".join(parts)
 
 
 def versus(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:

@@ -156,3 +156,41 @@ def tower_health_plot(runs: dict[str, tuple[dict, dict]], title: str):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def answer_plot(answer: dict, title: str):
+    """Notebook 06's answer: every scorer's AUC with its 95% interval (a bootstrap over source tracks), on seen
+    songs (pair split) and on new songs with listed and random negatives, with the fingerprint controls; chance
+    (0.5) marked."""
+    model, fp = answer["model"], answer["fingerprint"]
+    columns = (("pair split (seen songs)", answer["pair_split"], fp["pair_split"]),
+               ("new songs, listed negatives", answer["new_songs"]["listed"], fp["new_songs"]),
+               ("new songs, random negatives", answer["new_songs"]["random"], {}))
+    names = list(answer["new_songs"]["listed"]["scorers"])
+    names += [f"{model}, fingerprints per {u}" for u in ("track", "group")]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 0.45 * len(names) + 1.6), sharey=True, sharex=True)
+    for ax, (label, summary, controls) in zip(axes, columns):
+        stats = {**summary["scorers"], **{f"{model}, fingerprints per {u}": c["scorers"][model]
+                                          for u, c in controls.items()}}
+        for i, name in enumerate(names):
+            if name not in stats:
+                continue
+            stat = stats[name]
+            low, high = stat["ci"]
+            ax.errorbar(stat["auc"], i, xerr=[[stat["auc"] - low], [high - stat["auc"]]], fmt="o", capsize=3,
+                        color="#4477aa" if name == model else "#aa7744" if "fingerprints" in name else "#777777")
+        ax.axvline(0.5, color="black", ls="--", lw=1, label="chance (AUC 0.5)")
+        ax.set(title=label, xlabel="test ROC AUC (95% interval)", xlim=(0.35, 1.0))
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(range(len(names)), names)
+    axes[0].invert_yaxis()
+    from matplotlib.lines import Line2D
+
+    keys = [Line2D([], [], color=c, marker="o", label=t) for c, t in
+            (("#4477aa", f"{model} (the paper's best head)"), ("#777777", "baselines and TF-IDF logistic"),
+             ("#aa7744", "fingerprint controls (fewer runs)"))]
+    axes[2].legend(handles=[*keys, Line2D([], [], color="black", ls="--", label="chance (AUC 0.5)")],
+                   loc="lower right", fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

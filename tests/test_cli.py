@@ -62,7 +62,17 @@ def test_evaluate_scores_new_pairs_in_a_fresh_process(trained, synth_quick, tmp_
         assert key in metrics, key
     assert 0 < metrics["n_pairs"] < 400 and metrics["symmetry_gap"] < 1e-6
     assert metrics["skipped"]["pair names a track without data"] >= 1  # the unknown tracks: counted, no crash
-    assert 0.0 <= metrics["roc_auc"] <= 1.0
+    low, high = metrics["roc_auc_ci"]
+    assert 0.0 <= low <= metrics["roc_auc"] <= high <= 1.0 and "source tracks" in metrics["interval"]
+    assert f"ROC AUC {metrics['roc_auc']:.3f} [{low:.3f}, {high:.3f}]" in stdout
+    ones = [r for r in rows[1:400] if float(r.split(",")[2]) >= 0.5]
+    (tmp_path / "one.csv").write_text("\n".join(rows[:1] + ones) + "\n")
+    code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "one.csv",
+                              "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval1")
+    assert code == 1 and "one.csv: all" in stderr and "are similar" in stderr and stderr.count("\n") == 1, stderr
+    code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "new.csv",
+                              "--lyrics", synth_quick / "lyrics.jsonl", "--out", out)
+    assert code == 1 and "the model's own folder" in stderr and "settings" in (out / "metrics.json").read_text()
 
 
 def test_bad_input_is_one_line_and_exit_code_1(tmp_path):
@@ -117,7 +127,7 @@ def test_report_never_replaces_complete_tables_with_a_partial_run(tmp_path):
     assert "25 synthetic results missing" in out and "lyrics/pair/concat_fc1" in out
     text = readme.read_text()
     assert "complete tables of an earlier run" in text  # left as it was
-    assert "No run on the real lyrics set at size `default` yet" in text and "old real" not in text
+    assert "old real" in text and "real-data section is left as it was" in out  # no answer.json: nothing erased
     assert not list(tmp_path.glob(".README.md*"))  # written under a temporary name, then renamed
 
 
@@ -227,7 +237,7 @@ def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     cfg = get_config(size="default")
     runs = [("lyrics/pair/seed0/all_fc2.json", 90.0, "2 CPU cores (A), no GPU"),
             ("lyrics/song/seed1/diff_fc2.json", 30.0, None),  # made before results recorded their machine
-            ("real-lyrics/pair_matched/seed2/all_fc2.json", 600.0, "2 CPU cores (A), no GPU"),
+            ("real-lyrics/folds3_fold1/seed7/all_fc2.json", 600.0, "2 CPU cores (A), no GPU"),  # repeat 7
             ("joint/song/seed0/joint_all_+_absdiff.json", 7200.0, "1 GPU")]
     for path, seconds, machine in runs:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
@@ -242,5 +252,12 @@ def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     stages = {(row["notebook"][:2], row["stage"]): row for row in training_costs(cfg, by_stage=True)}
     assert stages[("05", "pair split")]["first_seed_seconds"] == 90.0
     assert stages[("05", "song split")]["seconds"] == 30.0 and stages[("05", "song split")]["first_seed_seconds"] == 0
-    assert stages[("06", "pair_matched holdout")]["trainings"] == 1
+    assert stages[("06", "real-lyrics, folds3")]["trainings"] == 1
     assert stages[("09", "joint_all_+_absdiff")]["seconds"] == 7200.0
+
+
+def test_version_is_printed_without_work():
+    from dplib import __version__
+
+    code, out, err = run_cli("--version")
+    assert code == 0 and out.strip() == f"dplib {__version__}", (out, err)

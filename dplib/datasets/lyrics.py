@@ -109,6 +109,28 @@ def load_lyrics_texts(path: str | Path, strict: bool = False, report: SkipReport
     return dict(iter_lyrics_texts(path, report))
 
 
+#: the words that decide a lyric group: a text's first PREFIX_WORDS words, when they hold at least MIN_DISTINCT
+#: different words; else the whole text. The excerpts are cut at different points and transcribed a little
+#: differently, so same-song texts differ near their ends (9 such pairs on the real set); "la la la ..." openings
+#: hold too few different words to name a song.
+PREFIX_WORDS, MIN_DISTINCT = 20, 8
+
+
+def lyric_key(text: str) -> tuple[str, ...]:
+    """The words that decide a text's lyric group (see :data:`PREFIX_WORDS`)."""
+    words = tuple(tokenize(text))
+    head = words[:PREFIX_WORDS]
+    return head if len(head) == PREFIX_WORDS and len(set(head)) >= MIN_DISTINCT else words
+
+
+def lyric_groups(lyrics: Mapping[str, str]) -> dict[str, int]:
+    """``{track: group}``: tracks whose lyrics have the same :func:`lyric_key` share a group (numbered from 0 in
+    the order of their first track, sorted). Other releases, remasters and covers of one song are one group, which
+    every song split of real data keeps whole (notebook 06)."""
+    numbers: dict[tuple[str, ...], int] = {}
+    return {t: numbers.setdefault(lyric_key(lyrics[t]), len(numbers)) for t in sorted(lyrics)}
+
+
 @dataclass
 class Vocabulary:
     """Word -> index (from 1; 0 pads). Built from training texts only."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -284,13 +284,18 @@ class PartDraw:
     draw the same parts from the same seed: ``pair`` takes one uniform per pair in order, ``song`` one per song.
     """
 
-    def __init__(self, method: str, fractions, n_songs: int, seed: int):
+    def __init__(self, method: str, fractions, n_songs: int, seed: int, units: np.ndarray | None = None):
         if method not in ("pair", "song"):
             raise ValueError(f"split must be 'pair' or 'song', got {method!r}")
         self.method = method
         self.rng = np.random.default_rng(seed)
         self.shares = np.asarray(fractions) / sum(fractions)
-        self.song_part = draw_parts(n_songs, song_fractions(fractions), self.rng) if method == "song" else None
+        self.song_part = None
+        if method == "song" and units is None:
+            self.song_part = draw_parts(n_songs, song_fractions(fractions), self.rng)
+        elif method == "song":  # one draw per unit (lyric group): a unit's songs land in one part together
+            n_units = int(units.max()) + 1 if len(units) else 0
+            self.song_part = draw_parts(n_units, song_fractions(fractions), self.rng)[units]
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The parts of the next ``len(a)`` pairs of the pool (song positions ``a`` < ``b``); call once per pair."""
@@ -301,18 +306,23 @@ class PartDraw:
 
 
 def split_pairs(
-    pool: Pairs, method: str = "pair", fractions=(0.8, 0.1, 0.1), seed: int = 0
+    pool: Pairs, method: str = "pair", fractions=(0.8, 0.1, 0.1), seed: int = 0, groups: Mapping[str, int] | None = None
 ) -> dict[str, Pairs]:
     """Assign unflipped pairs to train/val/test, deterministically by ``seed`` (:class:`PartDraw`).
 
     ``pair``: a random split over pairs; songs are shared between splits.
     ``song``: every song goes to one split and only pairs within a split stay,
     so no validation or test song was seen in training (pairs across splits are dropped).
+    ``groups`` (song split): ``{track: group}``, e.g. lyric groups (:func:`.lyrics.lyric_groups`); a group's songs
+    go to one part together, so no test song has a twin in training.
     ``pool`` is in :func:`build_pair_pool`'s order (sorted pairs).
     """
     songs = np.array(sorted(pool.songs()), dtype=object) if method == "song" else np.array([], dtype=object)
     ia, ib = (np.searchsorted(songs, x) if method == "song" else x for x in (pool.a, pool.b))
-    which = PartDraw(method, fractions, len(songs), seed)(ia, ib)
+    units = None
+    if method == "song" and groups is not None:
+        units = np.unique([groups[t] for t in songs], return_inverse=True)[1].reshape(-1)
+    which = PartDraw(method, fractions, len(songs), seed, units)(ia, ib)
     return {name: pool.take(which == i) for i, name in enumerate(PARTS)}
 
 
@@ -382,9 +392,11 @@ def make_splits(
     fractions=(0.8, 0.1, 0.1),
     seed: int = 0,
     flip: bool = True,
+    groups: Mapping[str, int] | None = None,
 ) -> PairSplits:
-    """Split, balance each part 50/50, then add flipped copies (Table 1). Taught in notebook 01."""
-    raw = split_pairs(pool, method, fractions, seed)
+    """Split, balance each part 50/50, then add flipped copies (Table 1); ``groups``: see :func:`split_pairs`.
+    Taught in notebook 01."""
+    raw = split_pairs(pool, method, fractions, seed, groups)
     balanced = {name: balance(raw[name], n, seed + i) for i, (name, n) in enumerate(zip(PARTS, n_per_class))}
     leaks = leakage(balanced)
     if flip:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .audio import encode_audio
 from .corpus import Corpus
-from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, tokenize
+from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, lyric_groups, tokenize
 from .pairs import PARTS, Pairs, PairSplits, build_pair_pool, make_splits
 from .report import DataError, SkipReport
 
@@ -163,13 +163,21 @@ def clip_blocks(corpus: Corpus) -> int:
 def _draw(corpus: Corpus, available, split: str, n_per_class, negatives: str, seed: int,
           fractions: tuple[float, float, float]) -> tuple[Pairs, PairSplits, SkipReport]:
     """Pool the pairs whose songs are ``available``, then split, balance and flip them (every modality's first
-    steps); ``--strict`` holds through preparation, not only loading."""
+    steps); ``--strict`` holds through preparation, not only loading. A song split of real (not synthetic) data
+    with ordered lyrics keeps lyric groups whole (:func:`.lyrics.lyric_groups`): other releases and covers of a
+    test song are not in training."""
     report = SkipReport(corpus.report.strict)
     pool = build_pair_pool(corpus.scored, available, negatives, seed, report)
-    return pool, make_splits(pool, split, n_per_class, fractions, seed=seed), report
+    groups = None
+    if split == "song" and not corpus.synthetic and corpus.lyrics_format == "ordered text":
+        groups = lyric_groups({t: corpus.lyrics[t] for t in pool.songs() if t in corpus.lyrics})
+        alone = sorted(pool.songs() - set(groups))  # no lyrics: a group of its own
+        groups |= {t: len(pool.songs()) + i for i, t in enumerate(alone)}
+    return pool, make_splits(pool, split, n_per_class, fractions, seed=seed, groups=groups), report
 
 
-def _finish(kind: str, corpus: Corpus, pool: Pairs, splits: PairSplits, songs, vocab, report: SkipReport) -> Prepared:
+def finish_prepared(kind: str, corpus: Corpus, pool: Pairs, splits: PairSplits, songs, vocab,
+                    report: SkipReport) -> Prepared:
     """Drop the pairs whose songs could not be encoded, check every part still has both classes, and package."""
     splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
     return Prepared(kind, splits, songs, vocab, report)
@@ -195,7 +203,7 @@ def prepare_lyrics(
     """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
     pool, splits, report = _draw(corpus, corpus.lyrics.keys(), split, n_per_class, negatives, seed, fractions)
     vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    return _finish("lyrics", corpus, pool, splits, songs, vocab, report)
+    return finish_prepared("lyrics", corpus, pool, splits, songs, vocab, report)
 
 
 def prepare_audio(
@@ -213,7 +221,7 @@ def prepare_audio(
     audio = _audio_folder(corpus)
     pool, splits, report = _draw(corpus, corpus.audio_ids, split, n_per_class, negatives, seed, fractions)
     songs = encode_audio(audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report, bands=bands)
-    return _finish("audio", corpus, pool, splits, songs, None, report)
+    return finish_prepared("audio", corpus, pool, splits, songs, None, report)
 
 
 def prepare_joint(
@@ -234,4 +242,4 @@ def prepare_joint(
     pool, splits, report = _draw(corpus, both, split, n_per_class, negatives, seed, fractions)
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     audio = encode_audio(audio_dir, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
-    return _finish("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)
+    return finish_prepared("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)
