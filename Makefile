@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup reproduce test unit notebooks bench lab clean
+.PHONY: setup reproduce test unit notebooks bench lab clean clean-results
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,8 @@ bench: $(STAMP)  ## side-by-side benchmarks on the paper-size synthetic data; wr
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
-clean:
-	rm -rf $(VENV) results build *.egg-info
+clean:  ## the virtual environment and build files; results/ (hours of training) stays
+	rm -rf $(VENV) build *.egg-info
+
+clean-results:  ## every saved result: the next make reproduce trains everything again
+	rm -rf results
