@@ -231,7 +231,7 @@ def notebook_times() -> dict:
     import re
     import tempfile
 
-    from dplib.experiments import training_costs
+    from dplib.tables import training_costs
 
     with tempfile.TemporaryDirectory() as results:  # from scratch: no saved ablation results to reuse
         started = time.perf_counter()

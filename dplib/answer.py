@@ -146,7 +146,6 @@ def answer_paragraph(answer: dict) -> str:
     d = {f"{x['a']}-{x['b']}-{x['negatives']}": x for x in answer["diffs"]}
     tfidf, ident, logit = "TF-IDF cosine", "song identity", "TF-IDF logistic"
     hi = lst["scorers"][m]["ci"][1]
-    fp = answer["fingerprint"]["pair_split"]
     parts = [
         f"On songs never seen in training (K={answer['k']} folds over {answer['groups']:,} lyric groups, "
         f"{answer['repeats']} repeat{'s' if answer['repeats'] > 1 else ''}, about "

@@ -78,7 +78,8 @@ def cmd_data_shards(args) -> int:
 
 def cmd_ablation(args) -> int:
     from .config import get_config
-    from .experiments import ablation_table, run_ablation
+    from .experiments import run_ablation
+    from .tables import ablation_table
 
     overrides = {"size": args.size} if args.size else {}
     cfg = get_config(**overrides)
@@ -201,7 +202,7 @@ def write_report(readme: Path, size: str | None = None) -> int:
     from .config import get_config
     from .datasets.files import write_text
     from .datasets.report import short_path
-    from .experiments import missing_results
+    from .tables import missing_results
 
     cfg = get_config(**({"size": size} if size else {}))
 
@@ -227,7 +228,8 @@ def write_report(readme: Path, size: str | None = None) -> int:
 def synthetic_results_section(cfg, readme: Path) -> str:
     """Tables 2 and 3 beside the paper's: mean ± sd over ``cfg.seeds`` where every seed was run (Table 3 with the
     extra rows of notebook 07), else ``cfg.seed``'s table; training and notebook times, and the figures."""
-    from .experiments import AUDIO_BEYOND, ablation_table, grid_of, load_results, spread_table, training_cost_table
+    from .experiments import AUDIO_BEYOND, grid_of, load_results
+    from .tables import ablation_table, spread_table, training_cost_table
 
     def table(kind: str) -> tuple[str, list[dict]]:
         extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()

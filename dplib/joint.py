@@ -19,7 +19,8 @@ from .datasets.files import write_json, written
 from .datasets.prepare import Prepared, prepare_joint
 from .datasets.synthetic import SIZES
 from .evaluation import bootstrap_ci, evaluate
-from .experiments import mean_sd, prepare, splits_key, training_settings
+from .experiments import prepare, splits_key, training_settings
+from .tables import mean_sd
 
 #: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
 JOINT_MODELS = {
@@ -205,7 +206,7 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
     """The tables above in words, from their numbers: a difference is called one only when the means are more than
     twice their combined standard deviation over seeds apart (:func:`dplib.experiments.versus`).
     Taught in notebook 09."""
-    from .experiments import spread, versus
+    from .tables import spread, versus
 
     def auc(name):
         return spread([r[name]["roc_auc"] for r in results if name in r])

@@ -87,7 +87,7 @@ def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]
     """One group of bars per configuration, one bar per holdout: the mean over seeds with its standard
     deviation as an error bar; the paper's validation accuracy as a grey bar; each holdout's baselines
     (means over the same seeds) as dashed lines in the bars' colours. Taught in notebook 05 (also 06, 07)."""
-    from .experiments import spread
+    from .tables import spread
 
     holdouts = list(results)
     names = list(dict.fromkeys(r["name"] for rs in results.values() for r in rs))

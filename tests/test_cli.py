@@ -231,7 +231,7 @@ def test_reproduce_stops_after_a_failed_notebook_with_one_line(synth_quick, tmp_
 
 def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     from dplib.config import get_config
-    from dplib.experiments import training_cost_table, training_costs
+    from dplib.tables import training_cost_table, training_costs
 
     monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
     cfg = get_config(size="default")

@@ -150,8 +150,8 @@ def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick,
     monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
     monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
     from dplib.config import get_config
-    from dplib.experiments import (AUDIO_BEYOND, bands_of, config_name, grid_for, prepare, run_ablation,
-                                   spread_table)
+    from dplib.experiments import AUDIO_BEYOND, bands_of, config_name, grid_for, prepare, run_ablation
+    from dplib.tables import spread_table
 
     cfg = get_config(size="quick", audio_epochs=1)
     raw, mel = prepare("audio", cfg, "song"), prepare("audio", cfg, "song", dataset="audio-mel64")

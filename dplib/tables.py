@@ -1,0 +1,250 @@
+"""Tables and readings written from saved results: spreads over seeds, markdown tables beside the paper, what
+``make reproduce`` trains, and the paragraphs that quote numbers (notebooks 05-08, ``dplib report``).
+
+Every number comes from the results :mod:`dplib.experiments` saved; nothing here trains. The real-data answer
+(notebook 06) has its own module, :mod:`dplib.answer`.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .config import Config
+from .experiments import (AUDIO_BEYOND, AUDIO_GRID, HOLDOUTS, LYRICS_GRID, PAPER_TABLE2, PAPER_TABLE3, config_name,
+                          grid_of, load_baselines, load_results)
+
+
+def spread(values) -> tuple[float, float, int]:
+    """Mean, sample standard deviation (0 for one value) and count, NaNs left out."""
+    v = np.asarray([x for x in values if x is not None and not np.isnan(x)], dtype=float)
+    if len(v) == 0:
+        return float("nan"), float("nan"), 0
+    return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v)
+
+
+def mean_sd(values, percent: bool = True) -> str:
+    """``"84.1 ± 2.3%"`` (or ``"0.812 ± 0.020"``) over seeds; ``n/a`` when there is nothing."""
+    mean, sd, n = spread(values)
+    if n == 0:
+        return "n/a"
+    return f"{100 * mean:.1f} ± {100 * sd:.1f}%" if percent else f"{mean:.3f} ± {sd:.3f}"
+
+
+def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, seeds: tuple[int, ...] | None = None,
+                 extra: tuple[str, ...] = ()) -> str:
+    """Markdown: test accuracy and ROC AUC, mean ± standard deviation over seeds, per holdout, beside the
+    paper's validation accuracy; then the rows of the ``extra`` datasets (e.g. ``audio-mel64``); the baselines
+    below the networks. Taught in notebook 05 (also 06, 07)."""
+    seeds = seeds if seeds is not None else cfg.seeds
+    paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
+    labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
+    head = "| model | paper val |" + "".join(f" {labels[s]}: test acc | AUC |" for s in splits)
+    lines = [head, "|" + "---|" * (2 + 2 * len(splits))]
+
+    def cells(runs: dict[str, list[dict]]) -> str:
+        return "".join(f" {mean_sd(r['test_accuracy'] for r in runs[s])} | "
+                       f"{mean_sd((r['roc_auc'] for r in runs[s]), percent=False)} |" for s in splits)
+
+    n_seeds = 0
+    for data in (dataset, *extra):
+        results = {s: load_results(cfg, kind, s, data, seeds) for s in splits}
+        n_seeds = max([n_seeds, *(len({r["seed"] for r in results[s]}) for s in splits)])
+        for settings in grid_of(kind, data):
+            name = config_name(kind, **settings, dataset=data)
+            key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
+            runs = {s: [r for r in results[s] if r["name"] == name] for s in splits}
+            if any(runs.values()):
+                lines.append(f"| {name} | {f'{paper[key][1]}%' if data == dataset else '-'} |{cells(runs)}")
+    for data in (dataset, *extra):
+        base = {s: load_baselines(cfg, kind, s, data, seeds) for s in splits}
+        for key in ("content", "song_identity", "majority") if data == dataset else ("content",):
+            rows = {s: [b[key] for b in base[s]] for s in splits}
+            if any(rows.values()):
+                name = next(r for s in splits for r in rows[s])["name"]
+                lines.append(f"| {name} (baseline) | - |{cells(rows)}")
+    lines.append("")
+    lines.append(f"Mean ± standard deviation over {n_seeds} seeds (each seed draws its own split and initialisation); "
+                 "test pairs are balanced 50/50, so chance is 50% and AUC 0.5.")
+    return "\n".join(lines)
+
+
+def cost_table(results: dict[str, list[dict]]) -> str:
+    """Markdown: per configuration, its weights and the mean seconds per training epoch over every saved run
+    (``results``: holdout -> result rows), in first-seen order. Times are this machine's, from the runs themselves.
+    Taught in notebook 07."""
+    rows = [r for runs in results.values() for r in runs]
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    lines = ["| model | weights | seconds per epoch | epochs run (mean) | runs |", "|---|---|---|---|---|"]
+    for name in names:
+        runs = [r for r in rows if r["name"] == name]
+        per_epoch = np.mean([r["seconds"] / r["epochs_run"] for r in runs])
+        lines.append(f"| {name} | {runs[0]['settings']['params']:,} | {per_epoch:.1f} | "
+                     f"{np.mean([r['epochs_run'] for r in runs]):.1f} | {len(runs)} |")
+    return "\n".join(lines)
+
+
+TRAINING_NOTEBOOKS = ("05 Table 2 (lyrics)", "06 real lyrics", "07 Table 3 (audio) and future-work rows",
+                      "09 joint model and playlist towers")
+
+
+def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
+    """Every saved training at ``cfg.size`` over ``cfg.seeds`` (notebook 06: over its repeats) as (notebook, stage,
+    seed, result); its time and machine are in the result: what a fresh ``make reproduce`` has to train. A stage is
+    one holdout of one table (or one model of notebook 09, or one input and design of notebook 06)."""
+    table2, real, table3, joint = TRAINING_NOTEBOOKS
+    rows = []
+    for seed in cfg.seeds:
+        for holdout in ("pair", "song"):
+            rows += [(table2, f"{holdout} split", seed, r) for r in load_results(cfg, "lyrics", holdout, "", (seed,))]
+        for dataset in ("", *AUDIO_BEYOND):
+            for holdout in ("pair", "song"):
+                stage = f"{dataset.removeprefix('audio-') or '|FFT| bins'}, {holdout} split"
+                rows += [(table3, stage, seed, r) for r in load_results(cfg, "audio", holdout, dataset, (seed,))]
+        for path in sorted((cfg.results_dir / "joint" / "song" / f"seed{seed}").glob("*.json")):
+            result = json.loads(path.read_text())
+            rows.append((joint, result["name"], seed, result))
+    for path in sorted(cfg.results_dir.glob("real-lyrics*/*/seed*/*_fc[12].json")):  # repeats are seeds there too
+        stage = f"{path.parts[-4]}, {path.parts[-3].split('_')[0]}"
+        rows.append((real, stage, int(path.parts[-2].removeprefix("seed")), json.loads(path.read_text())))
+    return rows
+
+
+def training_costs(cfg: Config, by_stage: bool = False) -> list[dict]:
+    """Per notebook (or per stage of each notebook): the number of trainings, their summed training time as the
+    runs recorded it over every seed and for the first seed alone, and the machines they ran on."""
+    def empty(notebook: str, stage: str) -> dict:
+        return {"notebook": notebook, "stage": stage, "trainings": 0, "seconds": 0.0, "first_seed_seconds": 0.0,
+                "machines": set()}
+
+    # every notebook gets a row, trained or not; stages appear as the saved results name them
+    costs = {} if by_stage else {(notebook, ""): empty(notebook, "") for notebook in TRAINING_NOTEBOOKS}
+    for notebook, stage, seed, result in saved_trainings(cfg):
+        key = (notebook, stage if by_stage else "")
+        row = costs.setdefault(key, empty(*key))
+        row["trainings"] += 1
+        row["seconds"] += result["seconds"]
+        row["first_seed_seconds"] += result["seconds"] if seed == cfg.seeds[0] else 0.0
+        row["machines"].add(result.get("machine", "not recorded"))
+    return [{**row, "machines": sorted(row["machines"])} for row in costs.values()]
+
+
+def training_cost_table(cfg: Config) -> str:
+    """Markdown: per notebook, the trainings a fresh ``make reproduce`` runs, their summed training time as the runs
+    recorded it (every seed, and the first seed alone), and the machines they ran on. Written into the README by
+    ``dplib report``."""
+    first = cfg.seeds[0]
+    lines = [f"| notebook | trainings | training time | seed {first} alone | machine |", "|---|---|---|---|---|"]
+    costs = training_costs(cfg)
+    for row in costs:
+        lines.append(f"| {row['notebook']} | {row['trainings']} | {row['seconds'] / 60:.0f} min | "
+                     f"{row['first_seed_seconds'] / 60:.0f} min | {'; '.join(row['machines']) or '-'} |")
+    total, one = (sum(row[k] for row in costs) for k in ("seconds", "first_seed_seconds"))
+    lines.append(f"| total | | {total / 3600:.1f} h | {one / 3600:.1f} h | |")
+    return "\n".join(lines)
+
+
+def pct(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.1f}%"
+
+
+def ablation_table(cfg: Config, kind: str) -> str:
+    """Markdown for ``cfg.seed``: our train/val/test on both splits beside the paper's train/val, plus chance and
+    the baselines. Accuracies are those of the best validation epoch, measured with dropout off.
+    Taught in notebook 05."""
+    paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
+    head = ("| combination | FC |" if kind == "lyrics" else "| conv | combination |")
+    lines = [head + " paper train | paper val | ours train | ours val | ours test | test AUC | sym. gap | "
+             "song-split val | song-split test |",
+             "|" + "---|" * 11]
+    by_split = {s: {r["name"]: r for r in load_results(cfg, kind, s)} for s in ("pair", "song")}
+    grid = LYRICS_GRID if kind == "lyrics" else AUDIO_GRID
+    for settings in grid:
+        name = config_name(kind, **settings)
+        key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
+        p_train, p_val = paper[key]
+        r, s = by_split["pair"].get(name), by_split["song"].get(name)
+        auc = f"{r['roc_auc']:.3f}" if r else "n/a"
+        gap = f"{r['symmetry_gap']:.3f}" if r else "n/a"
+        lines.append(
+            f"| {key[0]} | {key[1]} | {p_train}% | {p_val}% | {pct(r and r['train_accuracy'])} | "
+            f"{pct(r and r['val_accuracy'])} | {pct(r and r['test_accuracy'])} | {auc} | {gap} | "
+            f"{pct(s and s['val_accuracy'])} | {pct(s and s['test_accuracy'])} |"
+        )
+    for split in ("pair", "song"):
+        for b in load_baselines(cfg, kind, split):
+            for row in (b["content"], b["song_identity"]):
+                lines.append(f"| {row['name']} ({split} split) | - | - | - | {pct(row['train_accuracy'])} | "
+                             f"{pct(row['val_accuracy'])} | {pct(row['test_accuracy'])} | {row['roc_auc']:.3f} | "
+                             "0.000 | - | - |")
+    lines.append("| chance | - | 50% | 50% | 50% | 50% | 50% | 0.500 | - | 50% | 50% |")
+    return "\n".join(lines)
+
+
+def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -> list[str]:
+    """The Table 2 and Table 3 results of ``cfg.seed`` not saved yet, as ``kind/holdout/name``."""
+    missing = []
+    for kind, grid in (("lyrics", LYRICS_GRID), ("audio", AUDIO_GRID)):
+        for holdout in holdouts:
+            saved = {r["name"] for r in load_results(cfg, kind, holdout)}
+            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in grid if config_name(kind, **g) not in saved]
+    return missing
+
+
+def len_train(result: dict) -> int:
+    """Unordered training pairs of a result (its counts hold both orders)."""
+    return result["counts"]["train"]["pairs"] // 2
+
+
+def versus(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
+    """``"above"``, ``"below"`` or ``"within the spread of"``: a mean is called different from another only when the
+    gap exceeds twice the combined standard deviation over seeds (a rough rule with 3 seeds, and said so)."""
+    gap, noise = a[0] - b[0], 2 * float(np.hypot(a[1], b[1]))
+    return "above" if gap > noise else "below" if gap < -noise else "within the spread of"
+
+
+def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
+    """What Table 3 (with the extra rows) says, every number from the saved results: per split the best network
+    by mean test AUC, how many are above chance and how they stand against the spectral cosine; the cells at
+    exactly 50% accuracy and what their AUC says about them. Taught in notebook 07."""
+    seeds = seeds if seeds is not None else cfg.seeds
+    datasets = ("", *AUDIO_BEYOND)
+    parts = []
+    for split, label in (("pair", "On the pair split"), ("song", "On songs never seen in training")):
+        runs = [r for d in datasets for r in load_results(cfg, "audio", split, d, seeds)]
+        if not runs:
+            continue
+        names = list(dict.fromkeys(r["name"] for r in runs))
+        auc = {n: spread(r["roc_auc"] for r in runs if r["name"] == n) for n in names}
+        acc = {n: spread(r["test_accuracy"] for r in runs if r["name"] == n) for n in names}
+        best = max(names, key=lambda n: auc[n][0])
+        fit = spread(r["train_accuracy"] for r in runs if r["name"] == best)
+        pairs = spread(len_train(r) for r in runs if r["name"] == best)
+        cosine = spread(b["content"]["roc_auc"] for b in load_baselines(cfg, "audio", split, seeds=seeds))
+        above = sum(m - 2 * s > 0.5 for m, s, k in auc.values() if k > 1)
+        standing = [versus(auc[n], cosine) for n in names]
+        parts.append(
+            f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
+            f"is {best}: {100 * acc[best][0]:.1f} ± "
+            f"{100 * acc[best][1]:.1f}% test accuracy (on its training pairs {100 * fit[0]:.1f} ± {100 * fit[1]:.1f}%), "
+            f"AUC {auc[best][0]:.2f} ± {auc[best][1]:.2f}; {above} of "
+            f"{len(names)} are above chance (AUC 0.5) by more than twice their spread. The spectral cosine, which "
+            f"learns nothing, has AUC {cosine[0]:.2f} ± {cosine[1]:.2f}: {standing.count('above')} networks are above "
+            f"it, {standing.count('within the spread of')} within its spread and {standing.count('below')} below.")
+        if split == "song":
+            paper_best = "conv1_absdiff_fc1"
+            for name in names:
+                if name.startswith(("bands", "mel")) and name.endswith("conv1_absdiff_fc1") and paper_best in auc:
+                    parts.append(f"{name} is {versus(auc[name], auc[paper_best])} the paper's input "
+                                 f"({auc[name][0]:.2f} ± {auc[name][1]:.2f} against {auc[paper_best][0]:.2f} ± "
+                                 f"{auc[paper_best][1]:.2f}).")
+    runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
+    half = [r for r in runs if r["test_accuracy"] == 0.5]
+    if half:
+        aucs = ", ".join(f"{r['roc_auc']:.2f}" for r in half)
+        parts.append(f"{len(half)} of {len(runs)} runs end at exactly 50.0% test accuracy (AUC {aucs}): all their "
+                     "scores fall on one side of 0.5, so accuracy at that cut says nothing; an AUC near 0.5 is a tower "
+                     "that learned nothing, one far from it ranks pairs but was not calibrated by its best epoch.")
+    else:
+        parts.append(f"None of the {len(runs)} runs ends at exactly 50.0% test accuracy.")
+    return " ".join(parts)
