@@ -66,7 +66,7 @@ class Config:
     real_fractions: tuple = (0.7, 0.15, 0.15)  # larger test parts than the synthetic 0.8/0.1/0.1: the set is small
     # new songs on the real set (notebook 06): repeated K-fold over lyric groups
     real_folds: int = 3  # K: a third of the songs tests, so about a ninth of the pairs lies inside each fold
-    real_repeats: int = 5  # repeats of the headline model: its 95% interval is then about +-0.04 (one: +-0.08)
+    real_repeats: int = 5  # repeats of the headline model: each adds a fold deal and an initialisation to its interval
     real_control_repeats: int = 1  # repeats of the controls (fingerprints, the eight heads)
     # lyrics encoding
     max_len: int = 120
