@@ -183,11 +183,16 @@ def cmd_evaluate(args) -> int:
         "interval": resampled,
         "majority_accuracy": float(max(positives.mean(), 1 - positives.mean())), "skipped": dict(report.skips),
     }
+    fewest = min(metrics["n_positive"], metrics["n_pairs"] - metrics["n_positive"])
+    if fewest < 30:  # the AUC compares every similar pair with every other: its interval rests on so few
+        metrics["warning"] = (f"only {fewest} {'similar' if fewest == metrics['n_positive'] else 'not similar'} "
+                              f"pair{'s' if fewest != 1 else ''}: the AUC and its interval rest on them")
     write_json(Path(args.out) / "metrics.json", metrics)
     print(json.dumps(metrics, indent=1))
     lo, hi = metrics["roc_auc_ci"]
     print(f"ROC AUC {metrics['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}] on {len(pairs):,} pairs "
-          f"({metrics['interval'].split(',')[0]} over source tracks); TF-IDF cosine {metrics['baseline_auc']:.3f}")
+          f"({metrics['interval'].split(',')[0]} over source tracks); TF-IDF cosine {metrics['baseline_auc']:.3f}"
+          + (f"; warning: {metrics['warning']}" if "warning" in metrics else ""))
     print(report.summary())
     return 0
 

@@ -70,6 +70,12 @@ def test_evaluate_scores_new_pairs_in_a_fresh_process(trained, synth_quick, tmp_
     code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "one.csv",
                               "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval1")
     assert code == 1 and "one.csv: all" in stderr and "are similar" in stderr and stderr.count("\n") == 1, stderr
+    zeros = [r for r in rows[1:400] if float(r.split(",")[2]) < 0.5]
+    (tmp_path / "few.csv").write_text("\n".join(rows[:1] + ones[:2] + zeros) + "\n")
+    code, stdout, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "few.csv",
+                                   "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval2")
+    few = json.loads((tmp_path / "eval2" / "metrics.json").read_text())
+    assert code == 0 and few["warning"].startswith(f"only {few['n_positive']} similar pair") and "warning: only" in stdout
     code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "new.csv",
                               "--lyrics", synth_quick / "lyrics.jsonl", "--out", out)
     assert code == 1 and "the model's own folder" in stderr and "settings" in (out / "metrics.json").read_text()
