@@ -69,20 +69,21 @@ class Experiment:
         return splits_key(self.data)
 
 
+def pairs_text(pairs) -> str:
+    """``a,b,label|a,b,label|...``: what the fingerprints below hash."""
+    return "|".join(f"{a},{b},{y}" for a, b, y in zip(pairs.a, pairs.b, pairs.label))
+
+
 def pairs_key(pairs) -> str:
     """A fingerprint of some labelled pairs, in order."""
-    text = "|".join(f"{a},{b},{y}" for a, b, y in zip(pairs.a, pairs.b, pairs.label))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return hashlib.sha1(pairs_text(pairs).encode()).hexdigest()[:16]
 
 
 def splits_key(data: PairData) -> str:
     """A fingerprint of the pairs (and labels) of the train, val and test parts: the same for the same pairs
     prepared in memory or streamed."""
-    digest = hashlib.sha1()
-    for name in ("train", "val", "test"):
-        part = data.pairs(name)
-        digest.update("|".join(f"{a},{b},{y}" for a, b, y in zip(part.a, part.b, part.label)).encode())
-    return digest.hexdigest()[:16]
+    text = "".join(pairs_text(data.pairs(name)) for name in ("train", "val", "test"))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def data_folder(cfg: Config) -> Path:

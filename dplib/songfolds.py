@@ -83,9 +83,9 @@ def fold_parts(pool: Pairs, song_fold: Mapping[str, int], groups: Mapping[str, i
     rest = sorted({g for t, g in groups.items() if song_fold[t] != fold})
     sizes = Counter(g for t, g in groups.items() if song_fold[t] != fold)
     order = np.random.default_rng(seed).permutation(rest)
-    val, n = set(), 0
+    val, n, wanted = set(), 0, val_share * sum(sizes.values())
     for g in order:
-        if n >= val_share * sum(sizes.values()):
+        if n >= wanted:
             break
         val.add(int(g))
         n += sizes[int(g)]
