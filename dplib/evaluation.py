@@ -13,8 +13,7 @@ import numpy as np
 from .baselines import roc_auc
 from .datasets.lyrics import EncodedSongs
 from .datasets.pairs import Pairs
-from .datasets.pipeline import pair_dataset
-from .datasets.prepare import PairData
+from .datasets.prepare import PairData, Prepared
 
 
 def _inputs(x, y):
@@ -27,6 +26,8 @@ def predict_pairs(model, pairs: Pairs, songs: EncodedSongs, batch_size: int = 51
     ROC curve); :func:`evaluate` scores a part of prepared data."""
     if len(pairs) == 0:
         return np.zeros(0, dtype="float32")
+    from .datasets.pipeline import pair_dataset  # TensorFlow: loaded by what runs a model, not by the tables
+
     return model.predict(pair_dataset(pairs, songs, batch_size, trim=True).map(_inputs), verbose=0)[:, 1]
 
 
@@ -144,3 +145,62 @@ def weighted_auc(labels, scores, weights: np.ndarray) -> np.ndarray:
     below = np.cumsum(neg, axis=0) - neg
     with np.errstate(divide="ignore", invalid="ignore"):
         return (pos * (below + neg / 2)).sum(axis=0) / (pos.sum(axis=0) * neg.sum(axis=0))
+
+
+def score_saved(run, pairs_csv, lyrics, strict: bool = False) -> dict:
+    """``dplib evaluate``: a saved lyrics run (:func:`dplib.runs.load_run`) scores the labelled pairs of
+    ``pairs_csv`` whose two songs have lyrics in ``lyrics``, beside TF-IDF cosine on the same pairs. ROC AUC with
+    a 95% interval from a bootstrap over the source tracks the pairs hang on; fewer than 30 pairs of a class is a
+    ``warning``; pairs of one class only is a :class:`DataError` (an AUC needs both)."""
+    from .answer import interval
+    from .baselines import tfidf_cosine
+    from .datasets.lyrics import encode_lyrics, load_lyrics_texts
+    from .datasets.pairs import build_pair_pool, read_pairs_csv
+    from .datasets.report import DataError, SkipReport
+    from .songfolds import OutOfFold, pair_scores, pair_sources
+
+    if run.kind != "lyrics":
+        raise DataError("dplib evaluate scores lyrics models; this one has an audio tower", run.folder / "model.keras")
+    report = SkipReport(strict)
+    scored = read_pairs_csv(pairs_csv, report)
+    texts = load_lyrics_texts(lyrics, report=report)
+    if not texts:
+        raise DataError("no lyrics read from it: a JSONL file of {track_id, text} or a folder of TRACKID.txt", lyrics)
+    songs = encode_lyrics(texts, run.vocab, run.max_len or 120, report)
+    pairs = build_pair_pool(scored, songs.track_ids, report=report)
+    if len(pairs) == 0:
+        raise DataError("no pair left to score: both songs of a pair need lyrics with known words", pairs_csv)
+    if pairs.n_positive in (0, len(pairs)):
+        raise DataError(f"all {len(pairs):,} scorable pairs are {'similar' if pairs.n_positive else 'not similar'} "
+                        "(score >= 0.5 is similar): an AUC needs pairs of both classes", pairs_csv)
+    data = Prepared.to_score("lyrics", pairs, songs, report)
+    measured = evaluate(run.model, data, "test", keep_scores=True)
+    p = np.asarray(measured.pop("p"))
+    rows = OutOfFold(pairs.a, pairs.b, pairs.label, pair_sources(scored, pairs))
+    rows.scores = {"model": pair_scores(p), "baseline": tfidf_cosine(texts, pairs.a, pairs.b)}
+    point, draws = cluster_bootstrap([rows], seed=0)
+    positives = pairs.label == 1
+    metrics = {
+        "model": str(run.folder / "model.keras"), "pairs": str(pairs_csv), "n_pairs": len(pairs),
+        "n_positive": int(positives.sum()), "accuracy": measured["accuracy"],
+        "balanced_accuracy": balanced_accuracy(p, data.pairs("test").label == 1),
+        "roc_auc": point["model"], "roc_auc_ci": interval(draws["model"]), "symmetry_gap": measured["symmetry_gap"],
+        "baseline": "TF-IDF cosine (IDF fitted on these songs)", "baseline_auc": point["baseline"],
+        "baseline_auc_ci": interval(draws["baseline"]),
+        "model_minus_baseline_ci": interval(draws["model"] - draws["baseline"]),
+        "interval": (f"95% percentile bootstrap, 2,000 resamples of the {len(set(rows.source)):,} source tracks "
+                     "the pairs hang on (the first track of the row that listed each pair)"),
+        "majority_accuracy": float(max(positives.mean(), 1 - positives.mean())), "skipped": dict(report.skips),
+        "report": report.summary(),
+    }
+    fewest = min(metrics["n_positive"], metrics["n_pairs"] - metrics["n_positive"])
+    if fewest < 30:  # the AUC compares every similar pair with every other: its interval rests on so few
+        metrics["warning"] = (f"only {fewest} {'similar' if fewest == metrics['n_positive'] else 'not similar'} "
+                              f"pair{'s' if fewest != 1 else ''}: the AUC and its interval rest on them")
+    return metrics
+
+
+def balanced_accuracy(p: np.ndarray, similar: np.ndarray) -> float:
+    """Mean of the two classes' recalls at p >= 0.5 (a class absent from ``similar`` is left out)."""
+    said = p >= 0.5
+    return float(np.mean([(said[similar == c] == c).mean() for c in (True, False) if (similar == c).any()]))

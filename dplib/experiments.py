@@ -16,9 +16,8 @@ from .baselines import song_identity_scores, spectral_cosine, tfidf_cosine, thre
 from .config import Config, machine_summary, seed_everything
 from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
-from .datasets.files import write_json, written
+from .datasets.files import write_json
 from .datasets.pairs import PARTS
-from .datasets.report import SkipReport
 from .datasets.prepare import PairData, prepare_audio, prepare_lyrics
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate, roc_auc
@@ -231,42 +230,6 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "counts": exp.data.counts(), "leakage": exp.data.leakage,
     }
     return model, result
-
-
-def save_run(out: Path, model, metrics: dict, vocab=None) -> Path:
-    """``model.keras``, ``vocabulary.json`` (lyrics) and ``metrics.json`` into ``out``, each written under a
-    temporary name and renamed, metrics last: a folder with ``metrics.json`` holds a complete run."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").unlink(missing_ok=True)
-    with written(out / "model.keras") as partial:
-        model.save(partial)
-    if vocab is not None:
-        vocab.save(out / "vocabulary.json")  # written complete or not at all, like every output here
-    return write_json(out / "metrics.json", metrics)
-
-
-def train_run(exp: Experiment, out: str | Path, combine: str | None = None, fc: int | None = None,
-              conv_layers: int = 1, epochs: int | None = None, verbose: int = 2) -> dict:
-    """Train one model on prepared data, in memory or streamed, and write ``model.keras``, ``vocabulary.json``
-    (lyrics) and ``metrics.json`` into ``out``, with ``baselines.json`` when the corpus is in memory (the model-free
-    rows read the songs' texts or spectra): what ``dplib train`` does. Returns the metrics."""
-    default_combine, default_fc = exp.cfg.default_head(exp.kind)
-    combine, fc = combine or default_combine, fc or default_fc
-    model, result = train_and_evaluate(exp, combine, fc, conv_layers if exp.kind == "audio" else None, epochs, verbose)
-    out = Path(out)
-    skipped = SkipReport().merge(exp.corpus.report) if exp.corpus is not None else SkipReport()
-    skipped.merge(exp.data.report)
-    counts = exp.data.counts()
-    metrics = {**{k: v for k, v in result.items() if k != "test_p"},
-               **{f"n_{part}_pairs": counts[part]["pairs"] for part in PARTS},
-               "skipped": dict(skipped.skips), "notes": dict(skipped.notes), "report": skipped.summary()}
-    if exp.corpus is not None:
-        baselines = baseline_results(exp, out / "baselines.json")
-        metrics |= {"baseline": baselines["content"]["name"], "baseline_auc": baselines["content"]["roc_auc"],
-                    "song_identity_auc": baselines["song_identity"]["roc_auc"]}
-    save_run(out, model, metrics, exp.data.vocab)
-    return metrics
 
 
 def shards_experiment(shards: str | Path, cfg: Config) -> Experiment:

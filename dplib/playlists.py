@@ -110,3 +110,33 @@ def exclude_self(scores: np.ndarray, queries: Sequence[str], candidates: Sequenc
 def describe(track_id: str, tracks: Mapping) -> str:
     info = tracks.get(track_id)
     return f"{track_id}  {info.artist} - {info.title}" if info else track_id
+
+
+def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = False, max_len: int = 120) -> list[str]:
+    """``dplib playlist``: the ``k`` songs of ``corpus`` nearest to ``query_track`` by the saved run's tower
+    (cosine of the tower states), or by its own p(similar) with ``pair_score``; one line per song, the query first."""
+    from .datasets.audio import encode_audio
+    from .datasets.lyrics import encode_lyrics
+    from .datasets.pairs import Pairs
+    from .datasets.prepare import clip_blocks
+    from .datasets.report import DataError
+    from .evaluation import predict_pairs
+
+    if run.kind == "lyrics":
+        songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len or max_len)
+    else:
+        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus))
+    if query_track not in songs.row:
+        raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
+    if pair_score:
+        others = np.array([t for t in songs.track_ids if t != query_track], dtype=object)
+        pairs = Pairs(np.full(len(others), query_track, dtype=object), others,
+                      np.zeros(len(others), "float32"), np.zeros(len(others), "int32"))
+        p = predict_pairs(run.model, pairs, songs)
+        ranked = [(others[i], float(p[i])) for i in np.argsort(-p, kind="stable")[:k]]
+        label = "p(similar)"
+    else:
+        ranked = nearest(embed_songs(tower_of(run.model), songs), songs.track_ids, query_track, k)
+        label = "cosine"
+    return [f"query: {describe(query_track, corpus.tracks)}"] + [
+        f"{rank:>3}. {label} {score:6.3f}  {describe(tid, corpus.tracks)}" for rank, (tid, score) in enumerate(ranked, 1)]

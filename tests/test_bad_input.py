@@ -5,6 +5,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 from scipy.io import wavfile
 
 from dplib.datasets.audio import SAMPLE_RATE, encode_audio, read_audio
@@ -186,3 +187,43 @@ def test_mp3_without_the_extra_says_what_to_install(tmp_path, monkeypatch):
     (tmp_path / "x.mp3").write_bytes(b"ID3")
     with pytest.raises(DataError, match=r"x\.mp3: reading \.mp3 files needs the optional extra"):
         read_audio(tmp_path / "x.mp3")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=30))
+def test_the_track_id_grammar(text):
+    """Ids name files (lyrics/TRACKID.txt) and CSV cells: no path separators, control characters or blanks at the ends."""
+    from dplib.datasets.report import valid_track_id
+
+    bad_char = any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in text)
+    expected = bool(text) and not bad_char and text == text.strip() and text not in (".", "..")
+    assert valid_track_id(text) == expected
+
+
+@pytest.mark.parametrize("bad_id", ["../../etc/passwd", "TR\x00NUL", "a\\b", "..", "x" * 201])
+def test_a_path_like_or_control_character_id_is_a_counted_skip_and_an_error_under_strict(bad_id, tmp_path):
+    import csv as csv_module
+
+    from dplib.datasets.pairs import read_pairs_csv
+
+    path = tmp_path / "pairs.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv_module.writer(f)
+        writer.writerows([["track_a", "track_b", "score"], ["TRA", "TRB", "0.9"], [bad_id, "TRB", "0.8"],
+                          ["TRA", "TRC", "0.1", "extra"]])
+    report = SkipReport()
+    pairs = read_pairs_csv(path, report)
+    assert len(pairs.a) == 2 and report.skips == {"bad track id": 1}
+    assert report.notes == {"pair row with extra fields after the score (ignored)": 1}
+    with pytest.raises(DataError, match="pairs.csv, line 3: bad track id"):
+        read_pairs_csv(path, SkipReport(strict=True))
+
+
+def test_a_multiline_id_in_jsonl_lyrics_is_a_counted_skip(tmp_path):
+    from dplib.datasets.lyrics import load_lyrics_texts
+
+    path = tmp_path / "lyrics.jsonl"
+    path.write_text('{"track_id": "TRA", "text": "la la"}\n{"track_id": "TR\\nB", "text": "la"}\n'
+                    '{"track_id": "../x", "text": "la"}\n')
+    report = SkipReport()
+    assert list(load_lyrics_texts(path, report=report)) == ["TRA"] and report.skips == {"bad track id": 2}

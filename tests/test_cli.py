@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from dplib.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +45,7 @@ def test_playlist_loads_the_saved_model_in_a_fresh_process(trained, synth_quick)
                                    "--data", synth_quick)
     assert code == 0, stderr
     lines = stdout.strip().splitlines()
-    assert lines[0].startswith(f"seed: {track}") and len(lines) == 6
+    assert lines[0].startswith(f"query: {track}") and len(lines) == 6
     assert track not in "".join(lines[1:])
 
 
@@ -79,6 +78,22 @@ def test_evaluate_scores_new_pairs_in_a_fresh_process(trained, synth_quick, tmp_
     code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "new.csv",
                               "--lyrics", synth_quick / "lyrics.jsonl", "--out", out)
     assert code == 1 and "the model's own folder" in stderr and "settings" in (out / "metrics.json").read_text()
+    assert not (tmp_path / "eval1").exists()  # a refused evaluation leaves no folder behind
+    code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "new.csv",
+                              "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval", "--force")
+    assert code == 0, stderr  # its own earlier output, replaced when asked
+
+
+def test_a_second_train_into_a_run_folder_is_refused_without_force(trained, synth_quick):
+    pairs_csv, out = trained
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    code, _, stderr = run_cli("train", "lyrics", "--pairs", pairs_csv, "--lyrics", synth_quick / "lyrics.jsonl",
+                              "--out", out)
+    assert code == 1 and "holds an earlier 'dplib train' output: add --force" in stderr, stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", pairs_csv,
+                              "--lyrics", synth_quick / "lyrics.jsonl", "--out", out.parent, "--force")
+    assert code == 1 and "holds this command's input" in stderr  # never over the folder that holds the run
 
 
 def test_bad_input_is_one_line_and_exit_code_1(tmp_path):
@@ -94,17 +109,44 @@ def test_bad_input_is_one_line_and_exit_code_1(tmp_path):
     assert code == 1 and "Traceback" in stderr  # asked for
 
 
-def test_numeric_arguments_are_checked_before_any_work(tmp_path):
-    code, _, stderr = run_cli("train", "lyrics", "--epochs", "0", "--out", tmp_path / "o")
-    assert code == 2 and "--epochs: must be a positive whole number" in stderr
-    code, _, stderr = run_cli("playlist", "--model", "m", "--track", "T", "--k", "-3")
-    assert code == 2 and "--k: must be a positive whole number" in stderr
+@pytest.mark.parametrize("argv, said", [
+    (["train", "lyrics", "--epochs", "0"], "--epochs: must be an epoch count (1 to 10000), got 0"),
+    (["train", "lyrics", "--lr", "inf"], "--lr: must be a learning rate (1e-07 to 1), got inf"),
+    (["train", "lyrics", "--lr", "1e300"], "--lr: must be a learning rate"),
+    (["train", "lyrics", "--lr", "nan"], "--lr: must be a learning rate"),
+    (["train", "lyrics", "--seed", "-1"], "--seed: must be a seed (0 to 4.29497e+09), got -1"),
+    (["train", "lyrics", "--seed", str(2**70)], "--seed: must be a seed"),
+    (["train", "audio", "--blocks", "100000000"], "--blocks: must be blocks per clip"),
+    (["data", "shards", "x", "--max-len", "2000000000"], "--max-len: must be words per song (1 to 10000)"),
+    (["playlist", "--model", "m", "--track", "T", "--k", "-3"], "--k: must be a list length"),
+    (["train", "lyrics", "--epochs", "two"], "--epochs: must be a number, got 'two'"),
+])
+def test_numeric_arguments_are_checked_before_any_work(argv, said, tmp_path):
+    code, _, stderr = run_cli(*argv, "--out", tmp_path / "o", cwd=tmp_path)
+    assert code == 2 and said in stderr and "Traceback" not in stderr, stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, nothing generated
+
+
+@pytest.mark.parametrize("argv", [["nbval", "/nonexistent"], ["reproduce", "--folder", "wrong"],
+                                  ["data", "summary", "/nonexistent"], ["playlist", "--model", "m.keras", "--track", "T"],
+                                  ["evaluate", "--model", "m.keras", "--pairs", "p.csv", "--lyrics", "l", "--out", "o"]])
+def test_wrong_invocations_answer_at_once_without_making_anything(argv, tmp_path):
+    import time
+
+    started = time.perf_counter()
+    code, _, stderr = run_cli(*argv, cwd=tmp_path, env={"DPLIB_DATA": str(tmp_path / "data")})
+    last = stderr.strip().splitlines()[-1]
+    assert code in (1, 2) and last.startswith("dplib ") and ": error: " in last and "Traceback" not in stderr, stderr
+    assert "/nonexistent" not in stderr or "../" not in stderr  # an absolute path is echoed as typed
+    assert list(tmp_path.iterdir()) == [], "no data generated, no folder made"
+    assert time.perf_counter() - started < 30  # generous for a loaded CI machine; without TensorFlow it is ~0.2 s
 
 
 def test_train_needs_its_modality(tmp_path):
     (tmp_path / "p.csv").write_text("track_a,track_b,score\nA,B,0.5\n")
-    with pytest.raises(SystemExit, match="needs --lyrics"):
-        main(["train", "lyrics", "--pairs", str(tmp_path / "p.csv"), "--out", str(tmp_path / "o")])
+    code, _, stderr = run_cli("train", "lyrics", "--pairs", tmp_path / "p.csv", "--out", tmp_path / "o")
+    assert code == 2 and "usage: dplib train" in stderr and "lyrics needs --lyrics" in stderr
+    assert not (tmp_path / "o").exists()
 
 
 @pytest.mark.parametrize("rows", [[], ["TRA,TRB,0.9", "TRA,TRC,0.8", "TRB,TRC,0.7"]], ids=["header only", "one class"])
@@ -138,7 +180,7 @@ def test_report_never_replaces_complete_tables_with_a_partial_run(tmp_path):
 
 
 def test_reproduce_sets_the_kernels_environment_and_restores_ours(monkeypatch):
-    from dplib.cli import kernel_environment
+    from dplib.scheduler import kernel_environment
 
     monkeypatch.setenv("DPLIB_QUICK", "1")
     monkeypatch.delenv("DPLIB_SIZE", raising=False)
@@ -174,7 +216,7 @@ def test_nbval_runs_notebooks_side_by_side_but_after_those_they_read(synth_quick
 
 
 def test_notebooks_that_train_most_start_first_and_those_that_wait_last(tmp_path):
-    from dplib.cli import notebooks_in, start_order
+    from dplib.scheduler import notebooks_in, start_order
 
     _notebook(tmp_path / "01_short.ipynb", "")
     _notebook(tmp_path / "02_reads_03.ipynb", "", after=["03_long.ipynb"])
@@ -267,3 +309,29 @@ def test_version_is_printed_without_work():
 
     code, out, err = run_cli("--version")
     assert code == 0 and out.strip() == f"dplib {__version__}", (out, err)
+
+
+def test_lyrics_that_yield_nothing_are_named_as_the_cause(tmp_path):
+    (tmp_path / "pairs.csv").write_text("track_a,track_b,score\nTRA,TRB,0.9\nTRA,TRC,0.1\n")
+    (tmp_path / "lyrics.csv").write_text("track_id,text\nTRA,la la\n")  # the wrong format: not JSONL
+    code, _, stderr = run_cli("train", "lyrics", "--pairs", tmp_path / "pairs.csv", "--lyrics", tmp_path / "lyrics.csv",
+                              "--out", tmp_path / "o")
+    assert code == 1 and "lyrics.csv: no lyrics read from it" in stderr and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_commands_that_run_no_model_never_load_tensorflow(tmp_path):
+    """report, data summary and the usage errors answer in about a second: TensorFlow takes ~15 s to load."""
+    import subprocess
+    import sys
+
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- real-results:start -->\nkept\n<!-- real-results:end -->\n"
+                      "<!-- results:start -->\nkept\n<!-- results:end -->\n")
+    script = ("import sys\nfrom dplib.cli import main\n"
+              f"main(['report', '--readme', {str(readme)!r}, '--size', 'quick'])\n"
+              "assert 'tensorflow' not in sys.modules, 'report loaded TensorFlow'\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "DPLIB_RESULTS": str(tmp_path / "none")})
+    assert done.returncode == 0, done.stderr
+    assert readme.read_text().count("kept") == 2

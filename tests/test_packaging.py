@@ -1,5 +1,7 @@
 """pyproject.toml and environment.yml must name the same dependencies."""
+import ast
 import re
+import sys
 import tomllib
 
 import yaml
@@ -11,16 +13,33 @@ def names(requirements):
     return {re.split(r"[<>=!~\[ ;]", r.strip(), maxsplit=1)[0].lower() for r in requirements}
 
 
-def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+def test_environment_yml_installs_the_package_and_repeats_no_dependency():
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     assert "conda-forge" in env["channels"]
-    assert any(str(d).startswith("python=3.11") for d in env["dependencies"])
+    python = next(str(d) for d in env["dependencies"] if str(d).startswith("python="))
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["requires-python"] == ">=" + python.split("=")[1]  # the version the tests run on is the floor
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    assert "-e .[dev]" in pip_section
-    listed = names(r for r in pip_section if not r.startswith("-e"))
-    wanted = names(project["dependencies"]) | names(project["optional-dependencies"]["dev"])
-    assert listed == wanted, f"only in environment.yml: {listed - wanted}; only in pyproject: {wanted - listed}"
+    assert pip_section == ["-e .[dev]"]
+
+
+def test_the_core_holds_what_the_library_imports_and_no_jupyter():
+    """jupyterlab and papermill only for notebooks, pytest only for tests: upgrading Jupyter inside Colab restarts it."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    core, extras = names(project["dependencies"]), project["optional-dependencies"]
+    assert not core & {"jupyterlab", "papermill", "ipykernel", "pytest", "nbval", "hypothesis"}
+    imported = set()
+    for path in (REPO / "dplib").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    pypi = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
+    optional = {"papermill", "soundfile", "h5py", "nbformat"}  # each behind the command or extra that needs it
+    third_party = {pypi.get(m, m) for m in imported} - set(sys.stdlib_module_names) - {"dplib"} - optional
+    assert third_party <= core, f"imported but not in the core: {third_party - core}"
+    assert names(extras["dev"]) == {"dplib"} and "notebooks" in extras and "test" in extras
 
 
 def test_console_script_points_at_the_cli():

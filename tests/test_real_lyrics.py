@@ -113,6 +113,42 @@ def test_cli_builds_from_local_files_in_a_fresh_process(small_sources, tmp_path)
     assert "tracks with lyrics: 3" in out and "TRE.txt" in out  # the footer-only file is a counted skip
 
 
+def test_a_look_alike_build_says_it_is_unverified_and_records_its_own_hashes(small_sources, tmp_path):
+    """Local files are not the pinned sources: the build says so, and build.json names what it was made from."""
+    import hashlib
+    import json
+
+    scores, archive = small_sources
+    code, out, err = run_cli("data", "fetch", "real-lyrics", "--scores", scores, "--lyrics-archive", archive,
+                             "--out", tmp_path / "rl")
+    assert code == 0 and "warning: built from files that are not the pinned sources" in out, out + err
+    build = json.loads((tmp_path / "rl" / "build.json").read_text())
+    assert build["verified"] is False and "github" not in json.dumps(build["sources"])
+    assert build["sources"]["scores"]["sha256"] == hashlib.sha256(scores.read_bytes()).hexdigest()
+    assert build["sources"]["lyrics"]["sha256"] == hashlib.sha256(archive.read_bytes()).hexdigest()
+
+
+def test_an_archive_member_that_inflates_too_far_is_refused_and_leaves_nothing(small_sources, tmp_path):
+    from dplib.datasets.real_lyrics import MAX_LYRICS_BYTES
+
+    scores, _ = small_sources
+    bomb = write_archive(tmp_path / "bomb.zip", {"train/TRA": excerpt("la"), "train/TRB": b"0" * (MAX_LYRICS_BYTES + 1)})
+    with pytest.raises(DataError, match="TRB.txt is 1,048,577 bytes: not one of the authors' lyrics files"):
+        build_real_lyrics(scores, bomb, tmp_path / "out")
+    lying = tmp_path / "lying.zip"  # whatever a header says, reading itself stops at the limit
+    with zipfile.ZipFile(bomb) as z, zipfile.ZipFile(lying, "w", zipfile.ZIP_DEFLATED) as w:
+        for info in z.infolist():
+            w.writestr(info.filename, z.read(info.filename))
+    with zipfile.ZipFile(lying) as z:
+        from dplib.datasets.real_lyrics import read_member
+
+        member = next(n for n in z.namelist() if n.endswith("TRB.txt"))
+        with pytest.raises(DataError, match="inflates past"):
+            read_member(z, member, lying)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["archive.zip", "similar_songs.csv", "bomb.zip",
+                                                                  "lying.zip"])
+
+
 def test_shared_set_has_its_readme_counts(real_lyrics):
     corpus = load_corpus(real_lyrics)
     assert corpus.scored.describe() == {"rows": 21_057, "positive_rows": 982, "tracks": 1_955,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,12 +77,20 @@ def partial_folder(out: str | Path) -> Path:
 
 
 def replace_folder(partial: Path, out: str | Path) -> Path:
-    """Put the complete folder ``partial`` where ``out`` is, removing the old ``out``."""
+    """Put the complete folder ``partial`` where ``out`` is, removing the old ``out``. Ctrl-C and SIGTERM wait
+    until both renames are done (in the main thread), so an interrupt never leaves ``out`` missing."""
     out = Path(out)
     old = out.with_name(f".{out.name}.old-{partial.name.rsplit('-', 1)[-1]}") if out.exists() else None
-    if old is not None:
-        out.rename(old)
-    partial.rename(out)
+    held = {signal.SIGINT, signal.SIGTERM}
+    masking = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held) if masking else None
+    try:
+        if old is not None:
+            out.rename(old)
+        partial.rename(out)
+    finally:
+        if masking:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return out

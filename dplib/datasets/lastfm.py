@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from .pairs import ScoredPairs, parse_score
-from .report import DataError, SkipReport
+from .report import DataError, SkipReport, valid_track_id
 
 REQUIRED_KEYS = ("track_id", "similars")
 MAX_TRACK_JSON = 32 << 20  # bytes; the largest real track file is a few hundred KB
@@ -122,7 +122,7 @@ def parse_track_json(raw: bytes, name: str, report: SkipReport):
 
 
 def _is_track_id(value) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+    return valid_track_id(value)
 
 
 def _text(value) -> str:
@@ -182,6 +182,9 @@ def parse_target(tid: str, target: str, path, report: SkipReport) -> list[tuple[
     rows = []
     tid = sys.intern(tid)
     for other, score in zip(fields[0::2], fields[1::2]):
+        if not (valid_track_id(tid) and valid_track_id(other)):
+            report.skip("bad track id", path, detail=f"{tid!r} -> {other!r}"[:80])
+            continue
         try:
             rows.append((tid, sys.intern(other), parse_score(score, path)))
         except DataError as err:

@@ -16,7 +16,7 @@ import numpy as np
 
 from .files import write_text
 from .pairs import utf8_lines
-from .report import DataError, SkipReport
+from .report import DataError, SkipReport, valid_track_id
 
 TOKEN = re.compile(r"[a-z0-9']+")
 #: the last line of every Musixmatch API excerpt (the authors' lyrics files end with it, after a "..." line)
@@ -86,7 +86,8 @@ def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[st
             except (KeyError, TypeError):
                 report.skip("missing key", path, line_no, "need 'track_id' and 'text'")
                 continue
-            if not isinstance(tid, str) or not tid.strip():
+            tid = tid.strip() if isinstance(tid, str) else tid
+            if not valid_track_id(tid):
                 report.skip("bad track id", path, line_no, repr(tid)[:40])
                 continue
             if tid in seen:

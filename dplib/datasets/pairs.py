@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from .files import written
-from .report import DataError, SkipReport
+from .report import DataError, SkipReport, valid_track_id
 
 THRESHOLD = 0.5
 #: the parts of a split (the split itself is "pair" or "song", the way pairs are assigned to them)
@@ -135,12 +135,18 @@ def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, 
             if len(row) < 3 or not row[0].strip() or not row[1].strip():
                 report.skip("malformed pair row", path, line_no, repr(row)[:80])
                 continue
+            a, b = row[0].strip(), row[1].strip()
+            if not (valid_track_id(a) and valid_track_id(b)):
+                report.skip("bad track id", path, line_no, repr(a if not valid_track_id(a) else b)[:60])
+                continue
+            if len(row) > 3 and any(field.strip() for field in row[3:]):
+                report.note("pair row with extra fields after the score (ignored)")
             try:
                 score = parse_score(row[2], path, line_no)
             except DataError as err:
                 report.skip(err.reason, path, line_no, repr(row[2])[:40])
                 continue
-            yield row[0].strip(), row[1].strip(), score
+            yield a, b, score
     except csv.Error as err:  # a NUL byte, a field over the csv module's limit: the file is unusable from here on
         raise DataError(f"unreadable CSV ({str(err)[:120]})", path, where[0]) from None
 

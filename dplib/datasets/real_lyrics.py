@@ -15,7 +15,9 @@ the Musixmatch footer; :func:`dplib.datasets.lyrics.strip_excerpt_footer` remove
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Iterator
 
 from .files import partial_folder, replace_folder, write_json
 from .pairs import parse_score, utf8_lines
-from .report import DataError, SkipReport
+from .report import DataError, SkipReport, valid_track_id
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,25 @@ LYRICS_ARCHIVE = Source(f"https://github.com/anushabala/deep-playlist/archive/{L
 #: what the build must give from the pinned sources (shared/real-lyrics/README.md lists the same)
 EXPECTED = {"rows": 21_057, "positive_rows": 982, "tracks": 1_955}
 PARTS = ("train", "test")  # a track in both keeps its training file, as the authors' training code read it
+MAX_LYRICS_BYTES = 1 << 20  # the largest of the authors' files is a few KB: a member claiming more is refused unread
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_member(z: zipfile.ZipFile, member: str, archive: Path) -> bytes:
+    """One lyrics file of the archive, read no further than :data:`MAX_LYRICS_BYTES` (a zip bomb stops there)."""
+    with z.open(member) as f:
+        data = f.read(MAX_LYRICS_BYTES + 1)
+    if len(data) > MAX_LYRICS_BYTES:
+        raise DataError(f"{member} inflates past {MAX_LYRICS_BYTES:,} bytes: not one of the authors' lyrics files",
+                        archive)
+    return data
 
 
 def archive_lyrics(archive: str | Path) -> dict[str, str]:
@@ -63,6 +84,9 @@ def archive_lyrics(archive: str | Path) -> dict[str, str]:
         # <prefix>/data/lyrics/<part>/<TRACKID>.txt, as in any GitHub archive of the repository
         if (len(parts) == 5 and parts[1:3] == ["data", "lyrics"] and parts[3] in PARTS
                 and parts[4].endswith(".txt") and info.file_size > 0):
+            if info.file_size > MAX_LYRICS_BYTES:
+                raise DataError(f"{info.filename} is {info.file_size:,} bytes: not one of the authors' lyrics files",
+                                archive)
             found.setdefault(parts[4][:-4], {})[parts[3]] = info.filename
     if not found:
         raise DataError("no data/lyrics/train|test/TRACKID.txt files: not the deep-playlist archive "
@@ -80,6 +104,9 @@ def iter_score_rows(path: str | Path, report: SkipReport) -> Iterator[tuple[str,
             if len(row) != 3 or not row[0].strip() or not row[1].strip():
                 report.skip("malformed score row", path, line_no, repr(row)[:80])
                 continue
+            if not (valid_track_id(row[0].strip()) and valid_track_id(row[1].strip())):
+                report.skip("bad track id", path, line_no, repr(row[:2])[:80])
+                continue
             try:
                 parse_score(row[2], path, line_no)
             except DataError as err:
@@ -95,6 +122,8 @@ def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,
     """Join the scores with the archive's lyrics into ``out/pairs.csv`` and ``out/lyrics/``; return the counts.
 
     The folder is written under a temporary name and renamed when complete, so ``out`` is either whole or absent.
+    ``build.json`` says whether the inputs were the pinned ones: the scores file's sha256 and the counts the pinned
+    sources give (:data:`EXPECTED`); otherwise ``verified`` is false and it records the files' own hashes.
     """
     report = report if report is not None else SkipReport()
     out = Path(out)
@@ -102,19 +131,36 @@ def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,
     rows = [r for r in iter_score_rows(scores, report) if r[0] in members and r[1] in members]
     tracks = sorted({t for r in rows for t in r[:2]})
     partial = partial_folder(out)
-    (partial / "lyrics").mkdir()
-    with open(partial / "pairs.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["track_a", "track_b", "score"])
-        writer.writerows(rows)
-    with zipfile.ZipFile(archive) as z:
-        for tid in tracks:
-            (partial / "lyrics" / f"{tid}.txt").write_bytes(z.read(members[tid]))
-    counts = {"rows": len(rows), "positive_rows": sum(parse_score(r[2]) >= 0.5 for r in rows), "tracks": len(tracks),
-              "sources": {"scores": SCORES.url, "lyrics": LYRICS_ARCHIVE.url}, "skipped": dict(report.skips)}
-    write_json(partial / "build.json", counts)
+    try:
+        (partial / "lyrics").mkdir()
+        with open(partial / "pairs.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["track_a", "track_b", "score"])
+            writer.writerows(rows)
+        with zipfile.ZipFile(archive) as z:
+            for tid in tracks:
+                (partial / "lyrics" / f"{tid}.txt").write_bytes(read_member(z, members[tid], Path(archive)))
+        counts = {"rows": len(rows), "positive_rows": sum(parse_score(r[2]) >= 0.5 for r in rows),
+                  "tracks": len(tracks), "skipped": dict(report.skips)}
+        counts |= provenance(scores, archive, counts)
+        write_json(partial / "build.json", counts)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     replace_folder(partial, out)
     return counts
+
+
+def provenance(scores: str | Path, archive: str | Path, counts: dict) -> dict:
+    """``verified`` and ``sources`` for ``build.json``: the pinned addresses when the scores file has the pinned
+    sha256 and the build the expected counts, else the two files' names and sha256 as they are."""
+    scores_sha = sha256_of(Path(scores))
+    verified = scores_sha == SCORES.sha256 and all(counts[k] == v for k, v in EXPECTED.items())
+    if verified:
+        return {"verified": True, "sources": {"scores": SCORES.url, "lyrics": LYRICS_ARCHIVE.url}}
+    return {"verified": False, "sources": {"scores": {"file": Path(scores).name, "sha256": scores_sha},
+                                           "lyrics": {"file": Path(archive).name, "sha256": sha256_of(Path(archive))}},
+            "expected": EXPECTED}
 
 
 def build_lyrics_folder(archive: str | Path, out: str | Path) -> int:
@@ -123,9 +169,13 @@ def build_lyrics_folder(archive: str | Path, out: str | Path) -> int:
     members = archive_lyrics(archive)
     out = Path(out) / "lyrics"
     partial = partial_folder(out)
-    with zipfile.ZipFile(archive) as z:
-        for tid, member in members.items():
-            (partial / f"{tid}.txt").write_bytes(z.read(member))
+    try:
+        with zipfile.ZipFile(archive) as z:
+            for tid, member in members.items():
+                (partial / f"{tid}.txt").write_bytes(read_member(z, member, Path(archive)))
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     replace_folder(partial, out)
     return len(members)
 
@@ -146,10 +196,12 @@ def download(source: Source, folder: Path) -> Path:
 
 
 def fetch_real_lyrics(out: str | Path, cache: str | Path, scores: str | Path | None = None,
-                      archive: str | Path | None = None, report: SkipReport | None = None) -> dict:
-    """Download (or take the local ``scores`` / ``archive``) and build ``out``; a complete ``out`` is kept."""
+                      archive: str | Path | None = None, report: SkipReport | None = None,
+                      rebuild: bool = False) -> dict:
+    """Download (or take the local ``scores`` / ``archive``) and build ``out``; a complete ``out`` is kept unless
+    ``rebuild``."""
     out, cache = Path(out), Path(cache)
-    if (out / "build.json").exists() and scores is None and archive is None:
+    if (out / "build.json").exists() and scores is None and archive is None and not rebuild:
         return json.loads((out / "build.json").read_text())
     try:
         scores = Path(scores) if scores else download(SCORES, cache)

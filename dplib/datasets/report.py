@@ -8,17 +8,29 @@ from pathlib import Path
 
 
 def short_path(path: str | Path) -> str:
-    """``path`` relative to the working directory when it is near it (messages and notebook outputs then name
-    no machine's absolute paths), else as given."""
+    """``path`` relative to the working directory when it lies inside it, or inside the checkout or beside it
+    (messages and notebook outputs then name no machine's absolute paths); any other path as given."""
     path = Path(path)
     if path.is_absolute():
+        near = Path(__file__).resolve().parents[3]  # the folder that holds the checkout
         try:
             relative = os.path.relpath(path)
         except ValueError:  # another drive (Windows)
             return str(path)
-        if not relative.startswith(os.path.join("..", "..", "..")):
+        if not relative.startswith("..") or path.resolve().is_relative_to(near):
             return relative
     return str(path)
+
+
+TRACK_ID_MAX = 200
+
+
+def valid_track_id(value) -> bool:
+    """The track id grammar every loader applies (MSD ids like ``TRAAAAW128F429D538`` and any id of your own): a
+    string of 1 to 200 characters without path separators or control characters (newlines, NUL), that is not ``.``
+    or ``..`` and has no blank at either end. An id names files (``lyrics/TRACKID.txt``) and CSV cells."""
+    return (isinstance(value, str) and 0 < len(value) <= TRACK_ID_MAX and value == value.strip()
+            and value not in (".", "..") and not any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in value))
 
 
 def where(path: str | Path | None, line: int | None = None) -> str:

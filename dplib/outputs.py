@@ -1,0 +1,140 @@
+"""Output folders a command owns: checked before any work, written whole or not at all, one writer at a time.
+
+Every ``dplib`` command that writes a folder (``data synth``, ``data fetch``, ``data shards``, ``train``,
+``evaluate``) goes through :func:`output_folder`:
+
+1. before any work, :func:`check_output` refuses an ``--out`` that is a file, lies under a file, cannot be
+   written, holds the command's own inputs, or is a folder holding files that this command did not write; a folder
+   that the same command wrote before is replaced only when the user says ``--force``;
+2. a lock beside ``--out`` answers a second writer with a one-line refusal while the first one runs;
+3. the files are written into a temporary folder beside ``--out`` that replaces it when everything is written
+   (:func:`dplib.datasets.files.replace_folder`), so an interrupt leaves the previous complete output or the new one.
+
+Each output carries a small ``.dplib-output.json`` naming the command that wrote it.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from .datasets.files import partial_folder, replace_folder
+from .datasets.report import DataError
+
+MARK = ".dplib-output.json"
+# outputs written before the mark existed, recognised by their files
+SIGNATURES = {"train": ("model.keras", "metrics.json"), "evaluate": ("metrics.json",),
+              "data shards": ("manifest.json",), "data synth": ("DATA_CARD.md",), "data fetch": ("build.json",)}
+
+
+def writer_of(folder: Path) -> str | None:
+    """The ``dplib`` command that wrote ``folder`` (from its mark, else from its files), or None."""
+    mark = folder / MARK
+    if mark.is_file():
+        try:
+            return str(json.loads(mark.read_text())["command"])
+        except (ValueError, KeyError, TypeError, OSError):
+            return None
+    names = {p.name for p in folder.iterdir()}
+    if {"model.keras", "metrics.json"} <= names:
+        return "train"
+    return next((command for command, files in SIGNATURES.items() if set(files) <= names), None)
+
+
+def resolved(path: str | Path, what: str) -> Path:
+    """``path`` made absolute, following links; a symlink loop or an unreadable place is one named error."""
+    try:
+        return Path(path).expanduser().resolve()
+    except (RuntimeError, OSError) as err:  # RuntimeError: a symlink loop before Python 3.13
+        raise DataError(f"{what} cannot be followed ({getattr(err, 'strerror', None) or err})", path) from None
+
+
+def check_output(out: str | Path, command: str, inputs: Sequence[str | Path | None] = (), force: bool = False,
+                 shared: bool = False) -> Path:
+    """``out`` as an absolute path when ``command`` may write it, else a :class:`DataError` saying what to change.
+    ``shared``: a folder that files are added to, one by one (``data fetch`` of the public files), not replaced."""
+    try:
+        return _check_output(out, command, inputs, force, shared)
+    except OSError as err:  # a name too long for the file system, a folder that cannot be listed...
+        raise DataError(f"--out cannot be used ({err.strerror or err})", out) from None
+
+
+def _check_output(out, command: str, inputs, force: bool, shared: bool) -> Path:
+    path = resolved(out, "--out")
+    if path.exists() and not path.is_dir():
+        raise DataError("--out is a file, not a folder: choose a folder name", out)
+    above = next(p for p in (path, *path.parents) if p.exists())
+    if not above.is_dir():
+        raise DataError(f"--out lies under a file ({above.name}): choose a folder elsewhere", out)
+    if not os.access(above, os.W_OK | os.X_OK):
+        raise DataError("--out cannot be written here (no permission): choose another folder", out)
+    for given in (i for i in inputs if i):
+        source = resolved(given, "an input")
+        if source == path or path in source.parents:
+            raise DataError(f"--out holds this command's input {given}: write the output to another folder", out)
+    if path.is_dir() and not shared and any(path.iterdir()):
+        writer = writer_of(path)
+        if writer != command:
+            example = sorted(p.name for p in path.iterdir())[0]
+            raise DataError(f"--out holds files that 'dplib {command}' did not write (e.g. {example}); they are left "
+                            "alone: choose a new or empty folder", out)
+        if not force:
+            raise DataError(f"--out holds an earlier 'dplib {command}' output: add --force to replace it, or choose "
+                            "a new folder", out)
+    return path
+
+
+@contextmanager
+def locked(path: Path, shown: str | Path) -> Iterator[None]:
+    """One writer at a time for ``path``: a second one gets a one-line refusal (the lock ends with the process)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_file = path.with_name(f".{path.name}.lock")
+    with open(lock_file, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            raise DataError("another dplib command is writing this folder now: wait for it or choose another "
+                            "--out", shown) from None
+        try:
+            yield
+        finally:
+            lock_file.unlink(missing_ok=True)
+
+
+@contextmanager
+def output_folder(out: str | Path, command: str, inputs: Sequence[str | Path | None] = (),
+                  force: bool = False) -> Iterator[Path]:
+    """A temporary folder to write ``command``'s output into; it replaces ``out`` when the block ends, and is
+    removed (``out`` untouched) when the block raises or is interrupted. ``out`` is checked before the block runs
+    (:func:`check_output`) and locked while it runs (:func:`locked`)."""
+    path = check_output(out, command, inputs, force)
+    with locked(path, out):
+        check_output(out, command, inputs, force)  # again under the lock: another writer may have just finished
+        partial = partial_folder(path)
+        try:
+            yield partial
+            (partial / MARK).write_text(json.dumps({"command": command}))
+            replace_folder(partial, path)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+@contextmanager
+def owned_folder(out: str | Path, command: str, inputs: Sequence[str | Path | None] = (),
+                 force: bool = False) -> Iterator[Path]:
+    """For library calls that already build their folder whole (synthetic data, shards, the real lyrics set):
+    ``out`` checked and locked around the call, and marked as ``command``'s afterwards."""
+    path = check_output(out, command, inputs, force)
+    with locked(path, out):
+        check_output(out, command, inputs, force)
+        yield path
+        if path.is_dir():
+            (path / MARK).write_text(json.dumps({"command": command}))

@@ -1,0 +1,111 @@
+"""The README's results sections, rewritten from the saved results by ``dplib report`` (and at the end of
+``dplib reproduce``): numbers measured, never typed. A section without results here is left as it was."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from .datasets.report import DataError
+
+
+def write_report(readme: Path, size: str | None = None) -> int:
+    """The README's results sections from ``results/<size>/`` (``size=None``: the environment's size)."""
+    from .config import get_config
+    from .datasets.files import write_text
+    from .datasets.report import short_path
+    from .tables import missing_results
+
+    cfg = get_config(**({"size": size} if size else {}))
+
+    readme = Path(readme).resolve()
+    text = readme.read_text()
+    real = real_results_section(cfg)
+    if real is None:  # a clone without the real set (or its run) keeps the committed section
+        print(f"no real-lyrics answer in {cfg.display(cfg.results_dir)}: the real-data section is left as it was; "
+              "notebook 06 writes it")
+    else:
+        text = fill_section(text, "real-results", real, readme)
+    missing = missing_results(cfg)
+    if missing:  # a partial run (notebook 03 alone, quick mode) must not replace complete tables with n/a
+        print(f"{len(missing)} synthetic results missing in {cfg.display(cfg.results_dir)} (e.g. {missing[0]}): "
+              "the synthetic Results section is left as it was; notebooks 05 and 07 write them")
+    else:
+        text = fill_section(text, "results", synthetic_results_section(cfg, readme), readme)
+    write_text(readme, text)
+    print(f"updated {short_path(readme)}")
+    return 0
+
+
+def synthetic_results_section(cfg, readme: Path) -> str:
+    """Tables 2 and 3 beside the paper's: mean ± sd over ``cfg.seeds`` where every seed was run (Table 3 with the
+    extra rows of notebook 07), else ``cfg.seed``'s table; training and notebook times, and the figures."""
+    from .experiments import AUDIO_BEYOND, grid_of, load_results
+    from .tables import ablation_table, spread_table, training_cost_table
+
+    def table(kind: str) -> tuple[str, list[dict]]:
+        extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()
+        runs = [r for d in ("", *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
+        expected = sum(len(grid_of(kind, d)) for d in ("", *extra)) * 2 * len(cfg.seeds)
+        if len(runs) == expected:
+            return spread_table(cfg, kind, splits=("pair", "song"), extra=extra), runs
+        return (f"Seed {cfg.seed} only (not every seed of {cfg.seeds} was run):\n\n" + ablation_table(cfg, kind),
+                [r for s in ("pair", "song") for r in load_results(cfg, kind, s)])
+
+    def took(runs: list[dict]) -> str:
+        return (f"Training time of this table: {sum(r['seconds'] for r in runs) / 60:.1f} min for {len(runs)} "
+                f"trainings on {os.cpu_count()} CPU cores.")
+
+    figures = sorted(f for f in cfg.figures_dir.glob("*.png") if not f.name.startswith("real_")) \
+        if cfg.figures_dir.exists() else []
+    parts = [f"Size `{cfg.size}`; written by `dplib report`.", ""]
+    for kind, title in (("lyrics", "Table 2, lyrics"), ("audio", "Table 3, audio (and the authors' future work)")):
+        text, runs = table(kind)
+        parts += [f"### {title}", "", text, "", took(runs), ""]
+    parts += [f"### What `make reproduce` trains (seeds {', '.join(map(str, cfg.seeds))})", "",
+              "Each notebook trains only what is not saved under `results/` from the same pairs and settings, so a "
+              "fresh clone trains everything below. Times are those the runs recorded (training only; loading, "
+              "evaluation and plots come on top); the first seed's column is what a single-seed run trains. "
+              "`make reproduce` runs two notebooks at a time, so it takes less than this sum: `make bench` "
+              "(section 3) measures how much less on the machine it runs on, and section 2 the floor that the "
+              "audio table's arithmetic sets there.", "",
+              training_cost_table(cfg), ""]
+    timing = cfg.results_dir / "notebook_times.json"
+    if timing.exists():
+        times = json.loads(timing.read_text())
+        parts += [f"### Notebook run times (make reproduce, {os.cpu_count()} CPU cores)", "",
+                  "| notebook | seconds |", "|---|---|"]
+        parts += [f"| {name} | {sec:.0f} |" for name, sec in sorted(times.items())]
+        parts.append("")
+    parts += [f"![{fig.stem}]({fig.relative_to(readme.parent) if fig.is_relative_to(readme.parent) else fig})"
+              for fig in figures]
+    return "\n".join(parts)
+
+
+def fill_section(text: str, name: str, body: str, where: Path) -> str:
+    """Replace what stands between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->``."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start not in text or end not in text:
+        raise DataError(f"no '{start}' ... '{end}' section to fill", where)
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+
+
+def real_results_section(cfg) -> str | None:
+    """Notebook 06's answer on the real lyrics set, written from its saved numbers (None: no run saved here)."""
+    from .answer import answer_paragraph, answer_table, heads_table, load_answer
+
+    result = load_answer(cfg)
+    if result is None:
+        return None
+    t = result["trainings"]
+    figure = cfg.figures_dir / "real_answer.png"
+    return "\n".join([
+        f"Notebook 06, size `{cfg.size}`; written by `dplib report` from `results/{cfg.size}/real-lyrics/answer.json` "
+        f"({t['trainings']} trainings, {t['seconds'] / 60:.0f} min of training on {os.cpu_count()} CPU cores). "
+        "ROC AUC with its 95% interval: a bootstrap over the source tracks the pairs hang on, jointly over the "
+        "repeats (or seeds). New songs: repeated K-fold over lyric groups, out-of-fold pairs pooled per repeat.", "",
+        answer_table(result), "", answer_paragraph(result), "",
+        "The eight heads of the paper's Table 2 on new songs (fewer repeats, so wider intervals), each against TF-IDF "
+        "cosine on the same pairs; \"better\" only when the paired interval excludes 0:", "", heads_table(result), "",
+        *([f"![real_answer](figures/{figure.name})"] if cfg.size == "default" and figure.exists() else [])])

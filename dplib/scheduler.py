@@ -1,0 +1,266 @@
+"""Running the notebooks: ``dplib reproduce`` executes them in place (papermill), ``dplib nbval`` checks them
+(nbval), both ``jobs`` at a time in the order their metadata asks for (:func:`side_by_side`)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def needs_extra(modules: tuple[str, ...], extra: str, why: str) -> None:
+    """One line naming the extra to install when a module the command needs is missing (before any work)."""
+    import importlib.util
+
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RuntimeError(f"{why}, which needs {', '.join(missing)}: pip install 'dplib[{extra}]'")
+
+
+def notebooks_in(folder: str | Path) -> list[Path]:
+    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+
+
+def missing_data(notebook: Path, fetch: bool) -> str | None:
+    """Why ``notebook`` cannot run here (its metadata ``dplib.needs`` names data that is absent), or None.
+
+    ``fetch``: try to download what is missing first (``make reproduce`` does; the tests never touch the network).
+    """
+    from .config import get_config
+
+    needs = notebook_meta(notebook).get("needs", [])
+    cfg = get_config()
+    if "real-lyrics" in needs and cfg.real_lyrics_dir is None:
+        if fetch:
+            from .datasets.real_lyrics import real_lyrics_folder
+
+            try:
+                real_lyrics_folder(cfg)
+                return None
+            except FileNotFoundError as err:
+                return str(err).splitlines()[0]
+        return ("no real lyrics set (DPLIB_REAL_LYRICS, data/real-lyrics or ../shared/real-lyrics); "
+                "'dplib data fetch real-lyrics' downloads it")
+    return None
+
+
+def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> int:
+    """Run every notebook in ``folder`` in place at ``size``, ``jobs`` at a time, timing each; then the README's
+    results sections (:func:`dplib.readme.write_report`)."""
+    from .config import get_config
+    from .datasets.files import write_json
+    from .experiments import data_folder
+    from .readme import write_report
+
+    needs_extra(("papermill", "ipykernel"), "notebooks", "dplib reproduce runs the notebooks with papermill")
+    saved = get_config(size=size).results_dir / "notebook_times.json"
+    previous = json.loads(saved.read_text()) if saved.exists() else {}
+    readme = Path(readme).resolve()
+    with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
+        data_folder(get_config())  # generated here once, not by two notebooks at the same time
+        times = run_notebooks(notebooks_in(folder), previous, jobs)
+    print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
+    print(f"{'sum of the notebooks':<40} {sum(s for _, s in times):7.0f} s")
+    write_json(saved, {**previous, **dict(times)})
+    return write_report(readme, size)
+
+
+@contextmanager
+def kernel_environment(**values: str | None):
+    """Environment variables for the notebook kernels papermill starts (they inherit ours), restored afterwards;
+    ``None`` unsets one."""
+    def put(settings: dict[str, str | None]) -> None:
+        for name, value in settings.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    saved = {name: os.environ.get(name) for name in values}
+    put(values)
+    try:
+        yield
+    finally:
+        put(saved)
+
+
+def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = None,
+                  jobs: int = 1) -> list[tuple[str, float]]:
+    """Each notebook in place, ``jobs`` at a time (see :func:`side_by_side`), its output streamed live, each line
+    led by the notebook's number when several run; a notebook whose data is missing is skipped with the reason.
+    ``previous`` (seconds per notebook, from the last run) gives an estimate of what is left. Returns (name, seconds)
+    of those that ran, in name order. A notebook that fails stops the run once those running have finished: one
+    line names it and its cell."""
+    import papermill
+
+    previous, running, notebooks = previous or {}, [], [nb.resolve() for nb in notebooks]
+    for i, nb in enumerate(notebooks, start=1):
+        reason = missing_data(nb, fetch=True)
+        if reason:
+            print(f"[{i}/{len(notebooks)}] SKIPPED {nb.name}: {reason}", flush=True)
+        else:
+            running.append(nb)
+    started_all, finished = time.perf_counter(), set()
+
+    def run(nb: Path) -> float:
+        started = time.perf_counter()
+        left = [previous.get(n.name) for n in running if n.name not in finished]
+        estimate = f"; about {sum(left) / 60 / jobs:.0f} min left by the last run's times" if all(left) else ""
+        say(f"[{notebooks.index(nb) + 1}/{len(notebooks)}] running {nb.name} "
+            f"({(started - started_all) / 60:.1f} min so far{estimate}) ...")
+        out = PrefixedLines(f"{nb.name[:2]} | " if jobs > 1 else "", sys.stdout)
+        try:
+            papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3",
+                                       progress_bar=False, log_output=True, stdout_file=out,
+                                       # the kernel's own log is not the notebook's output: its start-up
+                                       # warning about its local transport, and the error it logs when the
+                                       # interrupt that every shutdown sends first lands inside a message
+                                       # handler (a race, found by CI). A failing cell still arrives as a
+                                       # PapermillExecutionError below.
+                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+        except papermill.PapermillExecutionError as err:
+            raise RuntimeError(f"{nb.name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue} "
+                               "(the notebook, saved in place, shows the traceback)") from None
+        finally:
+            out.flush()
+        finished.add(nb.name)
+        say(f"  {nb.name}: {time.perf_counter() - started:.0f} s")
+        return time.perf_counter() - started
+
+    home = os.getcwd()
+    try:
+        done = side_by_side(running, run, jobs)
+    finally:  # papermill changes the process's folder for each notebook it runs: two side by side can leave it moved
+        os.chdir(home)
+    errors = [f.exception() for f in done.values() if f.exception() and not isinstance(f.exception(), NotStarted)]
+    if errors:
+        raise errors[0]  # one line: the notebook and the cell that failed
+    return [(nb.name, done[nb.name].result()) for nb in running]
+
+
+class NotStarted(RuntimeError):
+    """A notebook that :func:`side_by_side` did not start because another had failed."""
+
+
+def side_by_side(notebooks: list[Path], run, jobs: int) -> dict:
+    """``run(notebook)`` for each notebook, ``jobs`` at a time: what ``dplib reproduce`` and ``dplib nbval`` share.
+    A notebook waits for those its metadata ``dplib.after`` names (it reads their results); see :func:`start_order`.
+    Returns the finished futures by name; after a failure no new notebook starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    futures, failed = {}, []
+
+    def one(nb: Path):
+        for name in notebook_meta(nb).get("after", []):
+            if name in futures:
+                futures[name].exception()  # waits; a failure there is in ``failed``
+        if failed:
+            raise NotStarted(f"{nb.name} not started: {failed[0]} failed")
+        try:
+            return run(nb)
+        except BaseException:
+            failed.append(nb.name)
+            raise
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for nb in start_order(notebooks):
+            futures[nb.name] = pool.submit(one, nb)
+    return futures
+
+
+def start_order(notebooks: list[Path]) -> list[Path]:
+    """The order notebooks start in: those whose metadata says ``dplib.first`` (07 and 09, which train the most)
+    first, so that the short ones fill the other worker meanwhile instead of leaving the longest for the end; then
+    name order; those that wait for others (``dplib.after``) last, so that no worker sits idle waiting while another
+    notebook could run."""
+    def key(nb: Path) -> tuple[bool, bool, str]:
+        meta = notebook_meta(nb)
+        return bool(meta.get("after")), not meta.get("first"), nb.name
+
+    return sorted(notebooks, key=key)
+
+
+def say(line: str) -> None:
+    """Print one line whole, whichever notebook's thread prints it."""
+    with PrefixedLines.lock:
+        print(line, flush=True)
+
+
+class PrefixedLines:
+    """A text stream that writes whole lines to ``stream``, each led by ``prefix``: the outputs of notebooks that
+    run side by side stay readable, one line at a time."""
+
+    lock = threading.Lock()  # one for every stream: lines of two notebooks never mix
+
+    def __init__(self, prefix: str, stream):
+        self.prefix, self.stream, self.pending = prefix, stream, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text).split("\n")
+        with self.lock:
+            for line in lines:
+                self.stream.write(f"{self.prefix}{line}\n")
+            self.stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        if self.pending:
+            self.write("\n")
+
+
+def notebook_meta(notebook: Path) -> dict:
+    """The notebook's ``dplib`` metadata: ``needs`` (data it reads), ``after`` (notebooks whose results it reads),
+    ``first`` (start it before the others)."""
+    return json.loads(notebook.read_text()).get("metadata", {}).get("dplib", {})
+
+
+def nbval_one(nb: Path, sanitize: Path) -> tuple[int, str, float]:
+    started = time.perf_counter()
+    cmd = [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--nbval-current-env", "-p", "no:cacheprovider", str(nb)]
+    if sanitize.exists():
+        cmd[5:5] = ["--nbval-sanitize-with", str(sanitize)]
+    done = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return done.returncode, done.stdout, time.perf_counter() - started
+
+
+def nbval(folder: str | Path, jobs: int) -> int:
+    """Check every notebook with nbval (lax mode), one pytest run each, ``--jobs`` at a time, and print each one's
+    time. A notebook waits for those its metadata ``dplib.after`` names (it reads their results); the data every
+    notebook reads is made first, once. A notebook whose data is absent (see :func:`missing_data`) is skipped with
+    the reason, never silently; a failed notebook's pytest output is printed (see :func:`side_by_side`)."""
+    from .config import get_config
+    from .experiments import data_folder
+
+    needs_extra(("pytest", "nbval", "ipykernel"), "test", "dplib nbval checks the notebooks with pytest and nbval")
+    root = Path(__file__).resolve().parent.parent
+    sanitize = root / "tests" / "nbval_sanitize.cfg"
+    notebooks, skipped = [], []
+    for nb in notebooks_in(folder):
+        reason = missing_data(nb, fetch=False)
+        if reason:
+            skipped.append(nb.name)
+            print(f"nbval {nb.name}: SKIPPED: {reason}", flush=True)
+        else:
+            notebooks.append(nb)
+    data_folder(get_config())  # generated here once, not by two notebooks at the same time
+    started = time.perf_counter()
+
+    def check(nb: Path) -> tuple[int, str, float]:
+        code, output, seconds = nbval_one(nb, sanitize)
+        print(f"nbval {nb.name}: {'ok' if code == 0 else 'FAILED'} in {seconds:.0f} s "
+              f"({(time.perf_counter() - started) / 60:.1f} min since the start)", flush=True)
+        if code != 0:
+            print(output, flush=True)
+        return code, output, seconds
+
+    done = side_by_side(notebooks, check, jobs)  # a failed check returns its code: every notebook runs
+    results = {nb.name: done[nb.name].result() for nb in notebooks}
+    failed = [name for name, (code, _, _) in results.items() if code != 0]
+    print("\n".join(f"{name:<40} {sec:6.0f} s" for name, (_, _, sec) in results.items()))
+    print(f"{'total (wall clock, ' + str(jobs) + ' at a time)':<40} {time.perf_counter() - started:6.0f} s")
+    print(f"notebooks: {len(results) - len(failed)} passed, {len(failed)} failed, {len(skipped)} skipped")
+    return 1 if failed or not results else 0

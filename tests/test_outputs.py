@@ -1,0 +1,157 @@
+"""A user's files are never lost: every command checks its --out before any work, refuses folders it did not
+write, replaces its own earlier output only with --force, writes a run whole or not at all, and lets one writer
+at a time into a folder."""
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from conftest import run_cli
+from dplib.datasets.files import partial_folder, replace_folder
+from dplib.datasets.report import DataError
+from dplib.outputs import MARK, check_output, locked, output_folder
+
+
+def foreign(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "thesis.tex").write_text("years of work")
+    return folder
+
+
+def test_fetch_into_a_folder_of_someone_elses_files_refuses_and_touches_nothing(tmp_path):
+    mine = foreign(tmp_path / "mine")
+    (tmp_path / "scores.csv").write_text("A,B,0.9\n")
+    (tmp_path / "archive.zip").write_bytes(b"not read: the refusal comes first")
+    code, _, stderr = run_cli("data", "fetch", "real-lyrics", "--scores", tmp_path / "scores.csv",
+                              "--lyrics-archive", tmp_path / "archive.zip", "--out", mine)
+    assert code == 1 and "did not write (e.g. thesis.tex)" in stderr and "Traceback" not in stderr
+    assert (mine / "thesis.tex").read_text() == "years of work" and sorted(p.name for p in mine.iterdir()) == ["thesis.tex"]
+    code, _, stderr = run_cli("data", "fetch", "real-lyrics", "--scores", tmp_path / "scores.csv",
+                              "--lyrics-archive", tmp_path / "archive.zip", "--out", mine, "--force")
+    assert code == 1 and "did not write" in stderr  # --force replaces the command's own output, never foreign files
+    assert (mine / "thesis.tex").exists()
+
+
+@pytest.mark.parametrize("case", ["a file", "under a file", "unwritable", "holds an input", "foreign"])
+def test_synth_refuses_a_bad_out_before_any_work(case, tmp_path):
+    out = {"a file": tmp_path / "f", "under a file": tmp_path / "f" / "sub", "unwritable": tmp_path / "ro" / "new",
+           "holds an input": tmp_path, "foreign": tmp_path / "mine"}[case]
+    (tmp_path / "f").write_text("a file")
+    (tmp_path / "ro").mkdir(mode=0o555)
+    foreign(tmp_path / "mine")
+    if case == "unwritable" and os.access(tmp_path / "ro", os.W_OK):
+        pytest.skip("running as a user who can write anywhere (root): permissions cannot refuse")
+    argv = ["data", "shards", tmp_path / "mine"] if case == "holds an input" else ["data", "synth", "--size", "quick"]
+    code, _, stderr = run_cli(*argv, "--out", out)
+    said = {"a file": "--out is a file", "under a file": "lies under a file (f)", "unwritable": "cannot be written",
+            "holds an input": "holds this command's input", "foreign": "did not write (e.g. thesis.tex)"}[case]
+    assert code == 1 and said in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f", "mine", "ro"]  # nothing generated beside them
+
+
+def test_a_commands_own_output_is_replaced_only_with_force(tmp_path):
+    out = tmp_path / "run"
+    with output_folder(out, "evaluate") as partial:
+        (partial / "metrics.json").write_text("{}")
+    assert json.loads((out / MARK).read_text()) == {"command": "evaluate"}
+    with pytest.raises(DataError, match="add --force"):
+        check_output(out, "evaluate")
+    with pytest.raises(DataError, match="'dplib train' did not write"):
+        check_output(out, "train", force=True)  # another command's output is as foreign as anyone's
+    with output_folder(out, "evaluate", force=True) as partial:
+        (partial / "metrics.json").write_text('{"second": 1}')
+    assert json.loads((out / "metrics.json").read_text()) == {"second": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no partial, old or lock file left
+
+
+@pytest.mark.parametrize("stage", ["before any file", "after the model", "after every file"])
+def test_an_interrupt_while_saving_leaves_the_previous_run_whole(stage, tmp_path):
+    out = tmp_path / "run"
+    with output_folder(out, "train") as partial:
+        for name in ("model.keras", "vocabulary.json", "metrics.json"):
+            (partial / name).write_text(f"old {name}")
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    with pytest.raises(KeyboardInterrupt):
+        with output_folder(out, "train", force=True) as partial:
+            written = {"before any file": [], "after the model": ["model.keras"],
+                       "after every file": ["model.keras", "vocabulary.json", "metrics.json"]}[stage]
+            for name in written:
+                (partial / name).write_text(f"new {name}")
+            raise KeyboardInterrupt
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_a_signal_between_the_two_renames_waits_until_both_are_done(tmp_path, monkeypatch):
+    """The swap renames --out aside, then the new folder in: Ctrl-C arriving in between is held until both are done."""
+    out, partial = tmp_path / "run", None
+    out.mkdir()
+    (out / "old").write_text("old")
+    partial = partial_folder(out)
+    (partial / "new").write_text("new")
+    real_rename, calls = Path.rename, []
+
+    def rename_then_signal(self, target):
+        result = real_rename(self, target)
+        calls.append(target)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives between the two renames
+        return result
+
+    monkeypatch.setattr(Path, "rename", rename_then_signal)
+    with pytest.raises(KeyboardInterrupt):
+        replace_folder(partial, out)
+        for _ in range(1000):  # the held signal is delivered as soon as the swap ends
+            pass
+    assert (out / "new").read_text() == "new" and len(calls) == 2
+
+
+def test_a_second_writer_is_refused_while_the_first_one_runs(tmp_path):
+    out = tmp_path / "data"
+    with locked(out.resolve(), out):
+        code, _, stderr = run_cli("data", "synth", "--size", "quick", "--out", out)
+    assert code == 1 and "another dplib command is writing this folder now" in stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("text", ["../x", "a/b", "/etc", "~", "x" * 300])
+def test_out_paths_that_are_names_of_nothing_yet_are_accepted(text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    if text in ("/etc", "~"):  # existing folders of someone else's files
+        if not any(Path(text).expanduser().iterdir()):
+            pytest.skip(f"{text} is empty here")
+        with pytest.raises(DataError):
+            check_output(text, "train")
+        return
+    if len(text) > 255:
+        with pytest.raises(DataError):  # a name the file system cannot hold is refused up front, in one line
+            check_output(text, "train")
+        return
+    assert check_output(text, "train") == (Path.cwd() / text).resolve()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.integers(min_value=-2**80, max_value=2**80).map(str), st.floats(allow_nan=True).map(repr),
+                 st.text(max_size=8)))
+def test_option_validators_accept_exactly_their_ranges(text):
+    import argparse
+    import math
+
+    from dplib.cli import bounded, seed_int
+
+    for parse, kind, low, high in ((seed_int, int, 0, 2**32 - 1), (bounded(float, 1e-7, 1.0, "a rate"), float, 1e-7, 1.0)):
+        try:
+            expected = kind(text)
+            ok = math.isfinite(expected) and low <= expected <= high
+        except (ValueError, OverflowError):
+            ok = False
+        if ok:
+            assert parse(text) == expected
+        else:
+            with pytest.raises(argparse.ArgumentTypeError):
+                parse(text)
