@@ -105,11 +105,12 @@ def cmd_train(args, out: Path) -> None:
 
 
 def cmd_evaluate(args, out: Path) -> None:
+    from .config import get_config
     from .datasets.files import write_json
     from .evaluation import score_saved
     from .runs import load_run
 
-    metrics = score_saved(load_run(args.model), args.pairs, args.lyrics, args.strict)
+    metrics = score_saved(load_run(args.model), args.pairs, args.lyrics, args.strict, get_config().max_len)
     write_json(out / "metrics.json", metrics)
     print(json.dumps({k: v for k, v in metrics.items() if k != "report"}, indent=1))
     lo, hi = metrics["roc_auc_ci"]

@@ -147,11 +147,12 @@ def weighted_auc(labels, scores, weights: np.ndarray) -> np.ndarray:
         return (pos * (below + neg / 2)).sum(axis=0) / (pos.sum(axis=0) * neg.sum(axis=0))
 
 
-def score_saved(run, pairs_csv, lyrics, strict: bool = False) -> dict:
+def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120) -> dict:
     """``dplib evaluate``: a saved lyrics run (:func:`dplib.runs.load_run`) scores the labelled pairs of
     ``pairs_csv`` whose two songs have lyrics in ``lyrics``, beside TF-IDF cosine on the same pairs. ROC AUC with
     a 95% interval from a bootstrap over the source tracks the pairs hang on; fewer than 30 pairs of a class is a
-    ``warning``; pairs of one class only is a :class:`DataError` (an AUC needs both)."""
+    ``warning``; pairs of one class only is a :class:`DataError` (an AUC needs both). ``max_len``: words kept per
+    song when the run does not record its own."""
     from .answer import interval
     from .baselines import tfidf_cosine
     from .datasets.lyrics import encode_lyrics, load_lyrics_texts
@@ -166,7 +167,7 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False) -> dict:
     texts = load_lyrics_texts(lyrics, report=report)
     if not texts:
         raise DataError("no lyrics read from it: a JSONL file of {track_id, text} or a folder of TRACKID.txt", lyrics)
-    songs = encode_lyrics(texts, run.vocab, run.max_len or 120, report)
+    songs = encode_lyrics(texts, run.vocab, run.max_len or max_len, report)
     pairs = build_pair_pool(scored, songs.track_ids, report=report)
     if len(pairs) == 0:
         raise DataError("no pair left to score: both songs of a pair need lyrics with known words", pairs_csv)

@@ -68,3 +68,24 @@ def test_committed_notebook_outputs_name_no_machine_paths_and_no_tensorflow_log_
                 text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
                 assert not machine.search(text), f"{path.name}: a machine path in an output: {text[:200]}"
                 assert not tf_log.search(text), f"{path.name}: a TensorFlow log line in an output: {text[:200]}"
+
+
+def test_every_readme_table_renders_with_all_its_cells():
+    """A GitHub table needs a delimiter row with as many cells as its header; a row with more cells loses the extra
+    ones. markdown-it (the CommonMark parser, tables on) must see every |-line as part of a table, each row with the
+    header's number of cells (unescaped pipes split cells, inside code spans too)."""
+    from markdown_it import MarkdownIt
+
+    lines = (REPO / "README.md").read_text().splitlines()
+    tokens = MarkdownIt("commonmark").enable("table").parse("\n".join(lines))
+    in_tables = {i for t in tokens if t.type == "table_open" for i in range(*t.map)}
+    piped = {i for i, line in enumerate(lines) if line.lstrip().startswith("|")}
+    assert piped <= in_tables, f"README lines {sorted(i + 1 for i in piped - in_tables)[:5]} are not in a table"
+
+    def cells(line: str) -> int:
+        return len(re.split(r"(?<!\\)\|", line.strip().strip("|")))
+
+    for t in (t for t in tokens if t.type == "table_open"):
+        start, end = t.map
+        widths = {i + 1: cells(lines[i]) for i in range(start, end) if lines[i].strip()}
+        assert len(set(widths.values())) == 1, f"README table at line {start + 1}: cells per row {widths}"

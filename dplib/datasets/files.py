@@ -76,21 +76,42 @@ def partial_folder(out: str | Path) -> Path:
     return partial
 
 
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait until the block is done, then act as they would have (in the main thread; Python runs
+    signal handlers there only). Any thread may receive a signal, so blocking it in one thread would not do: the
+    handlers themselves are swapped for ones that only take note."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for number in before:
+        signal.signal(number, lambda n, frame: caught.append(n))
+    try:
+        yield
+    finally:
+        for number, handler in before.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+        if caught:
+            handler = before[caught[0]]
+            if callable(handler):
+                handler(caught[0], None)  # SIGINT: KeyboardInterrupt, now that the block is done
+            elif handler == signal.SIG_DFL or handler is None:
+                os.kill(os.getpid(), caught[0])
+
+
 def replace_folder(partial: Path, out: str | Path) -> Path:
     """Put the complete folder ``partial`` where ``out`` is, removing the old ``out``. Ctrl-C and SIGTERM wait
-    until both renames are done (in the main thread), so an interrupt never leaves ``out`` missing."""
+    until both renames are done (:func:`signals_held`), so an interrupt never leaves ``out`` missing."""
     out = Path(out)
     old = out.with_name(f".{out.name}.old-{partial.name.rsplit('-', 1)[-1]}") if out.exists() else None
-    held = {signal.SIGINT, signal.SIGTERM}
-    masking = hasattr(signal, "pthread_sigmask") and threading.current_thread() is threading.main_thread()
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, held) if masking else None
     try:
-        if old is not None:
-            out.rename(old)
-        partial.rename(out)
+        with signals_held():
+            if old is not None:
+                out.rename(old)
+            partial.rename(out)
     finally:
-        if masking:
-            signal.pthread_sigmask(signal.SIG_SETMASK, before)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if old is not None and out.exists():
+            shutil.rmtree(old, ignore_errors=True)
     return out
