@@ -3,6 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# the real lyrics set: data/real-lyrics once fetched; on the project's machines a shared copy beside the checkout
+SHARED_LYRICS := $(abspath ../shared/real-lyrics)
+ifeq ($(DPLIB_REAL_LYRICS),)
+ifneq ($(wildcard $(SHARED_LYRICS)/pairs.csv),)
+export DPLIB_REAL_LYRICS := $(SHARED_LYRICS)
+endif
+endif
 
 .PHONY: setup reproduce test unit notebooks bench lab clean clean-results
 

@@ -17,13 +17,14 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from dplib.config import get_config, seed_everything  # noqa: E402
+from dplib.config import get_config  # noqa: E402
+from dplib.runtime import seed_everything  # noqa: E402
 
 
 def machine() -> str:
     import tensorflow as tf
 
-    from dplib.config import machine_summary
+    from dplib.runtime import machine_summary
 
     return f"{platform.node() or 'host'}: {machine_summary()}; Python {platform.python_version()}, TensorFlow {tf.__version__}"
 
@@ -32,7 +33,7 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
     """Baseline and fast path on the same prepared pairs, same seed, same epochs."""
     from dplib.experiments import prepare
     from dplib.models import build_lyrics_model
-    from dplib.training import fit
+    from dplib.training import train_model
     from dplib.evaluation import evaluate
 
     cfg = get_config(size=size)
@@ -53,11 +54,13 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
     exp = prepare("lyrics", replace(cfg, max_len=200), "pair")
     n_train = len(exp.data.splits.train)
     for name, s in settings.items():
-        seed_everything(0)
-        model = build_lyrics_model(exp.data.input_dim, "all", 2, stacked=s["stacked"], learning_rate=cfg.learning_rate)
         timer = EpochTimer()
         timer.seconds = []
-        history = fit(model, exp.data, epochs=epochs, batch_size=s["batch"], seed=0, fast=s["fast"], callbacks=[timer])
+        fixed = {"epochs": epochs, "batch_size": s["batch"], "learning_rate": cfg.learning_rate, "patience": None}
+        model, history = train_model(exp.data, lambda: build_lyrics_model(exp.data.input_dim, "all", 2,
+                                                                          stacked=s["stacked"],
+                                                                          learning_rate=cfg.learning_rate),
+                                     fixed, seed=0, fast=s["fast"], callbacks=[timer])
         val = evaluate(model, exp.data, "val")
         # the first epoch includes tracing (more of it for the fast path's varied batch shapes): the
         # steady-state rate over the later epochs is the headline, the all-epoch rate is kept beside it
@@ -106,13 +109,13 @@ def blocking_throughput(seconds_of_audio: float = 600.0, repeats: int = 5) -> di
 
 def audio_training_throughput(size: str, epochs: int) -> dict:
     from dplib.experiments import build_model, prepare
-    from dplib.training import fit
+    from dplib.training import train_model
 
     cfg = get_config(size=size)
     exp = prepare("audio", cfg, "pair")
-    seed_everything(0)
-    model = build_model(exp, "absdiff", 1, conv_layers=1)
-    history = fit(model, exp.data, epochs=epochs, batch_size=cfg.batch_size_for("audio"), seed=0)
+    fixed = {"epochs": epochs, "batch_size": cfg.batch_size_for("audio"), "learning_rate": cfg.learning_rate_for("audio"),
+             "patience": None}
+    _, history = train_model(exp.data, lambda: build_model(exp, "absdiff", 1, conv_layers=1), fixed, seed=0)
     return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.splits.train),
             "blocks": int(exp.data.songs.data.shape[1]), "bins": int(exp.data.songs.data.shape[2])}
 

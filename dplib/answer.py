@@ -89,11 +89,11 @@ def answer_table(answer: dict) -> str:
         cells = [fmt(s["scorers"][name]) if name in s["scorers"] else "-"
                  for s in (pair, new["listed"], new["random"])]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    for unit in ("track", "group"):
+    for unit in ("track", "group"):  # on new songs only per group: a new song's tokens are new either way
         fp_pair = answer["fingerprint"]["pair_split"][unit]["scorers"][answer["model"]]
-        fp_new = answer["fingerprint"]["new_songs"][unit]["scorers"][answer["model"]]
-        lines.append(f"| {answer['model']} on per-{unit} fingerprints (control) | {fmt(fp_pair)} | {fmt(fp_new)} "
-                     "| - |")
+        fp_new = answer["fingerprint"]["new_songs"].get(unit)
+        lines.append(f"| {answer['model']} on per-{unit} fingerprints (control) | {fmt(fp_pair)} | "
+                     f"{fmt(fp_new['scorers'][answer['model']]) if fp_new else '-'} | - |")
     return "\n".join(lines)
 
 

@@ -249,7 +249,7 @@ def run(args) -> int | None:
     if writer is not None:
         check_output(args.out, writer, inputs, args.force)  # before TensorFlow loads: a refusal costs nothing
     if args.command in ("train", "evaluate", "playlist", "ablation") or getattr(args, "data_command", "") == "shards":
-        from .config import quiet_tensorflow  # the commands that run models; the others never load TensorFlow
+        from .runtime import quiet_tensorflow  # the commands that run models; the others never load TensorFlow
 
         quiet_tensorflow()
     if writer is None:

@@ -11,7 +11,7 @@ reads is read here:
 ``DPLIB_STRATEGY``     ``mirrored`` (several GPUs) or ``tpu`` (Colab); unset: one device
 ``DPLIB_DATA``         the data folder (default ``data/`` in the checkout)
 ``DPLIB_DATA_FOLDER``  a folder of real MSD files the lyrics notebooks read instead of the synthetic data
-``DPLIB_REAL_LYRICS``  the real lyrics set (default ``data/real-lyrics``, then ``../shared/real-lyrics``)
+``DPLIB_REAL_LYRICS``  the real lyrics set (default ``data/real-lyrics``; ``make`` points it at a shared copy)
 ``DPLIB_RESULTS``      where results JSON go (default ``results/<size>/``)
 =====================  ==============================================================================
 
@@ -20,11 +20,9 @@ reads is read here:
 from __future__ import annotations
 
 import os
-import random
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
 
 SIZE_NAMES = ("quick", "default", "paper")  # the synthetic sizes themselves: dplib.datasets.synthetic.SIZES
 
@@ -60,7 +58,7 @@ class Config:
     patience: int = 4  # stop this many epochs after the best validation AUC; the best epoch's weights are kept
     seeds: tuple[int, ...] = (0, 1, 2)  # notebook 06 trains every configuration once per seed (the synthetic tables: seed)
     # the real lyrics set (notebook 06): about 1,500 training pairs per class, so smaller batches and more epochs
-    real_epochs: int = 40
+    real_epochs: int = 10  # of 47 saved runs at 40, 2 had their best epoch later (13, 18): notebook 06 within 10 min
     real_batch_size: int = 64
     real_pairs_per_class: tuple = (None, None, None)  # caps for train, val, test (None: all a balanced split allows)
     real_fractions: tuple = (0.7, 0.15, 0.15)  # larger test parts than the synthetic 0.8/0.1/0.1: the set is small
@@ -77,6 +75,12 @@ class Config:
         """The combiner and FC layers of the paper's best row: ``all`` + 2 FC (lyrics), ``absdiff`` + 1 FC (audio)."""
         return ("all", 2) if kind == "lyrics" else ("absdiff", 1)
 
+    # where things are, read from the environment once, by get_config (None: the default inside the checkout)
+    data_root: Path | None = None  # DPLIB_DATA
+    user_data_folder: Path | None = None  # DPLIB_DATA_FOLDER: your own MSD files, read instead of the synthetic data
+    real_lyrics_path: Path | None = None  # DPLIB_REAL_LYRICS
+    results_root: Path | None = None  # DPLIB_RESULTS
+
     def learning_rate_for(self, kind: str) -> float:
         """Lyrics models train at ``learning_rate``; models with an audio tower ("audio", "joint") at
         ``audio_learning_rate``."""
@@ -92,14 +96,7 @@ class Config:
 
     @property
     def data_dir(self) -> Path:
-        env = os.environ.get("DPLIB_DATA")
-        return Path(env) if env else self.root / "data"
-
-    @property
-    def user_data_folder(self) -> Path | None:
-        """``DPLIB_DATA_FOLDER``: your own MSD files, read instead of the synthetic data (None when unset)."""
-        env = os.environ.get("DPLIB_DATA_FOLDER")
-        return Path(env) if env else None
+        return self.data_root or self.root / "data"
 
     @property
     def synthetic_dir(self) -> Path:
@@ -108,17 +105,14 @@ class Config:
 
     @property
     def real_lyrics_dir(self) -> Path | None:
-        """The real lyrics set (``pairs.csv`` + ``lyrics/``): ``DPLIB_REAL_LYRICS`` when set, else
-        ``data/real-lyrics`` (where ``dplib data fetch real-lyrics`` writes it), else the project machines'
-        ``../shared/real-lyrics``; ``None`` when none of them holds it."""
-        env = os.environ.get("DPLIB_REAL_LYRICS")
-        candidates = [Path(env)] if env else [self.data_dir / "real-lyrics", self.root.parent / "shared" / "real-lyrics"]
+        """The real lyrics set (``pairs.csv`` + ``lyrics/``): ``DPLIB_REAL_LYRICS`` when set, else ``data/real-lyrics``
+        (where ``dplib data fetch real-lyrics`` writes it); ``None`` when neither holds it."""
+        candidates = [self.real_lyrics_path] if self.real_lyrics_path else [self.data_dir / "real-lyrics"]
         return next((c for c in candidates if (c / "pairs.csv").is_file() and (c / "lyrics").is_dir()), None)
 
     @property
     def results_dir(self) -> Path:
-        env = os.environ.get("DPLIB_RESULTS")
-        return Path(env) if env else self.root / "results" / self.size
+        return self.results_root or self.root / "results" / self.size
 
     def display(self, path: Path) -> str:
         """``path`` relative to the checkout when inside it or beside it (shorter, and the same on every machine)."""
@@ -137,6 +131,11 @@ class Config:
         return self.results_dir / "figures"
 
 
+def _path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
 def get_config(**overrides) -> Config:
     """Read ``DPLIB_QUICK`` / ``DPLIB_SIZE`` / ``DPLIB_SEED`` and return the run's settings; ``size=...`` among the
     ``overrides`` picks a size (with its settings) whatever the environment says."""
@@ -146,78 +145,13 @@ def get_config(**overrides) -> Config:
     size = overrides.pop("size", size)  # an explicit size wins, with that size's settings
     if size not in SIZE_NAMES:
         raise ValueError(f"DPLIB_SIZE={size!r}: expected one of {SIZE_NAMES}")
-    cfg = Config(size=size, seed=int(os.environ.get("DPLIB_SEED", "0")),
-                 strategy=os.environ.get("DPLIB_STRATEGY", "default"))
+    seed = os.environ.get("DPLIB_SEED", "0")
+    if not seed.isdigit() or int(seed) >= 2**32:
+        raise ValueError(f"DPLIB_SEED={seed!r}: expected a whole number from 0 to {2**32 - 1}")
+    cfg = Config(size=size, seed=int(seed), strategy=os.environ.get("DPLIB_STRATEGY", "default"),
+                 data_root=_path("DPLIB_DATA"), user_data_folder=_path("DPLIB_DATA_FOLDER"),
+                 real_lyrics_path=_path("DPLIB_REAL_LYRICS"), results_root=_path("DPLIB_RESULTS"))
     if cfg.quick:
         cfg = replace(cfg, lyrics_epochs=4, lesson_epochs=8, audio_epochs=4, max_len=60, seeds=(0, 1), real_epochs=3,
                       real_batch_size=64, real_pairs_per_class=(150, 40, 40), real_folds=2, real_repeats=1)
     return replace(cfg, **overrides)
-
-
-def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and TensorFlow and make TensorFlow ops deterministic.
-
-    The same seed then gives the same numbers on the same machine (GPU kernels
-    included, at some cost in speed).
-    Taught in notebook 04.
-    """
-    import keras
-    import tensorflow as tf
-
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()
-
-
-def quiet_tensorflow() -> None:
-    """Import TensorFlow without its C++ start-up lines (CUDA probing, oneDNN notices) and
-    keep its Python logger to errors, so notebook outputs and the command line show only what we print."""
-    import sys
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # read by TensorFlow's C++ logging when it loads: errors only
-    if "tensorflow" not in sys.modules:
-        stderr = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, 2)
-            import tensorflow
-
-            tensorflow.config.list_physical_devices()  # the device probe logs too (cuInit without a GPU)
-        finally:
-            os.dup2(stderr, 2)
-            os.close(devnull)
-            os.close(stderr)
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")
-
-
-def machine_summary() -> str:
-    """The machine, as results record it: CPU cores and model, and the GPU TensorFlow sees. A table of training
-    times can then say where they were measured, not where the report happened to be written."""
-    import tensorflow as tf
-
-    cpu = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    gpus = tf.config.list_physical_devices("GPU")
-    return f"{os.cpu_count()} CPU cores ({cpu}), " + (f"{len(gpus)} GPU" if gpus else "no GPU")
-
-
-def device_summary() -> str:
-    """One line naming the accelerator TensorFlow will use (or the CPU)."""
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        names = []
-        for gpu in gpus:
-            details = tf.config.experimental.get_device_details(gpu)
-            names.append(details.get("device_name", gpu.name))
-        return f"GPU: {', '.join(names)} (TensorFlow {tf.__version__})"
-    return f"CPU only, {os.cpu_count()} cores (TensorFlow {tf.__version__})"

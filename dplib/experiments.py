@@ -13,7 +13,8 @@ from pathlib import Path
 
 
 from .baselines import song_identity_scores, spectral_cosine, tfidf_cosine, threshold_accuracy
-from .config import Config, machine_summary, seed_everything
+from .config import Config
+from .runtime import machine_summary
 from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
@@ -183,15 +184,14 @@ def training_settings(exp: Experiment) -> dict:
 
 
 def build_model(exp: Experiment, combine: str, fc: int, conv_layers: int = 1, pool: int = 1):
-    """The configuration's model, built inside the config's ``tf.distribute`` strategy. Taught in notebook 04."""
+    """The configuration's model, compiled at the experiment's learning rate (build it inside a strategy's scope
+    to spread it over devices: :func:`dplib.training.train_model` does). Taught in notebook 04."""
     from .models import build_audio_model, build_lyrics_model
-    from .training import make_strategy
 
     lr = exp.cfg.learning_rate_for(exp.kind)
-    with make_strategy(exp.cfg.strategy).scope():
-        if exp.kind == "lyrics":
-            return build_lyrics_model(exp.data.input_dim, combine, fc, learning_rate=lr)
-        return build_audio_model(exp.data.input_dim, conv_layers, combine, fc, learning_rate=lr, pool=pool)
+    if exp.kind == "lyrics":
+        return build_lyrics_model(exp.data.input_dim, combine, fc, learning_rate=lr)
+    return build_audio_model(exp.data.input_dim, conv_layers, combine, fc, learning_rate=lr, pool=pool)
 
 
 def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None,
@@ -201,15 +201,13 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
     Accuracies are measured after training with dropout off, on every part, with the best epoch's weights.
     Taught in notebook 09.
     """
-    from .training import fit
+    from .training import train_model
 
     settings = training_settings(exp)
     if epochs is not None:
         settings["epochs"] = epochs
-    seed_everything(exp.cfg.seed)
-    model = build_model(exp, combine, fc, conv_layers or 0, pool)
-    history = fit(model, exp.data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=exp.cfg.seed,
-                  patience=settings["patience"], verbose=verbose, fixed_shapes=exp.cfg.strategy == "tpu")
+    model, history = train_model(exp.data, lambda: build_model(exp, combine, fc, conv_layers or 0, pool), settings,
+                                 exp.cfg.seed, exp.cfg.strategy, verbose)
     train, val = (evaluate(model, exp.data, part) for part in ("train", "val"))
     test = evaluate(model, exp.data, "test", keep_scores=True)
     result = {

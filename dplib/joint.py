@@ -13,7 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from .config import Config, machine_summary, seed_everything
+from .config import Config
+from .runtime import machine_summary
 from .datasets.corpus import Corpus
 from .datasets.files import write_json, written
 from .datasets.prepare import Prepared, prepare_joint
@@ -47,27 +48,27 @@ def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
     return {"lyrics": joint.view("lyrics"), "audio": joint.view("audio"), "joint": joint}
 
 
-def _builder(view: str, data: Prepared, args: dict, cfg: Config) -> Callable:
+def _builder(view: str, data: Prepared, args: dict, learning_rate: float) -> Callable:
     from .models import build_audio_model, build_joint_model, build_lyrics_model
 
-    lr = cfg.learning_rate_for("joint")  # the models with an audio tower need the smaller rate (notebook 07)
     if view == "lyrics":
-        return lambda: build_lyrics_model(data.vocab.size, args["combine"], args["fc"])
+        return lambda: build_lyrics_model(data.vocab.size, args["combine"], args["fc"], learning_rate=learning_rate)
     if view == "audio":
         return lambda: build_audio_model(data.songs.data.shape[-1], args["conv_layers"], args["combine"], args["fc"],
-                                         learning_rate=lr)
+                                         learning_rate=learning_rate)
     n_bins = data.view("audio").input_dim
     return lambda: build_joint_model(data.vocab.size, n_bins, args["lyrics_combine"], args["audio_combine"],
-                                     learning_rate=lr)
+                                     learning_rate=learning_rate)
 
 
 def trained_model(folder: Path, name: str, data: Prepared, make: Callable, settings: dict, seed: int,
-                  rerun: bool = False):
+                  rerun: bool = False, strategy: str = "default"):
     """``(model, result)``: reloaded from ``folder`` when saved from the same pairs and settings, else trained to its
-    best validation epoch, evaluated (test scores kept, with 95% bootstrap intervals) and saved, JSON last."""
+    best validation epoch (:func:`dplib.training.train_model`), evaluated (test scores kept, with 95% bootstrap
+    intervals) and saved, JSON last."""
     import keras
 
-    from .training import fit
+    from .training import train_model
 
     stem = folder / name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "")
     key = {"data_key": splits_key(data), "settings": settings, "protocol": JOINT_PROTOCOL}
@@ -76,10 +77,7 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
         saved = json.loads(json_path.read_text())
         if all(saved.get(k) == v for k, v in key.items()):
             return keras.models.load_model(model_path), {**saved, "reused": True}
-    seed_everything(seed)
-    model = make()
-    history = fit(model, data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=seed,
-                  patience=settings["patience"])
+    model, history = train_model(data, make, settings, seed, strategy)
     test = evaluate(model, data, "test", keep_scores=True)
     val = evaluate(model, data, "val")
     labels = data.splits.test.label
@@ -100,13 +98,15 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
               progress: bool = True) -> tuple[dict, dict]:
     """Train (or reload) the models of :func:`models_for` for ``cfg.seed``; return ``(models, results)``."""
     views = views or joint_views(cfg, corpus)
-    settings = {"epochs": cfg.audio_epochs, "batch_size": cfg.batch_size_for("joint"), "patience": cfg.patience,
-                "learning_rate": cfg.learning_rate_for("joint")}
     models, results = {}, {}
     for name, (view, args) in models_for(cfg).items():
         data = views[view]
-        models[name], results[name] = trained_model(results_folder(cfg), name, data, _builder(view, data, args, cfg),
-                                                    settings, cfg.seed)
+        # the lyrics-only models train at the lyrics rate, the models with an audio tower at the smaller one
+        settings = {"epochs": cfg.audio_epochs, "batch_size": cfg.batch_size_for("joint"), "patience": cfg.patience,
+                    "learning_rate": cfg.learning_rate_for(view)}
+        models[name], results[name] = trained_model(results_folder(cfg), name, data,
+                                                    _builder(view, data, args, settings["learning_rate"]),
+                                                    settings, cfg.seed, strategy=cfg.strategy)
         if progress:
             r = results[name]
             took = "reloaded" if r.get("reused") else f"{r['seconds']:.0f} s of training"
@@ -123,7 +123,9 @@ def playlist_model(cfg: Config, corpus: Corpus, progress: bool = True):
     exp = prepare("lyrics", cfg, "song", corpus=corpus)
     settings = training_settings(exp)
     model, result = trained_model(results_folder(cfg), PLAYLIST_MODEL, exp.data,
-                                  lambda: build_lyrics_model(exp.data.input_dim, "all_sym", 2), settings, cfg.seed)
+                                  lambda: build_lyrics_model(exp.data.input_dim, "all_sym", 2,
+                                                             learning_rate=settings["learning_rate"]),
+                                  settings, cfg.seed, strategy=cfg.strategy)
     if progress:
         print(f"seed {cfg.seed}  {PLAYLIST_MODEL:<28} test AUC {result['roc_auc']:.3f}  best epoch "
               f"{result['best_epoch']:>2}  ({'reloaded' if result.get('reused') else 'trained'})", flush=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .config import Config, device_summary, get_config, quiet_tensorflow, seed_everything
+from .config import Config, get_config
+from .runtime import device_summary, quiet_tensorflow, seed_everything
 
 
 def setup(data: str = "synthetic") -> tuple[Config, Path]:

@@ -43,7 +43,7 @@ def missing_data(notebook: Path, fetch: bool) -> str | None:
                 return None
             except FileNotFoundError as err:
                 return str(err).splitlines()[0]
-        return ("no real lyrics set (DPLIB_REAL_LYRICS, data/real-lyrics or ../shared/real-lyrics); "
+        return ("no real lyrics set (DPLIB_REAL_LYRICS or data/real-lyrics); "
                 "'dplib data fetch real-lyrics' downloads it")
     return None
 
@@ -66,6 +66,10 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
     print(f"{'sum of the notebooks':<40} {sum(s for _, s in times):7.0f} s")
     write_json(saved, {**previous, **dict(times)})
+    if size != "default":  # the README shows the default run; a quick or paper-size run must not replace it
+        print(f"size {size}: the README's results (the default run's) are left as they were; "
+              f"'dplib report --size {size} --readme FILE' writes this run's tables into FILE")
+        return 0
     return write_report(readme, size)
 
 
@@ -113,8 +117,9 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
         say(f"[{notebooks.index(nb) + 1}/{len(notebooks)}] running {nb.name} "
             f"({(started - started_all) / 60:.1f} min so far{estimate}) ...")
         out = PrefixedLines(f"{nb.name[:2]} | " if jobs > 1 else "", sys.stdout)
+        partial = nb.with_name(f".{nb.stem}.running.ipynb")  # the committed notebook stays whole until this one is
         try:
-            papermill.execute_notebook(str(nb), str(nb), cwd=str(nb.parent), kernel_name="python3",
+            papermill.execute_notebook(str(nb), str(partial), cwd=str(nb.parent), kernel_name="python3",
                                        progress_bar=False, log_output=True, stdout_file=out,
                                        # the kernel's own log is not the notebook's output: its start-up
                                        # warning about its local transport, and the error it logs when the
@@ -122,10 +127,13 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
                                        # handler (a race, found by CI). A failing cell still arrives as a
                                        # PapermillExecutionError below.
                                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+            partial.replace(nb)
         except papermill.PapermillExecutionError as err:
+            partial.replace(nb)  # complete up to the failing cell, which shows its traceback
             raise RuntimeError(f"{nb.name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue} "
                                "(the notebook, saved in place, shows the traceback)") from None
-        finally:
+        finally:  # interrupted, or the kernel died: the notebook as it was
+            partial.unlink(missing_ok=True)
             out.flush()
         finished.add(nb.name)
         say(f"  {nb.name}: {time.perf_counter() - started:.0f} s")
@@ -166,10 +174,40 @@ def side_by_side(notebooks: list[Path], run, jobs: int) -> dict:
             failed.append(nb.name)
             raise
 
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
         for nb in start_order(notebooks):
             futures[nb.name] = pool.submit(one, nb)
+        for future in list(futures.values()):
+            future.exception()  # waits; Ctrl-C lands here, in the main thread
+    except KeyboardInterrupt:
+        import logging
+
+        failed.append("Ctrl-C")  # no new notebook starts
+        logging.disable(logging.CRITICAL)  # the runners' "kernel died" lines: we stop them on purpose
+        stop_children()  # kernels ignore Ctrl-C: they would train on for minutes
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return futures
+
+
+def stop_children() -> None:
+    """SIGTERM to this process's child processes (the notebook kernels and test runs), found in /proc (Linux; a
+    no-op elsewhere)."""
+    import signal
+
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[1] == me:
+            try:
+                os.kill(int(stat.parent.name), signal.SIGTERM)
+            except OSError:
+                pass
 
 
 def start_order(notebooks: list[Path]) -> list[Path]:

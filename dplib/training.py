@@ -97,3 +97,25 @@ def _fit_datasets(model, train, val, n_train: int, epochs: int, verbose: int, ca
     out["epochs_run"] = len(out["loss"])
     out["pairs_per_second"] = n_train * out["epochs_run"] / seconds
     return out
+
+
+def train_model(data: PairData, build, settings: dict, seed: int = 0, strategy: str = "default", verbose: int = 0,
+                **fit_options) -> tuple[keras.Model, dict]:
+    """The one way every model of the tutorial is trained (tables, real data, notebook 09, the diagnostics, the
+    command line, the benchmarks): seed, ``build()`` inside the ``strategy``'s scope, :func:`fit` with ``settings``
+    (``epochs``, ``batch_size``, ``learning_rate``, ``patience``). Returns ``(model, history)``.
+
+    The learning rate a result records is the one the model trains with: a model compiled with another rate than
+    ``settings["learning_rate"]`` is refused before training. ``fit_options``: ``fast``, ``callbacks``."""
+    from .runtime import seed_everything
+
+    seed_everything(seed)
+    with make_strategy(strategy).scope():
+        model = build()
+    compiled = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+    if abs(compiled - settings["learning_rate"]) > 2**-23 * settings["learning_rate"]:  # the optimizer holds float32
+        raise ValueError(f"the model compiles with learning rate {compiled:g} but the settings record "
+                         f"{settings['learning_rate']:g}")
+    history = fit(model, data, epochs=settings["epochs"], batch_size=settings["batch_size"], seed=seed,
+                  patience=settings["patience"], verbose=verbose, fixed_shapes=strategy == "tpu", **fit_options)
+    return model, history

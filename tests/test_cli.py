@@ -253,7 +253,8 @@ def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
                              "--readme", "README.md", env=env, cwd=tmp_path)
     assert code == 0, out + err
     assert err.strip() == "", err  # nothing but the notebooks' outputs: no kernel start-up warnings
-    assert "updated README.md" in out
+    assert "the README's results (the default run's) are left as they were" in out  # a quick run replaces nothing
+    assert (tmp_path / "README.md").read_text() == (REPO / "README.md").read_text()
     assert "01 | one wrote" in out and "02 | two read x" in out and "03 | three ran" in out
     assert out.index("03 | three ran") < out.index("01 | one wrote") < out.index("02 | two read x")
     saved = nbformat.read(folder / "02_read.ipynb", as_version=4)
@@ -335,3 +336,36 @@ def test_commands_that_run_no_model_never_load_tensorflow(tmp_path):
                           env={**os.environ, "DPLIB_RESULTS": str(tmp_path / "none")})
     assert done.returncode == 0, done.stderr
     assert readme.read_text().count("kept") == 2
+
+
+def test_one_ctrl_c_stops_reproduce_and_its_kernels_and_keeps_the_notebooks_whole(synth_quick, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    pid_file = tmp_path / "kernel.pid"
+    for name in ("01_long.ipynb", "02_long.ipynb"):
+        _notebook(folder / name, f"import os, time\nopen(r'{pid_file}', 'a').write(f'{{os.getpid()}}\\n')\n"
+                                 "time.sleep(120)")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "DPLIB_DATA_FOLDER": str(synth_quick),
+           "DPLIB_RESULTS": str(tmp_path / "results")}
+    proc = subprocess.Popen([sys.executable, "-m", "dplib.cli", "reproduce", "--folder", folder, "--jobs", "2",
+                             "--size", "quick", "--readme", tmp_path / "README.md"], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while (not pid_file.exists() or len(pid_file.read_text().split()) < 2) and time.time() < deadline:
+        time.sleep(0.5)  # both kernels are in their cell
+    assert pid_file.exists(), "the notebooks never started"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and stderr.strip().splitlines() == ["dplib reproduce: interrupted; nothing "
+                                                                      "half-written was kept"], stderr
+    time.sleep(1)
+    for pid in map(int, pid_file.read_text().split()):
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower(), \
+            "a kernel went on running"
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no half-run notebook, no temporary file

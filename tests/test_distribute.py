@@ -4,13 +4,15 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(r"""
     import json, os, sys
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     import numpy as np, tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from dplib import seed_everything
+    from dplib.runtime import seed_everything
     from dplib.models import build_lyrics_model
     from dplib.training import make_strategy
 
@@ -46,7 +48,6 @@ def test_mirrored_strategy_matches_one_device():
 
 
 def test_unknown_strategy():
-    import pytest
     from dplib.training import make_strategy
 
     with pytest.raises(ValueError, match="strategy must be"):
@@ -54,9 +55,62 @@ def test_unknown_strategy():
 
 
 def test_tpu_strategy_without_a_tpu_says_so():
-    import pytest
 
     from dplib.training import make_strategy
 
     with pytest.raises(RuntimeError, match="no TPU found"):
         make_strategy("tpu")
+
+
+BUILT_UNDER = textwrap.dedent(r"""
+    import json, os, sys
+    from dataclasses import replace
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    import dplib.training as training
+    from dplib.config import get_config
+    from dplib.datasets.corpus import load_corpus
+
+    two = training.make_strategy("mirrored", ["/cpu:0", "/cpu:1"])
+    training.make_strategy = lambda name="default", devices=None: two if name == "mirrored" else tf.distribute.get_strategy()
+    seen, real_fit = [], training.fit
+
+    def recording_fit(model, data, **kw):  # every model any entry point trains passes here
+        seen.append({"replicas": model.distribute_strategy.num_replicas_in_sync,
+                     "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))})
+        return real_fit(model, data, **{**kw, "epochs": 1})
+
+    training.fit = recording_fit
+    cfg = replace(get_config(size="quick"), strategy="mirrored")
+    corpus = load_corpus(sys.argv[1])
+    from dplib.joint import run_joint
+    models, results = run_joint(cfg, corpus, progress=False)
+    recorded = [r["settings"]["learning_rate"] for r in results.values()]
+    compiled = [float(keras.ops.convert_to_numpy(m.optimizer.learning_rate)) for m in models.values()]
+    from dplib.diagnose import train_and_inspect
+    from dplib.experiments import prepare
+    _, health = train_and_inspect(prepare("audio", cfg, "song", corpus), "paper")
+    print(json.dumps({"seen": seen, "recorded": recorded, "compiled": compiled,
+                      "probe_lr": health["settings"]["learning_rate"]}))
+""")
+
+
+def test_notebook_09s_and_07s_models_are_built_under_the_strategy_and_record_the_rate_they_train_at(
+        synth_quick, tmp_path):
+    """DPLIB_STRATEGY reaches every model (notebook 09's joint runs and notebook 07's probe included): each trains
+    across both logical CPUs, and each result records the learning rate the model was compiled with."""
+    import os
+
+    env = {**os.environ, "DPLIB_RESULTS": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", BUILT_UNDER, str(synth_quick)], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(result["seen"]) >= 4 and all(s["replicas"] == 2 for s in result["seen"]), result["seen"]
+    # the lyrics-only models at 3e-3, those with audio at 1e-3 (the optimizer holds them as float32)
+    assert result["recorded"] == pytest.approx(result["compiled"], rel=2**-23)
+    assert sorted(set(result["recorded"])) == [1e-3, 3e-3]
+    assert result["probe_lr"] == pytest.approx(result["seen"][-1]["lr"], rel=2**-23)

@@ -4,7 +4,7 @@ import keras
 import pytest
 import tensorflow as tf
 
-from dplib import seed_everything
+from dplib.runtime import seed_everything
 from dplib.layers import COMBINERS, SYMMETRY, PairCombiner
 from dplib.models import build_audio_model, build_audio_tower, build_lyrics_model
 

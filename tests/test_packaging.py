@@ -4,6 +4,7 @@ import re
 import sys
 import tomllib
 
+import pytest
 import yaml
 
 from conftest import REPO
@@ -89,3 +90,46 @@ def test_every_readme_table_renders_with_all_its_cells():
         start, end = t.map
         widths = {i + 1: cells(lines[i]) for i in range(start, end) if lines[i].strip()}
         assert len(set(widths.values())) == 1, f"README table at line {start + 1}: cells per row {widths}"
+
+
+def test_the_install_cell_prefers_the_checkout_and_pins_the_version_elsewhere(monkeypatch, tmp_path):
+    """Inside a clone, the notebook installs that copy; on Colab (or anywhere else) the repository's address at
+    this version; a failed install is one error that names DPLIB_REPO. Run offline: pip itself is replaced."""
+    import importlib.util
+    import json
+    import subprocess
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    address, version = project["urls"]["Repository"], project["version"]
+    cells = {p.name: next("".join(c["source"]) for c in json.loads(p.read_text())["cells"] if c["cell_type"] == "code")
+             for p in sorted((REPO / "notebooks").glob("*.ipynb"))}
+    assert len(set(cells.values())) == 1, "every notebook starts with the same install cell"
+    cell = next(iter(cells.values()))
+    calls = []
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    monkeypatch.setattr(subprocess, "call", lambda args: calls.append(args[-1]) or returncode[0])
+    monkeypatch.delenv("DPLIB_REPO", raising=False)
+    returncode = [0]
+    for where, expected in ((REPO / "notebooks", str(REPO)), (tmp_path, f"git+{address}@v{version}")):
+        monkeypatch.chdir(where)
+        exec(cell, {})
+        assert calls[-1] == expected
+    returncode[0] = 1
+    with pytest.raises(RuntimeError, match="set DPLIB_REPO"):
+        exec(cell, {})
+    readme = (REPO / "README.md").read_text()
+    assert address.split("github.com/")[1] in readme and "colab.research.google.com/github/" in readme
+
+
+def test_the_library_face_lists_what_it_exports_and_each_name_resolves():
+    import subprocess
+    import sys
+
+    import dplib
+
+    for name in dplib.__all__:
+        assert f"``{name}``" in dplib.__doc__, f"help(dplib) does not list {name}"
+        assert getattr(dplib, name).__name__ == name
+    cheap = subprocess.run([sys.executable, "-c", "import sys, dplib; from dplib import get_config, prepare; "
+                            "assert 'tensorflow' not in sys.modules"], capture_output=True, text=True)
+    assert cheap.returncode == 0, cheap.stderr  # importing dplib and preparing data load no TensorFlow

@@ -68,7 +68,8 @@ def test_bootstrap_interval_is_the_percentiles_of_resampled_pairs():
 
 def test_training_keeps_the_best_validation_epoch(synth_quick, monkeypatch):
     monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
-    from dplib.config import get_config, seed_everything
+    from dplib.config import get_config
+    from dplib.runtime import seed_everything
     from dplib.datasets.pipeline import pair_dataset
     from dplib.experiments import build_model, prepare
     from dplib.training import fit

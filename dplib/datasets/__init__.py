@@ -15,4 +15,24 @@ The modules in data-flow order; a lyrics pair goes down this list from a JSON fi
 For corpora that do not fit in memory, :mod:`.streaming` does steps 3-4 as passes over files and
 :mod:`.tfrecords` writes and reads the shards. :mod:`.files` writes every output completely or not at all;
 :mod:`.check` measures how hard a synthetic data set came out.
+
+Words used with one meaning everywhere in ``dplib``, its notebooks and its command line:
+
+=================  ============================================================================================
+``kind``           the modality a model reads: ``lyrics``, ``audio`` (or ``joint``, both)
+``split``          how pairs are divided: ``pair`` (random over pairs; songs recur across parts) or ``song``
+                   (song-disjoint; on real data, lyric groups kept whole)
+``holdout``        a split, or ``pair_matched`` (the pair split with its training part cut to the song
+                   split's size): what a results folder is named after
+``part``           ``train``, ``val`` or ``test``
+``pairs``          unordered pairs of two songs, one row each (``Pairs``)
+``rows``           what a model reads: each pair twice, in both orders, side by side
+``per class``      a cap on similar and on not-similar pairs alike (``pairs_per_class``)
+``lyric group``    tracks whose lyrics are the same text (other releases, covers): one song for splitting
+``source track``   the track whose Last.fm list named a pair: what intervals resample
+``query track``    the song a playlist is made for
+``seed``           a random seed, nothing else
+``run``            one trained model with its record: ``model.keras``, ``vocabulary.json``, ``metrics.json``
+``folder``         a directory (``results_dir``, ``data_dir``: the configuration's own paths)
+=================  ============================================================================================
 """
