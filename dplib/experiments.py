@@ -233,7 +233,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
 def shards_experiment(shards: str | Path, cfg: Config) -> Experiment:
     """Lyrics shards written by ``dplib data shards`` as an experiment (streamed, never loaded whole); the shards
     fix the holdout and ``max_len``. Taught in notebook 09."""
-    from .datasets.streaming import StreamedLyrics
+    from .datasets.shards import StreamedLyrics
 
     data = StreamedLyrics.load(shards)
     return Experiment("lyrics", data.manifest["split"], replace(cfg, max_len=int(data.manifest["max_len"])), None, data)

@@ -4,11 +4,12 @@ import json
 import numpy as np
 import pytest
 
-from dplib.datasets import streaming
+from dplib.datasets import tfrecords
 from dplib.datasets.corpus import load_corpus
 from dplib.datasets.pairs import build_pair_pool
 from dplib.datasets.report import DataError, SkipReport
-from dplib.datasets.streaming import MANIFEST, StreamedLyrics, prepare_lyrics_shards
+from dplib.datasets.shards import MANIFEST, StreamedLyrics
+from dplib.datasets.streaming import prepare_lyrics_shards
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,7 @@ def test_an_interrupted_rerun_leaves_the_previous_folder_whole(small_data, tmp_p
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C while the shards were written
 
-    monkeypatch.setattr(streaming, "write_shards", killed)
+    monkeypatch.setattr(tfrecords, "write_shards", killed)  # the last pass, imported when it runs
     with pytest.raises(KeyboardInterrupt):
         shards(small_data, out, seed=2)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

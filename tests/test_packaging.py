@@ -133,3 +133,28 @@ def test_the_library_face_lists_what_it_exports_and_each_name_resolves():
     cheap = subprocess.run([sys.executable, "-c", "import sys, dplib; from dplib import get_config, prepare; "
                             "assert 'tensorflow' not in sys.modules"], capture_output=True, text=True)
     assert cheap.returncode == 0, cheap.stderr  # importing dplib and preparing data load no TensorFlow
+
+
+def test_test_markers_are_cell_tags_not_comments_in_teaching_cells():
+    """nbval reads the tag; a student reading the cell sees only the code."""
+    import json
+
+    tagged = 0
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                assert "NBVAL_" not in "".join(cell["source"]), f"{path.name}: a test marker in a cell's code"
+                tagged += "nbval-check-output" in cell["metadata"].get("tags", [])
+    assert tagged >= 5  # the checked outputs are still checked
+
+
+def test_a_library_one_reads_in_an_afternoon():
+    """No module over 400 lines, no function over 60, the command line at most 300 (parsing and dispatch only)."""
+    for path in sorted((REPO / "dplib").rglob("*.py")):
+        text = path.read_text()
+        limit = 300 if path.name == "cli.py" else 400
+        assert text.count("\n") <= limit, f"{path.relative_to(REPO)}: {text.count(chr(10))} lines, at most {limit}"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = node.end_lineno - node.lineno + 1
+                assert lines <= 60, f"{path.relative_to(REPO)}: {node.name} has {lines} lines, at most 60"

@@ -10,7 +10,8 @@ from dplib.datasets.corpus import find_data, load_corpus
 from dplib.datasets.lyrics import Vocabulary, tokenize
 from dplib.datasets.pairs import build_pair_pool
 from dplib.datasets.report import DataError, SkipReport
-from dplib.datasets.streaming import StreamedLyrics, bucket_pairs, index_songs, prepare_lyrics_shards
+from dplib.datasets.shards import StreamedLyrics
+from dplib.datasets.streaming import bucket_pairs, index_songs, prepare_lyrics_shards
 
 
 def read_csv_pairs(path):

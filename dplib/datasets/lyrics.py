@@ -15,8 +15,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from .files import write_text
-from .pairs import utf8_lines
-from .report import DataError, SkipReport, valid_track_id
+from .report import DataError, SkipReport, utf8_lines, valid_track_id
 
 TOKEN = re.compile(r"[a-z0-9']+")
 #: the last line of every Musixmatch API excerpt (the authors' lyrics files end with it, after a "..." line)

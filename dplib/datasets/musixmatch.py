@@ -13,8 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .pairs import utf8_lines
-from .report import DataError, SkipReport
+from .report import DataError, SkipReport, utf8_lines
 
 MAX_WORDS = 100_000  # per song; real lyrics have a few hundred, and a count of 2e9 would ask for gigabytes
 

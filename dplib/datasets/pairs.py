@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from .files import written
-from .report import DataError, SkipReport, valid_track_id
+from .report import DataError, SkipReport, utf8_lines, valid_track_id
 
 THRESHOLD = 0.5
 #: the parts of a split (the split itself is "pair" or "song", the way pairs are assigned to them)
@@ -151,18 +151,6 @@ def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, 
         raise DataError(f"unreadable CSV ({str(err)[:120]})", path, where[0]) from None
 
 
-def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str]:
-    """The lines of a text file, decoded one by one: a line that is not UTF-8 is a counted skip naming its line
-    number (a byte-order mark at the start is dropped). ``where[0]`` follows the line number."""
-    with open(path, "rb") as f:
-        for line_no, raw in enumerate(f, start=1):
-            where[0] = line_no
-            try:
-                yield raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
-            except UnicodeDecodeError as err:
-                report.skip("not UTF-8 text", path, line_no, f"byte {err.start}")
-
-
 def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:
     """A ``track_a,track_b,score`` CSV with that header: the bring-your-own-pairs entry."""
     report = report if report is not None else SkipReport()
@@ -236,31 +224,31 @@ def build_pair_pool(
     pool = Pairs(a, b, score, label)
     if negatives == "random":
         positives = pool.take(label == 1)
-        songs = np.array(sorted(available), dtype=object)
-        rng = np.random.default_rng(seed)
         want = n_random if n_random is not None else 4 * len(positives)
-        seen = set(best)
-        rows = []
-        for _ in range(20):
-            if len(rows) >= want or len(songs) < 2:
-                break
-            i = rng.integers(0, len(songs), size=2 * want)
-            j = rng.integers(0, len(songs), size=2 * want)
-            for x, y in zip(songs[i], songs[j]):
-                key = (x, y) if x < y else (y, x)
-                if x != y and key not in seen:
-                    seen.add(key)
-                    rows.append(key)
-                    if len(rows) >= want:
-                        break
-        neg = Pairs(
-            np.array([r[0] for r in rows], dtype=object),
-            np.array([r[1] for r in rows], dtype=object),
-            np.zeros(len(rows), dtype="float32"),
-            np.zeros(len(rows), dtype="int32"),
-        )
-        pool = Pairs.concat([positives, neg])
+        pool = Pairs.concat([positives, random_unlisted(sorted(available), set(best), want, seed)])
     return pool
+
+
+def random_unlisted(songs: list[str], listed: set[tuple[str, str]], want: int, seed: int) -> Pairs:
+    """Up to ``want`` random pairs of two different ``songs`` that are not ``listed`` (keys: the smaller id first),
+    labelled not similar with score 0: the ``random`` negatives."""
+    songs = np.array(songs, dtype=object)
+    rng = np.random.default_rng(seed)
+    seen, rows = set(listed), []
+    for _ in range(20):
+        if len(rows) >= want or len(songs) < 2:
+            break
+        i = rng.integers(0, len(songs), size=2 * want)
+        j = rng.integers(0, len(songs), size=2 * want)
+        for x, y in zip(songs[i], songs[j]):
+            key = (x, y) if x < y else (y, x)
+            if x != y and key not in seen:
+                seen.add(key)
+                rows.append(key)
+                if len(rows) >= want:
+                    break
+    return Pairs(np.array([r[0] for r in rows], dtype=object), np.array([r[1] for r in rows], dtype=object),
+                 np.zeros(len(rows), dtype="float32"), np.zeros(len(rows), dtype="int32"))
 
 
 def song_fractions(fractions: tuple[float, float, float]) -> np.ndarray:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 class PairData(Protocol):
     """What training and evaluation read, whichever way the pairs were prepared: :class:`Prepared` (in memory, what
-    the notebooks use) or :class:`~.streaming.StreamedLyrics` (TFRecord shards, any corpus size). Both draw the
+    the notebooks use) or :class:`~.shards.StreamedLyrics` (TFRecord shards, any corpus size). Both draw the
     same pairs for the same seed (:class:`~.pairs.PartDraw`), and every part holds each pair in both orders, one
     after the other. :func:`dplib.training.fit` and :func:`dplib.evaluation.evaluate` take either."""
 

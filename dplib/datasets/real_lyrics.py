@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Iterator
 
 from .files import partial_folder, replace_folder, write_json
-from .pairs import parse_score, utf8_lines
-from .report import DataError, SkipReport, valid_track_id
+from .pairs import parse_score
+from .report import DataError, SkipReport, utf8_lines, valid_track_id
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from pathlib import Path
+from typing import Iterator
 
 
 def short_path(path: str | Path) -> str:
@@ -110,3 +111,15 @@ class SkipReport:
 
     def __repr__(self) -> str:
         return f"SkipReport({dict(self.skips)}, notes={dict(self.notes)})"
+
+
+def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str]:
+    """The lines of a text file, decoded one by one: a line that is not UTF-8 is a counted skip naming its line
+    number (a byte-order mark at the start is dropped). ``where[0]`` follows the line number."""
+    with open(path, "rb") as f:
+        for line_no, raw in enumerate(f, start=1):
+            where[0] = line_no
+            try:
+                yield raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                report.skip("not UTF-8 text", path, line_no, f"byte {err.start}")

@@ -34,12 +34,9 @@ are supported here; random unlisted negatives need the in-memory path.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
@@ -48,15 +45,14 @@ import numpy as np
 from .corpus import DataPaths, find_data, iter_lyrics, iter_scored_rows
 from .files import partial_folder, replace_folder, write_json
 from .lyrics import Vocabulary, tokenize
-from .pairs import (PARTS, THRESHOLD, BalancedDraw, Pairs, PartDraw, balanced_draw, read_pairs_csv,
-                    report_pool_skips, write_pairs_csv)
+from .pairs import (PARTS, THRESHOLD, BalancedDraw, PartDraw, balanced_draw,
+                    report_pool_skips)
 from .report import DataError, SkipReport
+from .shards import MANIFEST, StreamedLyrics, fingerprint
 
 PAIR_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4")])
 KEPT_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4"), ("label", "i1")])
 ROWS_PER_CHUNK = 10_000
-MANIFEST = "manifest.json"
-HASHED_UP_TO = 16 << 20  # bytes: parts up to this size are checked by sha256, larger ones by size
 
 
 def lookup(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -80,83 +76,6 @@ def _chunks(items: Iterator, size: int) -> Iterator[list]:
             chunk = []
     if chunk:
         yield chunk
-
-
-@dataclass
-class StreamedLyrics:
-    """A folder written by :func:`prepare_lyrics_shards`: shards, pairs, vocabulary and manifest."""
-
-    folder: Path
-    manifest: dict
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "StreamedLyrics":
-        folder = Path(folder)
-        path = folder / MANIFEST
-        if not path.exists():
-            raise DataError(f"no {MANIFEST}: not a folder written by 'dplib data shards'", folder)
-        try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise DataError(f"unreadable manifest ({err})", path) from None
-        for name, expected in manifest.get("files", {}).items():
-            part = folder / name
-            if not part.exists():
-                raise DataError(f"missing {name}, listed in {MANIFEST}: rerun 'dplib data shards'", folder)
-            if _fingerprint(part) != expected:
-                raise DataError(f"{name} is not the file {MANIFEST} was written with (truncated, or from another "
-                                "run): rerun 'dplib data shards'", part)
-        return cls(folder, manifest)
-
-    kind = "lyrics"
-
-    @property
-    def input_dim(self) -> int:
-        """The vocabulary size, what the model builder needs."""
-        return int(self.manifest["vocab_size"])
-
-    @cached_property
-    def vocab(self) -> Vocabulary:
-        return Vocabulary.load(self.folder / "vocabulary.json")
-
-    def counts(self) -> dict:
-        return self.manifest["counts"]
-
-    @property
-    def leakage(self) -> dict[str, float]:
-        return self.manifest["leakage"]
-
-    @property
-    def report(self) -> SkipReport:
-        """What preparation skipped and noted, as it counted them."""
-        report = SkipReport()
-        report.skips.update(self.manifest["skipped"])
-        report.notes.update(self.manifest["notes"])
-        report.examples.update(self.manifest.get("examples", {}))
-        return report
-
-    def pairs(self, part: str) -> Pairs:
-        """The part's pairs with track ids, scores and labels, both orders, in the shards' order (read whole from
-        ``<part>_pairs.csv``: evaluation and the pairs' fingerprint need them)."""
-        listed = read_pairs_csv(self.folder / f"{part}_pairs.csv")
-        return Pairs(listed.a, listed.b, listed.score, (listed.score >= THRESHOLD).astype("int32")).with_flips()
-
-    def dataset(self, part: str, batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
-                fast: bool = True, fixed_shapes: bool = False):
-        """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train`` unless told).
-
-        ``fast``: batches cut to their longest song, training batches of pairs of similar length (the manifest's
-        ``length_boundaries``); ``fixed_shapes``: every batch padded to ``max_len`` and, when shuffled, full (the
-        static shapes a TPU needs). The same options as :meth:`dplib.datasets.prepare.Prepared.dataset`.
-        """
-        from .tfrecords import read_pair_shards
-
-        shuffle = part == "train" if shuffle is None else shuffle
-        padded = fixed_shapes or not fast
-        return read_pair_shards(self.folder, part, batch_size, shuffle=shuffle, seed=seed,
-                                fixed_length=int(self.manifest["max_len"]) if padded else None,
-                                drop_remainder=fixed_shapes and shuffle,
-                                bucket_boundaries=self.manifest.get("length_boundaries") if fast else None)
 
 
 # 1. songs -------------------------------------------------------------------------------------
@@ -404,37 +323,7 @@ def encode_songs(paths: DataPaths, index: SongIndex, drawn: Drawn, vocab: Vocabu
     return EncodedRows(row, songs, lengths)
 
 
-# 8. shards ------------------------------------------------------------------------------------
-def write_shards(index: SongIndex, drawn: Drawn, encoded: EncodedRows, out: Path, shard_size: int,
-                 report: SkipReport) -> dict:
-    """Pass 8: each part's kept pairs, both orders, as TFRecord shards; the pairs also as CSV."""
-    from .pipeline import length_boundaries
-    from .tfrecords import ShardWriter
-
-    counts, shards, boundaries = {}, {}, []
-    songs, lengths = encoded.songs, encoded.lengths
-    for name in PARTS:
-        rec = drawn.kept(name)
-        ra, rb = encoded.row[rec["a"]], encoded.row[rec["b"]]
-        ok = (lengths[ra] > 0) & (lengths[rb] > 0)
-        if not ok.all():
-            report.skip("pair dropped: a song could not be encoded", detail=name, count=2 * int((~ok).sum()))
-        rec, ra, rb = rec[ok], ra[ok], rb[ok]
-        if name == "train" and len(rec):
-            boundaries = length_boundaries(np.maximum(lengths[ra], lengths[rb]))
-        with ShardWriter(out, name, 2 * len(rec), shard_size) as writer:
-            for i, j, y in zip(ra.tolist(), rb.tolist(), rec["label"].tolist()):
-                a, b = songs[i, : lengths[i]], songs[j, : lengths[j]]
-                writer.write(a, b, y)
-                writer.write(b, a, y)
-        rows = ((x.decode(), z.decode(), s) for x, z, s in zip(index.ids[rec["a"]], index.ids[rec["b"]], rec["score"]))
-        write_pairs_csv(rows, out / f"{name}_pairs.csv", digits=9)  # float32 exactly: labels read back the same
-        used = np.union1d(rec["a"], rec["b"])
-        counts[name] = {"pairs": 2 * len(rec), "positive": 2 * int(rec["label"].sum()), "songs": int(len(used))}
-        shards[name] = [p.name for p in writer.paths]
-    return {"counts": counts, "shards": shards, "length_boundaries": boundaries}
-
-
+# all passes; the last one, the shards, is dplib.datasets.tfrecords.write_shards ------------------
 def prepare_lyrics_shards(
     data: str | Path | DataPaths,
     out: str | Path,
@@ -473,7 +362,9 @@ def prepare_lyrics_shards(
         drawn = draw_pairs(buckets, parts, draws, len(index.ids))
         vocab = fit_vocabulary(paths, index, drawn, min_count, max_doc_freq, partial)
         encoded = encode_songs(paths, index, drawn, vocab, partial, max_len, report)
-        written = write_shards(index, drawn, encoded, partial, shard_size, report)
+        from .tfrecords import write_shards  # TensorFlow loads here, for the writing pass only
+
+        written = write_shards(index.ids, drawn, encoded, partial, shard_size, report)
         leakage = drawn.leakage()
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
@@ -488,17 +379,7 @@ def prepare_lyrics_shards(
         "skipped": dict(report.skips), "notes": dict(report.notes), "examples": report.examples,
         "report": report.summary(),
     }
-    manifest["files"] = {p.name: _fingerprint(p) for p in sorted(partial.iterdir()) if p.is_file()}
+    manifest["files"] = {p.name: fingerprint(p) for p in sorted(partial.iterdir()) if p.is_file()}
     write_json(partial / MANIFEST, manifest)
     replace_folder(partial, out)
     return StreamedLyrics(out, manifest)
-
-
-def _fingerprint(path: Path) -> dict:
-    """What :meth:`StreamedLyrics.load` checks before training reads a part: its size, and for the small parts
-    that name a run (vocabulary, track ids, lengths) its sha256; hashing gigabytes of shards at every load would
-    cost more than the check is worth, and a truncated shard already has the wrong size."""
-    size = path.stat().st_size
-    if size > HASHED_UP_TO:
-        return {"bytes": size}
-    return {"bytes": size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}

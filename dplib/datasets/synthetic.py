@@ -293,21 +293,9 @@ def _write_synthetic(out: Path, size: str, seed: int, noise: float, progress: bo
     json_root = out / "lastfm_subset"
     audio_dir = out / "audio"
     audio_dir.mkdir(exist_ok=True)
-    db_path = out / "lastfm_similars.db"
-    db_path.unlink(missing_ok=True)
-    db = sqlite3.connect(db_path)
-    db.execute("CREATE TABLE similars_src (tid TEXT, target TEXT)")
-    db.execute("CREATE TABLE similars_dest (tid TEXT, target TEXT)")
-    db.execute("CREATE TEMP TABLE edges (src TEXT, dst TEXT, score TEXT)")
-    mxm_words = world.words[:5000]
-    mxm_index = {w: k + 1 for k, w in enumerate(mxm_words)}
-    mxm_files = {}
-    for part in ("train", "test"):
-        f = open(out / f"mxm_dataset_{part}.txt", "w", encoding="utf-8")
-        f.write(f"# {part.upper()} SET\n# Synthetic mini-MSD written by dplib (seed {seed}, size {size}).\n")
-        f.write("# FORMAT: '#' comment, '%' top words, then TRACK_ID,MXM_ID,idx:count,... (idx from 1)\n")
-        f.write("%" + ",".join(mxm_words) + "\n")
-        mxm_files[part] = f
+    db = _open_similars_db(out / "lastfm_similars.db")
+    mxm_index = {w: k + 1 for k, w in enumerate(world.words[:5000])}
+    mxm_files = {part: _open_mxm(out, part, list(mxm_index), seed, size) for part in ("train", "test")}
     lyrics_file = open(out / "lyrics.jsonl", "w", encoding="utf-8")
     truth = open(out / "tracks.csv", "w", encoding="utf-8")
     truth.write("track_id,artist,genre,has_audio,has_lyrics\n")
@@ -317,16 +305,7 @@ def _write_synthetic(out: Path, size: str, seed: int, noise: float, progress: bo
         genre = world.genre_names[world.genre_of(i)]
         sims = world.similars(i)
         rng = world.rng(i, 4)
-        tags = [[genre, "100"]] + [[world.words[int(w)], str(int(c))] for w, c in zip(
-            rng.choice(s.n_words, 4, replace=False), sorted(rng.integers(0, 90, 4), reverse=True))]
-        doc = {
-            "artist": world.artist_names[world.track_artist[i]],
-            "timestamp": "2011-08-12 00:00:00.000000",
-            "similars": [[world.track_ids[j], 1 if score == 1.0 else score] for j, score in sims],
-            "tags": tags,
-            "track_id": tid,
-            "title": " ".join(w.title() for w in rng.choice(world.words[100:], rng.integers(1, 4))),
-        }
+        doc = _track_doc(world, i, genre, sims, rng)
         path = lastfm_path(json_root, tid)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(doc))
@@ -349,6 +328,31 @@ def _write_synthetic(out: Path, size: str, seed: int, noise: float, progress: bo
             db.executemany("INSERT INTO similars_src VALUES (?, ?)", src_rows)
             db.executemany("INSERT INTO edges VALUES (?, ?, ?)", edge_rows)
             src_rows, edge_rows = [], []
+    _close_similars_db(db, src_rows, edge_rows)
+    for f in (*mxm_files.values(), lyrics_file, truth):
+        f.close()
+    card = {"synthetic": True, "size": size, "seed": seed, "noise": noise, **asdict(s),
+            "seconds_to_generate": round(time.perf_counter() - started, 1)}
+    from .check import check_synthetic, data_card_markdown
+
+    if check:
+        card["check"] = check_synthetic(out)
+    (out / "card.json").write_text(json.dumps(card, indent=2))
+    (out / "DATA_CARD.md").write_text(data_card_markdown(card))
+
+
+def _open_similars_db(path: Path) -> sqlite3.Connection:
+    """``lastfm_similars.db`` with the official tables, and a temporary table of edges for ``similars_dest``."""
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE similars_src (tid TEXT, target TEXT)")
+    db.execute("CREATE TABLE similars_dest (tid TEXT, target TEXT)")
+    db.execute("CREATE TEMP TABLE edges (src TEXT, dst TEXT, score TEXT)")
+    return db
+
+
+def _close_similars_db(db: sqlite3.Connection, src_rows: list, edge_rows: list) -> None:
+    """The last rows, ``similars_dest`` (each track's incoming edges), the official indexes."""
     db.executemany("INSERT INTO similars_src VALUES (?, ?)", src_rows)
     db.executemany("INSERT INTO edges VALUES (?, ?, ?)", edge_rows)
     db.execute(
@@ -358,47 +362,27 @@ def _write_synthetic(out: Path, size: str, seed: int, noise: float, progress: bo
     db.execute("CREATE INDEX idx_dest_tid ON similars_dest(tid)")
     db.commit()
     db.close()
-    for f in (*mxm_files.values(), lyrics_file, truth):
-        f.close()
-    card = {
-        "synthetic": True,
-        "size": size,
-        "seed": seed,
-        "noise": noise,
-        **asdict(s),
-        "seconds_to_generate": round(time.perf_counter() - started, 1),
+
+
+def _open_mxm(out: Path, part: str, words: list[str], seed: int, size: str):
+    """A musiXmatch file with its header lines and its ``%`` word list written."""
+    f = open(out / f"mxm_dataset_{part}.txt", "w", encoding="utf-8")
+    f.write(f"# {part.upper()} SET\n# Synthetic mini-MSD written by dplib (seed {seed}, size {size}).\n")
+    f.write("# FORMAT: '#' comment, '%' top words, then TRACK_ID,MXM_ID,idx:count,... (idx from 1)\n")
+    f.write("%" + ",".join(words) + "\n")
+    return f
+
+
+def _track_doc(world: "World", i: int, genre: str, sims, rng) -> dict:
+    """Track ``i``'s Last.fm JSON document (``rng``: the track's own stream, used in this order)."""
+    s = world.size
+    tags = [[genre, "100"]] + [[world.words[int(w)], str(int(c))] for w, c in zip(
+        rng.choice(s.n_words, 4, replace=False), sorted(rng.integers(0, 90, 4), reverse=True))]
+    return {
+        "artist": world.artist_names[world.track_artist[i]],
+        "timestamp": "2011-08-12 00:00:00.000000",
+        "similars": [[world.track_ids[j], 1 if score == 1.0 else score] for j, score in sims],
+        "tags": tags,
+        "track_id": world.track_ids[i],
+        "title": " ".join(w.title() for w in rng.choice(world.words[100:], rng.integers(1, 4))),
     }
-    if check:
-        from .check import check_synthetic
-
-        card["check"] = check_synthetic(out)
-    (out / "card.json").write_text(json.dumps(card, indent=2))
-    (out / "DATA_CARD.md").write_text(data_card_markdown(card))
-
-
-def data_card_markdown(card: dict) -> str:
-    lines = [
-        f"# Data card: synthetic mini-MSD ({card['size']})",
-        "",
-        "SYNTHETIC DATA written by `dplib data synth` in the formats of the real Million Song Dataset",
-        "companion files. Not music anyone made; its only purpose is to let the tutorial run offline.",
-        "",
-        f"- seed {card['seed']}, noise {card['noise']}; {card['n_tracks']:,} tracks by {card['n_artists']:,} artists "
-        f"in {card['n_genres']} genres; {card['n_audio']:,} clips of {card['clip_seconds']:g} s; "
-        f"{card['n_similars']} listed similars per track; {card['n_words']:,} words.",
-        "- latent model, lyrics, audio and similarity: see the docstring of `dplib/datasets/synthetic.py`.",
-        f"- generated in {card['seconds_to_generate']} s.",
-    ]
-    check = card.get("check")
-    if check:
-        lines += [
-            "",
-            "## Measured by the generator's own check",
-            "",
-            f"- listed pairs: {check['listed_pairs']:,}, of which {check['positive_share']:.1%} have score >= 0.5 "
-            "(the real Last.fm sample: 71 of 3,060, 2.3%; ours is higher so that a small corpus has enough positives).",
-            f"- lyrics, TF-IDF cosine on {check['lyrics_pairs']:,} balanced pairs: ROC AUC {check['tfidf_auc']:.3f}.",
-            f"- audio, cosine of mean log spectra on {check['audio_pairs']:,} balanced pairs: ROC AUC {check['spectral_auc']:.3f}.",
-            f"- tracks without lyrics (instrumentals): {check['instrumental']:,}.",
-        ]
-    return "\n".join(lines) + "\n"

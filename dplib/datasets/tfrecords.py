@@ -15,8 +15,9 @@ import numpy as np
 import tensorflow as tf
 
 from .lyrics import EncodedSongs
-from .pairs import Pairs
+from .pairs import PARTS, Pairs, write_pairs_csv
 from .pipeline import prefetched
+from .report import SkipReport
 
 
 def _example(a: np.ndarray, b: np.ndarray, label: int) -> bytes:
@@ -141,3 +142,33 @@ def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int 
     else:
         ds = ds.padded_batch(batch_size, padded_shapes=([None], [None], []))
     return prefetched(ds.map(same_length, num_parallel_calls=tf.data.AUTOTUNE))
+
+
+def write_shards(ids: np.ndarray, drawn, encoded, out: Path, shard_size: int, report: SkipReport) -> dict:
+    """The last pass of :func:`dplib.datasets.streaming.prepare_lyrics_shards`: each part's kept pairs (``drawn``,
+    song indices into the sorted utf-8 ``ids``), both orders, as TFRecord shards of the ``encoded`` songs; the pairs
+    also as CSV. Returns the counts, shard names and the training part's length boundaries for the manifest."""
+    from .pipeline import length_boundaries
+
+    counts, shards, boundaries = {}, {}, []
+    songs, lengths = encoded.songs, encoded.lengths
+    for name in PARTS:
+        rec = drawn.kept(name)
+        ra, rb = encoded.row[rec["a"]], encoded.row[rec["b"]]
+        ok = (lengths[ra] > 0) & (lengths[rb] > 0)
+        if not ok.all():
+            report.skip("pair dropped: a song could not be encoded", detail=name, count=2 * int((~ok).sum()))
+        rec, ra, rb = rec[ok], ra[ok], rb[ok]
+        if name == "train" and len(rec):
+            boundaries = length_boundaries(np.maximum(lengths[ra], lengths[rb]))
+        with ShardWriter(out, name, 2 * len(rec), shard_size) as writer:
+            for i, j, y in zip(ra.tolist(), rb.tolist(), rec["label"].tolist()):
+                a, b = songs[i, : lengths[i]], songs[j, : lengths[j]]
+                writer.write(a, b, y)
+                writer.write(b, a, y)
+        rows = ((x.decode(), z.decode(), s) for x, z, s in zip(ids[rec["a"]], ids[rec["b"]], rec["score"]))
+        write_pairs_csv(rows, out / f"{name}_pairs.csv", digits=9)  # float32 exactly: labels read back the same
+        used = np.union1d(rec["a"], rec["b"])
+        counts[name] = {"pairs": 2 * len(rec), "positive": 2 * int(rec["label"].sum()), "songs": int(len(used))}
+        shards[name] = [p.name for p in writer.paths]
+    return {"counts": counts, "shards": shards, "length_boundaries": boundaries}
