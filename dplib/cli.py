@@ -151,7 +151,7 @@ def add_data_commands(data) -> None:
                    metavar="NAME", help="real-lyrics (Last.fm scores + the authors' lyrics, built into pairs.csv and "
                    "lyrics/), lyrics-archive (all the authors' lyrics as lyrics/), or one of "
                    + ", ".join(sorted(PUBLIC_FILES)))
-    add_out(p, "the folder to write (data/real-lyrics for real-lyrics, else data/real)", required=False)
+    add_out(p, "the folder to write (data/real-lyrics for real-lyrics, else data/real, in the checkout)", required=False)
     p.add_argument("--scores", help="real-lyrics: a local copy of similar_songs.csv instead of downloading it")
     p.add_argument("--lyrics-archive", help="a local copy of the deep-playlist archive (.zip) instead of downloading it")
     p.add_argument("--cache", help="where downloads are kept (default: data/downloads in the checkout)")

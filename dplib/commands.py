@@ -29,12 +29,14 @@ def cmd_data_fetch(args) -> None:
     from .datasets.report import SkipReport
     from .outputs import check_output, owned_folder
 
-    cache = Path(args.cache) if args.cache else get_config().data_dir / "downloads"
+    cfg = get_config()  # the defaults are the checkout's data folder, wherever the command runs
+    cache = Path(args.cache) if args.cache else cfg.data_dir / "downloads"
     local = [args.scores, args.lyrics_archive]
     for name in args.files:
         if name == "real-lyrics":
-            shown = args.out or "data/real-lyrics"
-            with owned_folder(shown, "data fetch", local + [cache], args.force) as out:
+            target = Path(args.out) if args.out else cfg.data_dir / "real-lyrics"
+            shown = args.out or cfg.display(target)
+            with owned_folder(target, "data fetch", local + [cache], args.force) as out:
                 counts = fetch_real_lyrics(out, cache, args.scores, args.lyrics_archive, SkipReport(args.strict),
                                            rebuild=args.force)
             print(f"{shown}: {counts['rows']:,} scored rows ({counts['positive_rows']:,} >= 0.5) over "
@@ -43,13 +45,14 @@ def cmd_data_fetch(args) -> None:
                 print(f"warning: built from files that are not the pinned sources (their sha256 and counts differ): "
                       f"{shown}/build.json records what they were")
         elif name == "lyrics-archive":
-            shown = Path(args.out or "data/real") / "lyrics"
-            with owned_folder(shown, "data fetch", local, args.force) as out:
+            target = (Path(args.out) if args.out else cfg.data_dir / "real") / "lyrics"
+            shown = Path(args.out) / "lyrics" if args.out else cfg.display(target)
+            with owned_folder(target, "data fetch", local, args.force) as out:
                 archive = Path(args.lyrics_archive) if args.lyrics_archive else download(LYRICS_ARCHIVE, cache)
                 n = build_lyrics_folder(archive, out.parent)
             print(f"{shown}: {n:,} tracks with lyrics (join them with lastfm_train/ or lastfm_similars.db beside it)")
         else:
-            print(fetch(name, check_output(args.out or "data/real", "data fetch", shared=True)))
+            print(fetch(name, check_output(args.out or cfg.data_dir / "real", "data fetch", shared=True)))
 
 
 def cmd_data_shards(args, out: Path) -> None:
