@@ -227,3 +227,20 @@ def test_a_multiline_id_in_jsonl_lyrics_is_a_counted_skip(tmp_path):
                     '{"track_id": "../x", "text": "la"}\n')
     report = SkipReport()
     assert list(load_lyrics_texts(path, report=report)) == ["TRA"] and report.skips == {"bad track id": 2}
+
+
+def test_a_line_longer_than_the_limit_is_a_counted_skip_never_read_whole(tmp_path, monkeypatch):
+    """A 200 MB single-line lyric would be read into memory whole: lines over the limit are skipped in bounded
+    pieces (the limit is 16 MB; lowered here so that the test writes little)."""
+    from dplib.datasets import report as report_module
+
+    monkeypatch.setattr(report_module, "MAX_LINE_BYTES", 64)
+    path = tmp_path / "lyrics.jsonl"
+    path.write_text('{"track_id": "TRA", "text": "la la"}\n'
+                    '{"track_id": "TRB", "text": "' + "na " * 200 + '"}\n'
+                    '{"track_id": "TRC", "text": "oh"}\n')
+    report = SkipReport()
+    assert sorted(load_lyrics_texts(path, report=report)) == ["TRA", "TRC"]
+    assert sum(n for reason, n in report.skips.items() if reason.startswith("line over")) == 1
+    with pytest.raises(DataError, match="lyrics.jsonl, line 2: line over"):
+        load_lyrics_texts(path, report=SkipReport(strict=True))

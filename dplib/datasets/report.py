@@ -113,12 +113,23 @@ class SkipReport:
         return f"SkipReport({dict(self.skips)}, notes={dict(self.notes)})"
 
 
+MAX_LINE_BYTES = 16 << 20  # no line of these formats comes near it; a longer one is skipped, never read whole
+
+
 def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str]:
-    """The lines of a text file, decoded one by one: a line that is not UTF-8 is a counted skip naming its line
-    number (a byte-order mark at the start is dropped). ``where[0]`` follows the line number."""
+    """The lines of a text file, decoded one by one: a line that is not UTF-8, or longer than
+    :data:`MAX_LINE_BYTES`, is a counted skip naming its line number (a byte-order mark at the start is dropped).
+    ``where[0]`` follows the line number. Memory holds one line at most."""
     with open(path, "rb") as f:
-        for line_no, raw in enumerate(f, start=1):
+        line_no = 0
+        while raw := f.readline(MAX_LINE_BYTES + 1):
+            line_no += 1
             where[0] = line_no
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := f.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass  # the rest of the long line, read in bounded pieces and dropped
+                report.skip(f"line over {MAX_LINE_BYTES >> 20} MB", path, line_no)
+                continue
             try:
                 yield raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
             except UnicodeDecodeError as err:
