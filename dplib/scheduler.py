@@ -11,6 +11,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .datasets.report import short_path
+
 
 def needs_extra(modules: tuple[str, ...], extra: str, why: str) -> None:
     """One line naming the extra to install when a module the command needs is missing (before any work)."""
@@ -60,9 +62,13 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     saved = get_config(size=size).results_dir / "notebook_times.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
     readme = Path(readme).resolve()
+    # the committed notebooks show the default run: another size writes its executed copies beside its results
+    copies = None if size == "default" else get_config(size=size).results_dir / "notebooks"
     with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
         data_folder(get_config())  # generated here once, not by two notebooks at the same time
-        times = run_notebooks(notebooks_in(folder), previous, jobs)
+        times = run_notebooks(notebooks_in(folder), previous, jobs, copies)
+    if copies is not None:
+        print(f"size {size}: the executed notebooks are in {short_path(copies)}; those in {folder} are as committed")
     print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
     print(f"{'sum of the notebooks':<40} {sum(s for _, s in times):7.0f} s")
     write_json(saved, {**previous, **dict(times)})
@@ -93,9 +99,10 @@ def kernel_environment(**values: str | None):
 
 
 def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = None,
-                  jobs: int = 1) -> list[tuple[str, float]]:
-    """Each notebook in place, ``jobs`` at a time (see :func:`side_by_side`), its output streamed live, each line
-    led by the notebook's number when several run; a notebook whose data is missing is skipped with the reason.
+                  jobs: int = 1, out_folder: Path | None = None) -> list[tuple[str, float]]:
+    """Each notebook in place (or, with ``out_folder``, its executed copy there), ``jobs`` at a time (see
+    :func:`side_by_side`), its output streamed live, each line led by the notebook's number when several run; a
+    notebook whose data is missing is skipped with the reason.
     ``previous`` (seconds per notebook, from the last run) gives an estimate of what is left. Returns (name, seconds)
     of those that ran, in name order. A notebook that fails stops the run once those running have finished: one
     line names it and its cell."""
@@ -117,7 +124,9 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
         say(f"[{notebooks.index(nb) + 1}/{len(notebooks)}] running {nb.name} "
             f"({(started - started_all) / 60:.1f} min so far{estimate}) ...")
         out = PrefixedLines(f"{nb.name[:2]} | " if jobs > 1 else "", sys.stdout)
-        partial = nb.with_name(f".{nb.stem}.running.ipynb")  # the committed notebook stays whole until this one is
+        target = (out_folder / nb.name) if out_folder else nb
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{nb.stem}.running.ipynb")  # the notebook stays whole until this run is
         try:
             papermill.execute_notebook(str(nb), str(partial), cwd=str(nb.parent), kernel_name="python3",
                                        progress_bar=False, log_output=True, stdout_file=out,
@@ -127,11 +136,12 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
                                        # handler (a race, found by CI). A failing cell still arrives as a
                                        # PapermillExecutionError below.
                                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
-            partial.replace(nb)
+            partial.replace(target)
         except papermill.PapermillExecutionError as err:
-            partial.replace(nb)  # complete up to the failing cell, which shows its traceback
+            partial.replace(target)  # complete up to the failing cell, which shows its traceback
+            where = "the notebook, saved in place," if target == nb else f"its executed copy in {short_path(target.parent)}"
             raise RuntimeError(f"{nb.name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue} "
-                               "(the notebook, saved in place, shows the traceback)") from None
+                               f"({where} shows the traceback)") from None
         finally:  # interrupted, or the kernel died: the notebook as it was
             partial.unlink(missing_ok=True)
             out.flush()

@@ -234,7 +234,8 @@ def test_notebooks_that_train_most_start_first_and_those_that_wait_last(tmp_path
 
 def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     """Two at a time, each output line led by its notebook's number; 02 waits for 01 (it reads 01's file), so 03 runs
-    beside 01; every notebook is executed in place and its time saved for the next run's estimate. The paths are
+    beside 01; every notebook is executed (at a size other than default, as a copy beside the run's results: the
+    committed notebooks show the default run) and its time saved for the next run's estimate. The paths are
     relative: papermill moves the process into each notebook's folder while it runs it, two of them at once."""
     import shutil
 
@@ -257,8 +258,9 @@ def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     assert (tmp_path / "README.md").read_text() == (REPO / "README.md").read_text()
     assert "01 | one wrote" in out and "02 | two read x" in out and "03 | three ran" in out
     assert out.index("03 | three ran") < out.index("01 | one wrote") < out.index("02 | two read x")
-    saved = nbformat.read(folder / "02_read.ipynb", as_version=4)
-    assert saved.cells[0].outputs[0]["text"] == "two read x\n"  # executed in place
+    saved = nbformat.read(tmp_path / "results" / "notebooks" / "02_read.ipynb", as_version=4)
+    assert saved.cells[0].outputs[0]["text"] == "two read x\n"  # a quick run's copies sit beside its results
+    assert nbformat.read(folder / "02_read.ipynb", as_version=4).cells[0].outputs == []  # the committed ones stay
     times = json.loads((tmp_path / "results" / "notebook_times.json").read_text())
     assert sorted(times) == ["01_write.ipynb", "02_read.ipynb", "03_alone.ipynb"] and times["01_write.ipynb"] >= 6
 
@@ -273,8 +275,8 @@ def test_reproduce_stops_after_a_failed_notebook_with_one_line(synth_quick, tmp_
                              "--readme", tmp_path / "README.md", env=env)
     assert code == 1
     assert err.strip().splitlines() == ["dplib reproduce: error: 01_fails.ipynb failed in cell [1]: ValueError: the "
-                                        "first notebook fails on purpose (the notebook, saved in place, shows the "
-                                        "traceback)"], err
+                                        "first notebook fails on purpose (its executed copy in "
+                                        f"{tmp_path / 'results' / 'notebooks'} shows the traceback)"], err
     assert "must not run" not in out and "Traceback" not in err
 
 
