@@ -26,7 +26,8 @@ from .datasets.files import partial_folder, replace_folder
 from .datasets.report import DataError
 
 MARK = ".dplib-output.json"
-# outputs written before the mark existed, recognised by their files
+# outputs written before the mark existed, recognised by their files (in this order: a run folder also holds the
+# metrics.json an evaluation writes)
 SIGNATURES = {"train": ("model.keras", "metrics.json"), "evaluate": ("metrics.json",),
               "data shards": ("manifest.json",), "data synth": ("DATA_CARD.md",), "data fetch": ("build.json",)}
 
@@ -40,8 +41,6 @@ def writer_of(folder: Path) -> str | None:
         except (ValueError, KeyError, TypeError, OSError):
             return None
     names = {p.name for p in folder.iterdir()}
-    if {"model.keras", "metrics.json"} <= names:
-        return "train"
     return next((command for command, files in SIGNATURES.items() if set(files) <= names), None)
 
 
