@@ -9,7 +9,7 @@ keeps every measurement in results.json (so `--from-json` rewrites RESULTS.md wi
 
 1. lyrics training throughput: the straightforward Keras siamese model (two tower calls,
    every sequence padded to 200, batch 128) against the fast path (one tower call on
-   [A; B], length buckets with per-batch trimming, batch 256), same data, same epochs;
+   [A; B], shuffled batches trimmed to their longest song, batch 256), same data, same epochs;
 2. audio: |FFT| blocking against a bare numpy rfft over the same frames, audio training throughput, and training
    steps of the paper's tower (Keras Conv1D against TapConv1D; 0, 1 and 2 convolutions) and of the compressed
    mel64 input beside a matmul; the floor that Table 3's saved rows set under `make reproduce` at those rates;

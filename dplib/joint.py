@@ -34,7 +34,7 @@ JOINT_MODELS = {
 #: the lyrics model whose tower makes playlists (trained on the lyrics set's own song split)
 PLAYLIST_MODEL = "playlist lyrics (all_sym, 2 FC)"
 #: raise when a change alters what these models compute: saved models are then retrained, not reused
-JOINT_PROTOCOL = 1
+JOINT_PROTOCOL = 2  # 2: lyrics batches of shuffled rows, no longer length buckets
 
 
 def results_folder(cfg: Config) -> Path:

@@ -1,8 +1,8 @@
 """Training: one function for every model in the tutorial, with the fast path on by default.
 
 The fast path changes how batches are shaped, not what the model computes:
-pairs of similar length are batched together and padding is trimmed per batch
-(``dplib.datasets.pipeline``), and the model runs its tower once on [A; B]
+padding is trimmed to each batch's longest song (``dplib.datasets.pipeline``;
+the rows stay shuffled), and the model runs its tower once on [A; B]
 (``stacked=True`` in ``dplib.models``). ``fast=False`` gives the straightforward
 version (every sequence padded to ``max_len``), which the benchmark compares against.
 """

@@ -182,13 +182,15 @@ def test_fixed_shapes_for_tpus(synth_quick, tmp_path):
     assert max(varied) <= 40 and len(varied) > 1  # by default each batch is cut to its longest song
 
 
-def test_training_batches_group_similar_lengths(synth_quick, tmp_path):
+def test_bucketed_shard_batches_group_similar_lengths(synth_quick, tmp_path):
+    from dplib.datasets.tfrecords import read_pair_shards
+
     data = prepare_lyrics_shards(synth_quick, tmp_path / "shards", max_len=60)
     bounds = data.manifest["length_boundaries"]
     assert bounds == sorted(bounds) and len(bounds) >= 2
     edges = [0, *bounds, 10**6]
     n = 0
-    for (a, b), y in data.dataset("train", batch_size=32, seed=1):
+    for (a, b), y in read_pair_shards(data.folder, "train", batch_size=32, seed=1, bucket_boundaries=bounds):
         longest = np.maximum((a.numpy() > 0).sum(axis=1), (b.numpy() > 0).sum(axis=1))
         assert a.shape[1] == longest.max()  # cut to the batch's longest song
         k = np.searchsorted(edges, longest, side="right")
@@ -268,3 +270,21 @@ def test_one_fit_and_one_evaluate_for_both_paths(synth_quick, tmp_path):
     memory.splits.test = unflipped
     with pytest.raises(ValueError, match="both orders"):
         evaluate(model, memory, "test")
+
+
+def test_training_batches_are_shuffled_rows_trimmed_not_length_groups(synth_quick):
+    """The fast path trims each batch to its longest song and keeps the shuffled order: it draws the batches of
+    the plain shuffled pipeline (length buckets learned much more slowly per epoch; dplib.datasets.pipeline)."""
+    from dplib.datasets.pipeline import pair_dataset
+    from dplib.datasets.prepare import prepare_lyrics
+
+    data = prepare_lyrics(load_corpus(synth_quick), "pair", (200, 20, 20), max_len=40, seed=1)
+    fast = list(data.dataset("train", batch_size=32, seed=5))
+    plain = list(pair_dataset(data.splits.train, data.songs, batch_size=32, shuffle=True, seed=5, trim=False))
+    assert len(fast) == len(plain) > 2
+    for ((fa, fb), fy), ((pa, pb), py) in zip(fast, plain, strict=True):
+        width = fa.shape[1]
+        np.testing.assert_array_equal(fa.numpy(), pa.numpy()[:, :width])
+        np.testing.assert_array_equal(fb.numpy(), pb.numpy()[:, :width])
+        assert not pa.numpy()[:, width:].any() and not pb.numpy()[:, width:].any()  # only padding was cut
+        np.testing.assert_array_equal(fy.numpy(), py.numpy())

@@ -2,9 +2,11 @@
 
 Songs are encoded once (:class:`~dplib.datasets.lyrics.EncodedSongs`); a pair is
 two row numbers. Each batch gathers its rows, and for lyrics trims the padding
-to the longest song in the batch. With ``bucket=True`` pairs of similar length
-are batched together, so there is little padding left to trim: on a CPU the
-LSTM's cost is per time step, so this is most of the speed-up (see benchmarks/).
+to the longest song in the batch: on a CPU the LSTM's cost is per time step.
+``bucket=True`` also batches pairs of similar length together, which leaves less
+padding to trim, but training does not use it: at the default size its batches
+learned much more slowly per epoch than shuffled ones (notebook 03 measures it),
+so it cost more time per result than it saved per epoch.
 """
 from __future__ import annotations
 

@@ -104,7 +104,8 @@ class Prepared:
                 fast: bool = True, fixed_shapes: bool = False) -> tf.data.Dataset:
         """``((song_a, song_b), label)`` batches of one part (shuffled for ``train`` unless told), in order otherwise.
 
-        ``fast``: lyrics batches cut to their longest song, training batches of pairs of similar length;
+        ``fast``: lyrics batches cut to their longest song (shuffled rows, no length buckets: see
+        :mod:`dplib.datasets.pipeline`);
         ``fixed_shapes``: every batch padded to ``max_len`` and, when shuffled, full (the static shapes a TPU needs).
         """
         from .pipeline import joint_pair_dataset, pair_dataset
@@ -114,7 +115,7 @@ class Prepared:
             return joint_pair_dataset(self.splits[part], self.songs.lyrics, self.songs.audio, batch_size, shuffle, seed)
         trim = fast and not fixed_shapes
         return pair_dataset(self.splits[part], self.songs, batch_size, shuffle=shuffle, seed=seed,
-                            bucket=trim and shuffle, trim=trim, drop_remainder=fixed_shapes and shuffle)
+                            trim=trim, drop_remainder=fixed_shapes and shuffle)
 
 
 def _keep_encoded(splits: PairSplits, songs: EncodedSongs | JointSongs, report: SkipReport) -> PairSplits:

@@ -80,8 +80,8 @@ class StreamedLyrics:
                 fast: bool = True, fixed_shapes: bool = False):
         """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train`` unless told).
 
-        ``fast``: batches cut to their longest song, training batches of pairs of similar length (the manifest's
-        ``length_boundaries``); ``fixed_shapes``: every batch padded to ``max_len`` and, when shuffled, full (the
+        ``fast``: batches cut to their longest song (shuffled rows; the manifest's ``length_boundaries`` are there
+        for :func:`dplib.datasets.tfrecords.read_pair_shards`, which training does not use); ``fixed_shapes``: every batch padded to ``max_len`` and, when shuffled, full (the
         static shapes a TPU needs). The same options as :meth:`dplib.datasets.prepare.Prepared.dataset`.
         """
         from .tfrecords import read_pair_shards
@@ -90,8 +90,7 @@ class StreamedLyrics:
         padded = fixed_shapes or not fast
         return read_pair_shards(self.folder, part, batch_size, shuffle=shuffle, seed=seed,
                                 fixed_length=int(self.manifest["max_len"]) if padded else None,
-                                drop_remainder=fixed_shapes and shuffle,
-                                bucket_boundaries=self.manifest.get("length_boundaries") if fast else None)
+                                drop_remainder=fixed_shapes and shuffle)
 
 
 
