@@ -139,6 +139,19 @@ def below_chance_reading(new: dict) -> str:
             "here); it is no evidence of a signal to be read backwards.")
 
 
+def bound_reading(answer: dict) -> str:
+    """A sentence on the narrowest interval the data allow TF-IDF cosine: scored on every listed pair at once
+    ("" when the answer has no such measurement)."""
+    every = answer.get("every_pair")
+    if not every:
+        return ""
+    stat = every["scorers"]["TF-IDF cosine"]
+    return (f"TF-IDF cosine fits no labels, so it can be scored on every listed pair at once ("
+            f"{sum(every['positive_pairs']) + sum(every['negative_pairs']):,} pairs, {every['clusters']} source "
+            f"tracks): {fmt(stat)}, a half-width of {(stat['ci'][1] - stat['ci'][0]) / 2:.3f}; no fold design "
+            "gives its interval on these lists a much smaller width.")
+
+
 def answer_paragraph(answer: dict) -> str:
     """The answer in words, every number from ``answer``."""
     m, new, pair = answer["model"], answer["new_songs"], answer["pair_split"]
@@ -162,6 +175,7 @@ def answer_paragraph(answer: dict) -> str:
         f"{rnd['clusters']} source tracks) the network reaches "
         f"{fmt(rnd['scorers'][m])} and TF-IDF cosine {fmt(rnd['scorers'][tfidf])} (difference "
         f"{fmt_diff(d[f'{m}-{tfidf}-random'])}, {verdict(d[f'{m}-{tfidf}-random']['ci'])}).",
+        bound_reading(answer),
         f"Beyond the paper, a logistic regression on the product of the two songs' TF-IDF vectors reaches "
         f"{fmt(lst['scorers'][logit])} with listed negatives (against TF-IDF cosine: "
         f"{fmt_diff(d[f'{logit}-{tfidf}-listed'])}, {verdict(d[f'{logit}-{tfidf}-listed']['ci'])}).",
@@ -175,10 +189,12 @@ def answer_paragraph(answer: dict) -> str:
 
 
 def summarize(model: str, k: int, groups: int, new_songs: list[dict], pair_split: list, fingerprint: dict,
-              heads: list[dict], trainings: dict) -> dict:
+              heads: list[dict], trainings: dict, every_pair: list | None = None) -> dict:
     """Every number of the answer from the out-of-fold rows: ``new_songs`` and ``heads`` (per repeat,
     ``{"listed": rows, "random": rows}``), ``pair_split`` (per seed), ``fingerprint`` (``{"pair_split"|"new_songs":
-    {"track"|"group": rows per seed or repeat}}``), ``trainings`` (counts and seconds, as recorded)."""
+    {"track"|"group": rows per seed or repeat}}``), ``trainings`` (counts and seconds, as recorded);
+    ``every_pair``: TF-IDF cosine on every listed pair at once (:func:`dplib.songfolds.every_pair_rows`), the
+    narrowest interval these lists allow it."""
     tfidf, ident, logit = "TF-IDF cosine", "song identity", "TF-IDF logistic"
     new = {key: describe([r[key] for r in new_songs]) for key in NEGATIVES}
     diffs = [{**paired(new[key], a, b), "negatives": key} for key in NEGATIVES
@@ -198,6 +214,7 @@ def summarize(model: str, k: int, groups: int, new_songs: list[dict], pair_split
         "fingerprint": {where: {unit: public(describe(rows)) for unit, rows in units.items()}
                         for where, units in fingerprint.items()},
         "heads": {**public(head), "versus_tfidf": versus, "versus_model": versus_model}, "trainings": trainings,
+        "every_pair": public(describe(every_pair)) if every_pair else None,
     }
 
 

@@ -237,6 +237,17 @@ def baseline_scores(corpus: Corpus, train: Pairs, a, b) -> dict[str, np.ndarray]
             IDENTITY: song_identity_scores(train.a, train.b, train.label, a, b)}
 
 
+def every_pair_rows(corpus: Corpus) -> OutOfFold:
+    """Every listed pair of ``corpus`` at once, scored by TF-IDF cosine with word weights from all the lyrics (no
+    label is fitted): the most pairs any design can test, so its interval is the narrowest these lists allow."""
+    from .baselines import tfidf_cosine
+
+    pool, sources = listed_pool(corpus)
+    rows = OutOfFold(pool.a, pool.b, pool.label, np.asarray(sources, dtype=object))
+    rows.scores = {TFIDF: tfidf_cosine(corpus.lyrics, pool.a, pool.b, fit_on=sorted(corpus.lyrics))}
+    return rows
+
+
 def fold_rows(fold: Fold, results: list[dict], corpus: Corpus, baselines: bool) -> dict[str, OutOfFold]:
     """The fold's test pairs and random-negative pairs, one row each, scored by each result and the baselines."""
     train = fold.data.splits.train.take(slice(0, None, 2))

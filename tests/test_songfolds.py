@@ -183,6 +183,9 @@ def test_real_lyrics_groups_and_sources(real_lyrics):
     pool, sources = songfolds.listed_pool(corpus)
     assert len(pool) == 20_177 and pool.n_positive == 955
     assert len(set(sources)) <= 431
+    every = songfolds.every_pair_rows(corpus)  # the data's own limit for a scorer that fits no labels
+    assert len(every.label) == 20_177 and every.label.sum() == 955 and set(every.scores) == {songfolds.TFIDF}
+    assert np.all((every.scores[songfolds.TFIDF] >= -1e-6) & (every.scores[songfolds.TFIDF] <= 1 + 1e-6))
 
 
 def fake_answer(tmp_path):
@@ -200,7 +203,7 @@ def fake_answer(tmp_path):
     fingerprint = {"pair_split": {"track": [rows(1.0)], "group": [rows(1.0)]},
                    "new_songs": {"track": [rows(0.0)], "group": [rows(0.0)]}}
     return answer.summarize("all_fc2", 3, 900, new, [rows(1.0), rows(1.0)], fingerprint, new[:1],
-                            {"trainings": 5, "seconds": 60.0})
+                            {"trainings": 5, "seconds": 60.0}, every_pair=[rows(0.1)])
 
 
 def test_the_written_answer_quotes_the_saved_numbers(tmp_path, monkeypatch):
@@ -213,6 +216,9 @@ def test_the_written_answer_quotes_the_saved_numbers(tmp_path, monkeypatch):
     assert f"a mean AUC above {stat['ci'][1]:.2f} on new songs is ruled out" in text
     for unit in ("track", "group"):
         assert answer.fmt_diff(result["fingerprint_diffs"][unit]) in text
+    bound = result["every_pair"]["scorers"][songfolds.TFIDF]
+    assert f"(120 pairs, 12 source tracks): {answer.fmt(bound)}, a half-width of " \
+           f"{(bound['ci'][1] - bound['ci'][0]) / 2:.3f}" in text
     table = answer.answer_table(result).splitlines()
     assert len(table) == 2 + 5 + 2 and all(line.count("|") == 5 for line in table)
     heads = answer.heads_table(result).splitlines()
