@@ -168,7 +168,10 @@ def test_report_never_replaces_complete_tables_with_a_partial_run(tmp_path):
     readme.write_text(before)
     one = tmp_path / "results" / "lyrics" / "pair" / "seed0" / "all_fc2.json"  # what notebook 03 alone leaves
     one.parent.mkdir(parents=True)
-    one.write_text(json.dumps({"name": "all_fc2", "test_accuracy": 0.6, "roc_auc": 0.7, "seconds": 1.0}))
+    from dplib.experiments import PROTOCOL
+
+    one.write_text(json.dumps({"name": "all_fc2", "test_accuracy": 0.6, "roc_auc": 0.7, "seconds": 1.0,
+                               "protocol": PROTOCOL["lyrics"]}))
     code, out, err = run_cli("report", "--readme", readme, "--size", "default",
                              env={"DPLIB_RESULTS": str(tmp_path / "results"), "DPLIB_REAL_LYRICS": str(tmp_path)})
     assert code == 0, err
@@ -371,3 +374,17 @@ def test_one_ctrl_c_stops_reproduce_and_its_kernels_and_keeps_the_notebooks_whol
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower(), \
             "a kernel went on running"
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no half-run notebook, no temporary file
+
+
+def test_the_readme_shows_its_chosen_figures_and_names_the_others(tmp_path):
+    from dplib.readme import README_FIGURES, figure_lines
+
+    folder = tmp_path / "figures"
+    names = ["curves_lyrics_song", *reversed(README_FIGURES), "loss_audio_song"]
+    figures = sorted(folder / f"{n}.png" for n in names)
+    lines = figure_lines(figures, tmp_path / "README.md")
+    images = [line for line in lines if line.startswith("![")]
+    assert images == [f"![{n}](figures/{n}.png)" for n in README_FIGURES]  # in the chosen order, paths relative
+    assert lines[-1] == ("More figures in [`figures/`](figures/), each drawn by its notebook: "
+                         "`curves_lyrics_song`, `loss_audio_song`.")
+    assert figure_lines([], tmp_path / "README.md") == []
