@@ -117,8 +117,14 @@ def test_the_install_cell_prefers_the_checkout_and_pins_the_version_elsewhere(mo
     returncode[0] = 1
     with pytest.raises(RuntimeError, match="set DPLIB_REPO"):
         exec(cell, {})
+    colab = f"https://colab.research.google.com/github/{address.split('github.com/')[1]}/blob/v{version}/notebooks/"
     readme = (REPO / "README.md").read_text()
-    assert address.split("github.com/")[1] in readme and "colab.research.google.com/github/" in readme
+    notebooks = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    assert sorted(re.findall(re.escape(colab) + r"([\w.]+)\)", readme)) == notebooks  # each at the installed version
+    assert "colab.research.google.com" not in readme.replace(colab, "")
+    for name in notebooks:  # and each notebook opens with its own link
+        title = "".join(json.loads((REPO / "notebooks" / name).read_text())["cells"][0]["source"])
+        assert f"[Open in Colab]({colab}{name})" in title
 
 
 def test_the_library_face_lists_what_it_exports_and_each_name_resolves():
