@@ -167,7 +167,7 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
     texts = load_lyrics_texts(lyrics, report=report)
     if not texts:
         raise DataError("no lyrics read from it: a JSONL file of {track_id, text} or a folder of TRACKID.txt", lyrics)
-    songs = encode_lyrics(texts, run.vocab, run.max_len or max_len, report)
+    songs = encode_lyrics(texts, run.vocab, run.max_len(max_len), report)
     pairs = build_pair_pool(scored, songs.track_ids, report=report)
     if len(pairs) == 0:
         raise DataError("no pair left to score: both songs of a pair need lyrics with known words", pairs_csv)

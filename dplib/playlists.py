@@ -123,7 +123,7 @@ def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = Fals
     from .evaluation import predict_pairs
 
     if run.kind == "lyrics":
-        songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len or max_len)
+        songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len))
     else:
         songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus))
     if query_track not in songs.row:

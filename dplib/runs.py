@@ -61,9 +61,9 @@ class SavedRun:
     vocab: object | None
     metrics: dict
 
-    @property
-    def max_len(self) -> int | None:
-        return self.metrics.get("settings", {}).get("max_len")
+    def max_len(self, default: int) -> int:
+        """Words kept per song: what the run trained with, or ``default`` for a run that did not record it."""
+        return self.metrics.get("settings", {}).get("max_len") or default
 
 
 def load_run(model_path: str | Path) -> SavedRun:
