@@ -89,23 +89,38 @@ def _check_output(out, command: str, inputs, force: bool, shared: bool) -> Path:
 
 @contextmanager
 def locked(path: Path, shown: str | Path) -> Iterator[None]:
-    """One writer at a time for ``path``: a second one gets a one-line refusal (the lock ends with the process)."""
+    """One writer at a time for ``path``: a second one gets a one-line refusal (the lock ends with the process).
+
+    The lock file is removed when released. A writer that opened it just before that removal would lock a file
+    nobody else can see any more, so after locking it checks that the file it holds is still the one on disk, and
+    otherwise locks the new one."""
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_file = path.with_name(f".{path.name}.lock")
-    with open(lock_file, "w") as handle:
+    for _ in range(100):
+        handle = open(lock_file, "a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
+            handle.close()
             if err.errno not in (errno.EAGAIN, errno.EACCES):
                 raise
             raise DataError("another dplib command is writing this folder now: wait for it or choose another "
                             "--out", shown) from None
         try:
-            yield
-        finally:
-            lock_file.unlink(missing_ok=True)
+            if os.stat(lock_file).st_ino == os.fstat(handle.fileno()).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()  # the file was removed by a writer that just finished: lock the one on disk now
+    else:
+        raise DataError("could not hold the lock beside this folder: other dplib commands keep replacing it", shown)
+    try:
+        yield
+    finally:
+        lock_file.unlink(missing_ok=True)  # while still held: a writer that opens it now sees it is gone
+        handle.close()
 
 
 @contextmanager

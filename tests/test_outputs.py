@@ -117,6 +117,31 @@ def test_a_second_writer_is_refused_while_the_first_one_runs(tmp_path):
     assert not out.exists()
 
 
+def test_a_lock_file_removed_by_the_writer_before_is_not_held_alone(tmp_path, monkeypatch):
+    """The race of a released lock: a writer opened the lock file just before the one before it removed it. It must
+    not run holding a file nobody else can see; it locks the file on disk instead."""
+    import fcntl
+
+    out = tmp_path / "data"
+    lock_file = tmp_path / ".data.lock"
+    real_flock, calls = fcntl.flock, []
+
+    def flock(handle, how):
+        real_flock(handle, how)
+        calls.append(os.fstat(handle.fileno()).st_ino)
+        if len(calls) == 1:
+            lock_file.unlink()  # the writer before us finishes now: it removes the file we just locked
+
+    monkeypatch.setattr(fcntl, "flock", flock)
+    with locked(out, out):
+        assert len(calls) == 2 and calls[1] == lock_file.stat().st_ino  # the file on disk is the one held
+        monkeypatch.setattr(fcntl, "flock", real_flock)
+        with pytest.raises(DataError, match="another dplib command is writing"):
+            with locked(out, out):
+                pass
+    assert not lock_file.exists()
+
+
 @pytest.mark.parametrize("text", ["../x", "a/b", "/etc", "~", "x" * 300])
 def test_out_paths_that_are_names_of_nothing_yet_are_accepted(text, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
