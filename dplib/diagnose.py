@@ -7,6 +7,8 @@ often the LSTM's gates are saturated (a sigmoid at 0 or 1 passes almost no gradi
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import keras
 import numpy as np
 
@@ -51,13 +53,20 @@ def tower_health(model: keras.Model, songs: EncodedSongs) -> dict:
 VARIANTS = ("paper", "step_scale", "bin_standardise", "lr_1e-4")
 
 
-def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, combine: str = "absdiff") -> tuple[dict, dict]:
+#: the per-song arrays of a probe, saved beside its JSON in a .npz file
+ARRAYS = ("embeddings", "gate_preactivations")
+
+
+def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, combine: str = "absdiff",
+                      rerun: bool = False) -> tuple[dict, dict]:
     """Train one audio configuration of ``exp`` (an :class:`dplib.experiments.Experiment`) as the tables do, as one
     of :data:`VARIANTS`: ``paper`` (the paper's tower), ``step_scale`` (the default: see
     :func:`dplib.models.build_audio_tower`), ``bin_standardise`` (the paper's tower on inputs standardised per
     frequency bin over the training songs), ``lr_1e-4`` (the paper's tower at a tenth of the learning rate). Returns
     its history and the :func:`tower_health` of its best epoch on the test songs, with the test accuracy, ROC AUC
-    (``roc_auc``) and the settings it trained with added. Taught in notebook 07."""
+    (``roc_auc``) and the settings it trained with added. Saved under ``results/<size>/audio-probe/`` and reused, as
+    the tables' results are, when made from the same pairs, settings and protocol (``rerun``: train anyway).
+    Taught in notebook 07."""
     from .evaluation import evaluate
     from .experiments import training_settings
     from .models import build_audio_model
@@ -65,18 +74,63 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    data = standardised_bins(exp.data) if variant == "bin_standardise" else exp.data
     settings = training_settings(exp)
     if variant == "lr_1e-4":
         settings["learning_rate"] = 1e-4
+    folder = exp.cfg.results_dir / "audio-probe" / (exp.dataset or "audio") / exp.split / f"seed{exp.cfg.seed}"
+    path = folder / f"{variant}_conv{conv_layers}_{combine}"
+    key = probe_key(exp, settings)
+    saved = None if rerun else load_probe(path, key)
+    if saved is not None:
+        return saved
+    data = standardised_bins(exp.data) if variant == "bin_standardise" else exp.data
     model, history = train_model(
-        data, lambda: build_audio_model(data.input_dim, conv_layers, combine, 1, learning_rate=settings["learning_rate"],
-                                        step_scale=variant == "step_scale"), settings, exp.cfg.seed, exp.cfg.strategy)
+        data, lambda: build_audio_model(data.input_dim, conv_layers, combine, 1, step_scale=variant == "step_scale",
+                                        learning_rate=settings["learning_rate"]), settings, exp.cfg.seed,
+        exp.cfg.strategy)
     test = evaluate(model, data, "test")
     health = tower_health(model, data.songs.subset(sorted(data.splits.test.songs())))
     health |= {"variant": variant, "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
                "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"], "settings": settings}
+    save_probe(path, key, history, health)
     return history, health
+
+
+def probe_key(exp, settings: dict) -> dict:
+    """What a saved probe must have been made from to be reused: the same pairs and input, settings and audio
+    protocol."""
+    from .experiments import PROTOCOL
+
+    return {"data_key": exp.data_key, "dataset": exp.dataset or "audio", "settings": settings,
+            "protocol": PROTOCOL["audio"]}
+
+
+def save_probe(path: Path, key: dict, history: dict, health: dict) -> None:
+    """The arrays first (``.npz``), the JSON last: a JSON on disk means a complete probe."""
+    from .datasets.files import write_json, written
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with written(path.with_suffix(".npz")) as partial:
+        with open(partial, "wb") as handle:
+            np.savez(handle, **{name: health[name] for name in ARRAYS})
+    scalars = {k: v for k, v in health.items() if k not in ARRAYS}
+    write_json(path.with_suffix(".json"), {"key": key, "history": {k: v for k, v in history.items()
+                                                                   if isinstance(v, (list, int, float, str))},
+                                           "health": scalars})
+
+
+def load_probe(path: Path, key: dict) -> tuple[dict, dict] | None:
+    """A saved probe's ``(history, health)`` when it was made with ``key``, else ``None``."""
+    import json
+
+    try:
+        saved = json.loads(path.with_suffix(".json").read_text())
+        arrays = np.load(path.with_suffix(".npz"))
+    except (OSError, ValueError):
+        return None
+    if saved.get("key") != json.loads(json.dumps(key)):
+        return None
+    return saved["history"], {**saved["health"], **{name: arrays[name] for name in ARRAYS}}
 
 
 def standardised_bins(data):

@@ -1,5 +1,6 @@
 """The training and reporting protocol: best validation epoch, baselines on the same pairs, the spread over
 seeds, bootstrap intervals, and the holdouts that separate leakage from data size."""
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -143,6 +144,33 @@ def test_saved_results_are_reused_only_when_made_the_same_way(synth_quick, monke
     again = run_config(exp, "product", 1, epochs=1)
     assert [r["name"] for r in load_results(exp.cfg, "lyrics", "pair")] == ["product_fc1"]
     assert "reused" not in again and json.loads(path.read_text())["protocol"] == PROTOCOL["lyrics"]
+
+
+def test_the_audio_probe_is_saved_and_reused_only_when_made_the_same_way(synth_quick, monkeypatch, tmp_path):
+    """Notebook 07's probe follows the tables' reuse rule: a rerun reloads it (arrays included) instead of training;
+    other settings or another input train again."""
+    monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
+    monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
+    from dplib import training
+    from dplib.config import get_config
+    from dplib.diagnose import train_and_inspect
+    from dplib.experiments import prepare
+
+    cfg = get_config(size="quick", audio_epochs=1)
+    exp = prepare("audio", cfg, "song", dataset="audio-mel64")
+    history, health = train_and_inspect(exp, "paper")
+    real_train, trained = training.train_model, []
+    monkeypatch.setattr(training, "train_model", lambda *a, **k: trained.append(1) or real_train(*a, **k))
+    again_history, again = train_and_inspect(exp, "paper")  # a new process would read the same files
+    assert trained == [] and again_history["loss"] == history["loss"]
+    assert {k: v for k, v in again.items() if k not in ("embeddings", "gate_preactivations")} == \
+        json.loads(json.dumps({k: v for k, v in health.items() if k not in ("embeddings", "gate_preactivations")}))
+    for name in ("embeddings", "gate_preactivations"):
+        np.testing.assert_array_equal(again[name], health[name])
+    train_and_inspect(prepare("audio", get_config(size="quick", audio_epochs=2), "song", dataset="audio-mel64"),
+                      "paper")
+    assert trained == [1]  # another epoch budget: trained again
+    assert len(list(tmp_path.glob("audio-probe/audio-mel64/song/seed0/paper_conv1_absdiff.*"))) == 2
 
 
 def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick, monkeypatch, tmp_path):
