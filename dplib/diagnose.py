@@ -14,6 +14,7 @@ import numpy as np
 
 from .datasets.lyrics import EncodedSongs
 from .playlists import embed_songs, tower_of
+from .runtime import machine_summary
 
 #: a gate's pre-activation beyond this is saturated: sigmoid(4) = 0.982, its slope 0.018 (a 14th of its peak)
 SATURATED = 4.0
@@ -91,7 +92,8 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
     test = evaluate(model, data, "test")
     health = tower_health(model, data.songs.subset(sorted(data.splits.test.songs())))
     health |= {"variant": variant, "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
-               "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"], "settings": settings}
+               "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"], "settings": settings,
+               "machine": machine_summary()}
     save_probe(path, key, history, health)
     return history, health
 

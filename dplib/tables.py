@@ -11,8 +11,8 @@ import json
 import numpy as np
 
 from .config import Config
-from .experiments import (AUDIO_BEYOND, AUDIO_GRID, HOLDOUTS, LYRICS_GRID, PAPER_TABLE2, PAPER_TABLE3, config_name,
-                          grid_of, load_baselines, load_results)
+from .experiments import (AUDIO_BEYOND, AUDIO_GRID, HOLDOUTS, LYRICS_GRID, PAPER_TABLE2, PAPER_TABLE3, PROTOCOL,
+                          config_name, grid_of, load_baselines, load_results)
 
 
 def spread(values) -> tuple[float, float, int]:
@@ -91,7 +91,10 @@ TRAINING_NOTEBOOKS = ("05 Table 2 (lyrics)", "06 real lyrics", "07 Table 3 (audi
 def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
     """Every saved training at ``cfg.size`` over ``cfg.seeds`` (notebook 06: over its repeats) as (notebook, stage,
     seed, result); its time and machine are in the result: what a fresh ``make reproduce`` has to train. A stage is
-    one holdout of one table (or one model of notebook 09, or one input and design of notebook 06)."""
+    one holdout of one table (or one model of notebook 09, or one input and design of notebook 06, or notebook 07's
+    probe). Only results of today's protocols count: older ones would be trained again."""
+    from .joint import JOINT_PROTOCOL
+
     table2, real, table3, joint = TRAINING_NOTEBOOKS
     rows = []
     for seed in cfg.seeds:
@@ -103,10 +106,18 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
                 rows += [(table3, stage, seed, r) for r in load_results(cfg, "audio", holdout, dataset, (seed,))]
         for path in sorted((cfg.results_dir / "joint" / "song" / f"seed{seed}").glob("*.json")):
             result = json.loads(path.read_text())
-            rows.append((joint, result["name"], seed, result))
+            if result.get("protocol") == JOINT_PROTOCOL:
+                rows.append((joint, result["name"], seed, result))
+        for path in sorted((cfg.results_dir / "audio-probe").glob(f"*/*/seed{seed}/*.json")):
+            probe = json.loads(path.read_text())
+            if probe.get("key", {}).get("protocol") == PROTOCOL["audio"]:
+                rows.append((table3, "probe", seed, {"seconds": probe["history"]["seconds"],
+                                                     **{k: v for k, v in probe["health"].items() if k == "machine"}}))
     for path in sorted(cfg.results_dir.glob("real-lyrics*/*/seed*/*_fc[12].json")):  # repeats are seeds there too
         stage = f"{path.parts[-4]}, {path.parts[-3].split('_')[0]}"
-        rows.append((real, stage, int(path.parts[-2].removeprefix("seed")), json.loads(path.read_text())))
+        result = json.loads(path.read_text())
+        if result.get("protocol", 1) == PROTOCOL["lyrics"]:
+            rows.append((real, stage, int(path.parts[-2].removeprefix("seed")), result))
     return rows
 
 

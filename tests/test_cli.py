@@ -285,24 +285,34 @@ def test_reproduce_stops_after_a_failed_notebook_with_one_line(synth_quick, tmp_
 
 def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     from dplib.config import get_config
+    from dplib.experiments import PROTOCOL
+    from dplib.joint import JOINT_PROTOCOL
     from dplib.tables import training_cost_table, training_costs
 
     monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
     cfg = get_config(size="default")
-    runs = [("lyrics/pair/seed0/all_fc2.json", 90.0, "2 CPU cores (A), no GPU"),
-            ("lyrics/song/seed1/diff_fc2.json", 30.0, None),  # made before results recorded their machine
-            ("real-lyrics/folds3_fold1/seed7/all_fc2.json", 600.0, "2 CPU cores (A), no GPU"),  # repeat 7
-            ("joint/song/seed0/joint_all_+_absdiff.json", 7200.0, "1 GPU")]
-    for path, seconds, machine in runs:
+    lyrics, joint = PROTOCOL["lyrics"], JOINT_PROTOCOL
+    runs = [("lyrics/pair/seed0/all_fc2.json", 90.0, "2 CPU cores (A), no GPU", lyrics),
+            ("lyrics/song/seed1/diff_fc2.json", 30.0, None, lyrics),  # made before results recorded their machine
+            ("lyrics/song/seed2/diff_fc1.json", 30.0, None, lyrics - 1),  # an older protocol: trained again
+            ("real-lyrics/folds3_fold1/seed7/all_fc2.json", 600.0, "2 CPU cores (A), no GPU", lyrics),  # repeat 7
+            ("real-lyrics/folds3_fold2/seed7/all_fc2.json", 600.0, "2 CPU cores (A), no GPU", lyrics - 1),
+            ("joint/song/seed0/joint_all_+_absdiff.json", 7200.0, "1 GPU", joint),
+            ("joint/song/seed1/joint_all_+_absdiff.json", 7200.0, "1 GPU", joint - 1)]
+    for path, seconds, machine, protocol in runs:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / path).write_text(json.dumps({"name": Path(path).stem, "seconds": seconds,
-                                                             **({"machine": machine} if machine else {})}))
+        (tmp_path / path).write_text(json.dumps({"name": Path(path).stem, "seconds": seconds, "protocol": protocol,
+                                                 **({"machine": machine} if machine else {})}))
+    probe = tmp_path / "audio-probe" / "audio" / "song" / "seed1" / "paper_conv1_absdiff.json"
+    probe.parent.mkdir(parents=True)
+    probe.write_text(json.dumps({"key": {"protocol": PROTOCOL["audio"]}, "history": {"seconds": 300.0},
+                                 "health": {"machine": "2 CPU cores (A), no GPU"}}))
     lines = training_cost_table(cfg).splitlines()
     assert lines[2] == "| 05 Table 2 (lyrics) | 2 | 2 min | 2 min | 2 CPU cores (A), no GPU; not recorded |"
     assert lines[3] == "| 06 real lyrics | 1 | 10 min | 0 min | 2 CPU cores (A), no GPU |"
-    assert lines[4] == "| 07 Table 3 (audio) and future-work rows | 0 | 0 min | 0 min | - |"
+    assert lines[4] == "| 07 Table 3 (audio) and future-work rows | 1 | 5 min | 0 min | 2 CPU cores (A), no GPU |"
     assert lines[5] == "| 09 joint model and playlist towers | 1 | 120 min | 120 min | 1 GPU |"
-    assert lines[6] == "| total | | 2.2 h | 2.0 h | |"
+    assert lines[6] == "| total | | 2.3 h | 2.0 h | |"
     stages = {(row["notebook"][:2], row["stage"]): row for row in training_costs(cfg, by_stage=True)}
     assert stages[("05", "pair split")]["first_seed_seconds"] == 90.0
     assert stages[("05", "song split")]["seconds"] == 30.0 and stages[("05", "song split")]["first_seed_seconds"] == 0
