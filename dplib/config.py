@@ -48,8 +48,8 @@ class Config:
     root: Path = field(default_factory=_repo_root)
     # training
     lyrics_epochs: int = 20  # at 8, 19 of 48 Table 2 runs had their best epoch within `patience` of the cap
-    # fixed-length trainings that show weights moving (notebook 04), not a best model: 16 cost 10 min at the default
-    # size; with shuffled batches the heads' validation accuracy levels off within a few epochs
+    # fixed-length trainings that show weights moving (notebook 04), not a best model: at the default size 8 show
+    # every lesson of 04 (226 s for the notebook; 16 took 606 s)
     lesson_epochs: int = 8
     audio_epochs: int = 30  # at 10 or 15 some towers were still improving; patience stops the others early
     batch_size: int = 256

@@ -200,7 +200,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
     """Train one configuration to its best validation epoch; return ``(model, result)``.
 
     Accuracies are measured after training with dropout off, with the best epoch's weights, on every part; song
-    folds (notebook 06) skip the train part, which none of their readings uses (about a twentieth of their time).
+    folds (notebook 06) skip the train part, which none of their readings uses (1-2 s of a 20 s training).
     Taught in notebook 09.
     """
     from .training import train_model

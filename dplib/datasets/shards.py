@@ -81,8 +81,8 @@ class StreamedLyrics:
         """``((song_a, song_b), label)`` batches streamed from the shards (shuffled for ``train`` unless told).
 
         ``fast``: batches cut to their longest song (shuffled rows; the manifest's ``length_boundaries`` are there
-        for :func:`dplib.datasets.tfrecords.read_pair_shards`, which training does not use); ``fixed_shapes``: every batch padded to ``max_len`` and, when shuffled, full (the
-        static shapes a TPU needs). The same options as :meth:`dplib.datasets.prepare.Prepared.dataset`.
+        for :func:`dplib.datasets.tfrecords.read_pair_shards`, which training does not use); ``fixed_shapes``: every
+        batch padded to ``max_len`` and, when shuffled, full (the static shapes a TPU needs). The same options as :meth:`dplib.datasets.prepare.Prepared.dataset`.
         """
         from .tfrecords import read_pair_shards
 

@@ -98,7 +98,8 @@ def read_pair_shards(folder: str | Path, prefix: str = "train", batch_size: int 
 
     By default each batch is padded to its longest song; with ``bucket_boundaries`` (and
     ``shuffle``) pairs of similar length are batched together first, as ``pair_dataset(bucket=True)``
-    does in memory (training uses neither: :mod:`dplib.datasets.pipeline` says why). ``fixed_length`` (at least the longest song, e.g. the manifest's ``max_len``) pads
+    does in memory (training uses neither: :mod:`dplib.datasets.pipeline` says why).
+    ``fixed_length`` (at least the longest song, e.g. the manifest's ``max_len``) pads
     every batch to that length; with ``drop_remainder`` too, every batch is full: the static
     shapes a TPU compiles for.
     """
