@@ -102,7 +102,8 @@ def data_folder(cfg: Config) -> Path:
 #: Raise a kind's number when a change alters what its models compute. audio 2: the step-scaled towers;
 #: audio 3: convolutions as one matrix product (same function, other rounding), at most 30 epochs.
 #: lyrics 2: training batches of shuffled rows, no longer length buckets (other batches, other weights).
-PROTOCOL = {"lyrics": 2, "audio": 3}
+#: joint (notebook 09's models, saved with their weights): 2, the same change for its lyrics batches.
+PROTOCOL = {"lyrics": 2, "audio": 3, "joint": 2}
 
 #: holdouts: random over pairs, song-disjoint, and random over pairs with the song split's number of training pairs
 HOLDOUTS = ("pair", "song", "pair_matched")
@@ -272,18 +273,25 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
 
 
 def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
-    """Whether a saved result is what training now would give: the same pairs, protocol and settings, and the same
-    epoch budget, or a smaller one that the run never needed (it stopped ``patience`` epochs after its best epoch
-    before reaching its cap, so with the same seed a larger cap trains the same steps and stops at the same epoch)."""
+    """Whether a saved result of ``exp`` is what training now would give (:func:`same_making`, with the
+    experiment's settings, ``epochs`` when given, and ``max_len`` for lyrics)."""
     now = training_settings(exp)
     if epochs is not None:
         now["epochs"] = epochs
+    if exp.kind == "lyrics":  # other inputs from the same pairs
+        now["max_len"] = exp.cfg.max_len
+    return same_making(saved, exp.data_key, now, PROTOCOL[exp.kind])
+
+
+def same_making(saved: dict, data_key: str, now: dict, protocol: int) -> bool:
+    """The one reuse rule (Tables 2 and 3, notebook 06, notebook 09's models): the same pairs, protocol and
+    settings (``now``: every key but ``epochs`` must match), and the same epoch budget, or a larger one that the run
+    never needed (it stopped ``patience`` epochs after its best epoch before reaching its cap, so with the same seed
+    a larger cap trains the same steps and stops at the same epoch)."""
     was = saved.get("settings", {})
-    if saved.get("data_key") != exp.data_key or saved.get("protocol", 1) != PROTOCOL[exp.kind]:
+    if saved.get("data_key") != data_key or saved.get("protocol", 1) != protocol:
         return False
-    if any(was.get(k) != now[k] for k in ("batch_size", "learning_rate", "patience")):
-        return False
-    if exp.kind == "lyrics" and was.get("max_len") != exp.cfg.max_len:  # other inputs from the same pairs
+    if any(was.get(k) != v for k, v in now.items() if k != "epochs"):
         return False
     if was.get("epochs") == now["epochs"]:
         return True

@@ -20,7 +20,7 @@ from .datasets.files import write_json, written
 from .datasets.prepare import Prepared, prepare_joint
 from .datasets.synthetic import SIZES
 from .evaluation import bootstrap_ci, evaluate
-from .experiments import prepare, splits_key, training_settings
+from .experiments import PROTOCOL, prepare, same_making, splits_key, training_settings
 from .tables import mean_sd
 
 #: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
@@ -33,8 +33,6 @@ JOINT_MODELS = {
 }
 #: the lyrics model whose tower makes playlists (trained on the lyrics set's own song split)
 PLAYLIST_MODEL = "playlist lyrics (all_sym, 2 FC)"
-#: raise when a change alters what these models compute: saved models are then retrained, not reused
-JOINT_PROTOCOL = 2  # 2: lyrics batches of shuffled rows, no longer length buckets
 
 
 def results_folder(cfg: Config) -> Path:
@@ -63,19 +61,20 @@ def _builder(view: str, data: Prepared, args: dict, learning_rate: float) -> Cal
 
 def trained_model(folder: Path, name: str, data: Prepared, make: Callable, settings: dict, seed: int,
                   rerun: bool = False, strategy: str = "default"):
-    """``(model, result)``: reloaded from ``folder`` when saved from the same pairs and settings, else trained to its
-    best validation epoch (:func:`dplib.training.train_model`), evaluated (test scores kept, with 95% bootstrap
-    intervals) and saved, JSON last."""
+    """``(model, result)``: reloaded from ``folder`` when the tables' reuse rule allows it
+    (:func:`dplib.experiments.same_making`, protocol ``PROTOCOL["joint"]``), else trained to its best validation
+    epoch (:func:`dplib.training.train_model`), evaluated (test scores kept, with 95% bootstrap intervals) and saved,
+    JSON last."""
     import keras
 
     from .training import train_model
 
     stem = folder / name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "")
-    key = {"data_key": splits_key(data), "settings": settings, "protocol": JOINT_PROTOCOL}
+    key = {"data_key": splits_key(data), "settings": settings, "protocol": PROTOCOL["joint"]}
     json_path, model_path = stem.with_suffix(".json"), stem.with_suffix(".keras")
     if not rerun and json_path.exists() and model_path.exists():
         saved = json.loads(json_path.read_text())
-        if all(saved.get(k) == v for k, v in key.items()):
+        if same_making(saved, key["data_key"], settings, key["protocol"]):
             return keras.models.load_model(model_path), {**saved, "reused": True}
     model, history = train_model(data, make, settings, seed, strategy)
     test = evaluate(model, data, "test", keep_scores=True)
@@ -103,7 +102,7 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
         data = views[view]
         # the lyrics-only models train at the lyrics rate, the models with an audio tower at the smaller one
         settings = {"epochs": cfg.audio_epochs, "batch_size": cfg.batch_size_for("joint"), "patience": cfg.patience,
-                    "learning_rate": cfg.learning_rate_for(view)}
+                    "learning_rate": cfg.learning_rate_for(view), "max_len": cfg.max_len if view != "audio" else None}
         models[name], results[name] = trained_model(results_folder(cfg), name, data,
                                                     _builder(view, data, args, settings["learning_rate"]),
                                                     settings, cfg.seed, strategy=cfg.strategy)
@@ -121,7 +120,7 @@ def playlist_model(cfg: Config, corpus: Corpus, progress: bool = True):
     from .models import build_lyrics_model
 
     exp = prepare("lyrics", cfg, "song", corpus=corpus)
-    settings = training_settings(exp)
+    settings = {**training_settings(exp), "max_len": cfg.max_len}
     model, result = trained_model(results_folder(cfg), PLAYLIST_MODEL, exp.data,
                                   lambda: build_lyrics_model(exp.data.input_dim, "all_sym", 2,
                                                              learning_rate=settings["learning_rate"]),

@@ -93,8 +93,6 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
     seed, result); its time and machine are in the result: what a fresh ``make reproduce`` has to train. A stage is
     one holdout of one table (or one model of notebook 09, or one input and design of notebook 06, or notebook 07's
     probe). Only results of today's protocols count: older ones would be trained again."""
-    from .joint import JOINT_PROTOCOL
-
     table2, real, table3, joint = TRAINING_NOTEBOOKS
     rows = []
     for seed in cfg.seeds:
@@ -106,7 +104,7 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
                 rows += [(table3, stage, seed, r) for r in load_results(cfg, "audio", holdout, dataset, (seed,))]
         for path in sorted((cfg.results_dir / "joint" / "song" / f"seed{seed}").glob("*.json")):
             result = json.loads(path.read_text())
-            if result.get("protocol") == JOINT_PROTOCOL:
+            if result.get("protocol") == PROTOCOL["joint"]:
                 rows.append((joint, result["name"], seed, result))
         for path in sorted((cfg.results_dir / "audio-probe").glob(f"*/*/seed{seed}/*.json")):
             probe = json.loads(path.read_text())

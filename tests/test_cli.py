@@ -286,12 +286,11 @@ def test_reproduce_stops_after_a_failed_notebook_with_one_line(synth_quick, tmp_
 def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     from dplib.config import get_config
     from dplib.experiments import PROTOCOL
-    from dplib.joint import JOINT_PROTOCOL
     from dplib.tables import training_cost_table, training_costs
 
     monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
     cfg = get_config(size="default")
-    lyrics, joint = PROTOCOL["lyrics"], JOINT_PROTOCOL
+    lyrics, joint = PROTOCOL["lyrics"], PROTOCOL["joint"]
     runs = [("lyrics/pair/seed0/all_fc2.json", 90.0, "2 CPU cores (A), no GPU", lyrics),
             ("lyrics/song/seed1/diff_fc2.json", 30.0, None, lyrics),  # made before results recorded their machine
             ("lyrics/song/seed2/diff_fc1.json", 30.0, None, lyrics - 1),  # an older protocol: trained again
