@@ -3,6 +3,7 @@ file (and line), or it is counted in a :class:`SkipReport` that a summary prints
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +25,7 @@ def short_path(path: str | Path) -> str:
 
 
 TRACK_ID_MAX = 200
+_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")  # path separators and control characters
 
 
 def valid_track_id(value) -> bool:
@@ -31,7 +33,7 @@ def valid_track_id(value) -> bool:
     string of 1 to 200 characters without path separators or control characters (newlines, NUL), that is not ``.``
     or ``..`` and has no blank at either end. An id names files (``lyrics/TRACKID.txt``) and CSV cells."""
     return (isinstance(value, str) and 0 < len(value) <= TRACK_ID_MAX and value == value.strip()
-            and value not in (".", "..") and not any(c in "/\\" or ord(c) < 32 or ord(c) == 127 for c in value))
+            and value not in (".", "..") and _FORBIDDEN.search(value) is None)
 
 
 def where(path: str | Path | None, line: int | None = None) -> str:
