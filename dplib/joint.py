@@ -31,6 +31,9 @@ JOINT_MODELS = {
     "joint (all_sym + absdiff)": ("joint", dict(lyrics_combine="all_sym", audio_combine="absdiff")),
     "joint (all + absdiff)": ("joint", dict(lyrics_combine="all", audio_combine="absdiff")),
 }
+#: the audio input of every audio tower here: 64 mel bands (notebook 07's cheap input, ~1/40 of the |FFT| tower's
+#: first-layer weights and a fraction of its epoch time; 07 sets its AUC beside the |FFT| tower's)
+JOINT_BANDS = "mel64"
 #: the lyrics model whose tower makes playlists (trained on the lyrics set's own song split)
 PLAYLIST_MODEL = "playlist lyrics (all_sym, 2 FC)"
 
@@ -42,7 +45,8 @@ def results_folder(cfg: Config) -> Path:
 def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
     """The song-disjoint split of pairs whose songs have both lyrics and audio (drawn with ``cfg.seed``), seen as
     lyrics only, audio only, and both: every model of the comparison trains and tests on exactly these pairs."""
-    joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs, max_len=cfg.max_len, seed=cfg.seed)
+    joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs, max_len=cfg.max_len, seed=cfg.seed,
+                          bands=JOINT_BANDS)
     return {"lyrics": joint.view("lyrics"), "audio": joint.view("audio"), "joint": joint}
 
 
@@ -94,15 +98,17 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
 
 
 def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = None,
-              progress: bool = True) -> tuple[dict, dict]:
-    """Train (or reload) the models of :func:`models_for` for ``cfg.seed``; return ``(models, results)``."""
+              progress: bool = False) -> tuple[dict, dict]:
+    """Train (or reload) the models of :func:`models_for` for ``cfg.seed``; return ``(models, results)``
+    (``progress``: a line per model)."""
     views = views or joint_views(cfg, corpus)
     models, results = {}, {}
     for name, (view, args) in models_for(cfg).items():
         data = views[view]
         # the lyrics-only models train at the lyrics rate, the models with an audio tower at the smaller one
         settings = {"epochs": cfg.audio_epochs, "batch_size": cfg.batch_size_for("joint"), "patience": cfg.patience,
-                    "learning_rate": cfg.learning_rate_for(view), "max_len": cfg.max_len if view != "audio" else None}
+                    "learning_rate": cfg.learning_rate_for(view), "max_len": cfg.max_len if view != "audio" else None,
+                    "bands": JOINT_BANDS if view != "lyrics" else None}
         models[name], results[name] = trained_model(results_folder(cfg), name, data,
                                                     _builder(view, data, args, settings["learning_rate"]),
                                                     settings, cfg.seed, strategy=cfg.strategy)
@@ -114,9 +120,9 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
     return models, results
 
 
-def playlist_model(cfg: Config, corpus: Corpus, progress: bool = True):
+def playlist_model(cfg: Config, corpus: Corpus, progress: bool = False):
     """The lyrics model (``all_sym`` + 2 FC, symmetric) trained to its best epoch on the lyrics set's song split of
-    ``cfg.seed``; returns ``(model, experiment)``. Its tower embeds the test songs for playlists."""
+    ``cfg.seed``; returns ``(model, experiment, result)``. Its tower embeds the test songs for playlists."""
     from .models import build_lyrics_model
 
     exp = prepare("lyrics", cfg, "song", corpus=corpus)
@@ -128,7 +134,7 @@ def playlist_model(cfg: Config, corpus: Corpus, progress: bool = True):
     if progress:
         print(f"seed {cfg.seed}  {PLAYLIST_MODEL:<28} test AUC {result['roc_auc']:.3f}  best epoch "
               f"{result['best_epoch']:>2}  ({'reloaded' if result.get('reused') else 'trained'})", flush=True)
-    return model, exp
+    return model, exp, result
 
 
 def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, dict]:
@@ -138,8 +144,14 @@ def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, 
     for seed in cfg.seeds:
         c = replace(cfg, seed=seed)
         views = joint_views(c, corpus)
-        models, results = run_joint(c, corpus, views, progress)
-        model, exp = playlist_model(c, corpus, progress)
+        models, results = run_joint(c, corpus, views)
+        model, exp, playlist = playlist_model(c, corpus)
+        if progress:  # one line per seed: the next cell of notebook 09 gives each model's numbers
+            made = [*results.values(), playlist]
+            trained = [r for r in made if not r.get("reused")]
+            print(f"seed {seed}: {len(made)} models, {len(trained)} trained now "
+                  f"({sum(r['seconds'] for r in trained):.0f} s of training), {len(made) - len(trained)} reloaded; "
+                  f"the playlist model's test AUC {playlist['roc_auc']:.3f}", flush=True)
         runs[seed] = {"models": models, "results": results, "views": views, "playlist_model": model,
                       "playlist_exp": exp}
     return runs

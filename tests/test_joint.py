@@ -79,3 +79,17 @@ def test_a_result_is_reused_under_a_larger_epoch_cap_only_if_it_stopped_before_i
     assert not reusable({**saved, "settings": {**saved["settings"], "batch_size": 7}}, exp, epochs=2)
     assert not reusable({**saved, "data_key": "other pairs"}, exp, epochs=2)
     assert not reusable({**saved, "settings": {**saved["settings"], "max_len": 7}}, exp, epochs=2)
+
+
+def test_the_joint_views_read_the_audio_as_64_mel_bands_and_say_so(synth_quick, monkeypatch, tmp_path):
+    from dplib.datasets.corpus import load_corpus
+    from dplib.experiments import prepare
+    from dplib.joint import JOINT_BANDS, joint_views
+
+    cfg, _ = _setup(synth_quick, monkeypatch, tmp_path)
+    views = joint_views(cfg, load_corpus(synth_quick))
+    assert JOINT_BANDS == "mel64" and views["audio"].input_dim == 64 and views["joint"].view("audio").input_dim == 64
+    table3 = prepare("audio", cfg, "song", dataset="audio-mel64")  # notebook 07's mel64 rows: the same features
+    shared = sorted(set(views["audio"].songs.track_ids) & set(table3.data.songs.track_ids))[:5]
+    assert shared, "the quick set has songs in both"
+    np.testing.assert_array_equal(views["audio"].songs[shared], table3.data.songs[shared])

@@ -236,11 +236,13 @@ def prepare_joint(
     n_blocks: int | None = None,
     seed: int = 0,
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
+    bands: str | None = None,
 ) -> Prepared:
-    """Pairs whose two songs have both lyrics and audio, encoded both ways."""
+    """Pairs whose two songs have both lyrics and audio, encoded both ways (``bands``: the audio pooled into
+    frequency bands, as in :func:`prepare_audio`)."""
     audio_dir = _audio_folder(corpus)
     both = set(corpus.lyrics) & set(corpus.audio_ids)
     pool, splits, report = _draw(corpus, both, split, n_per_class, negatives, seed, fractions)
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    audio = encode_audio(audio_dir, used_songs(splits), n_blocks or clip_blocks(corpus), report=report)
+    audio = encode_audio(audio_dir, used_songs(splits), n_blocks or clip_blocks(corpus), report=report, bands=bands)
     return finish_prepared("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)
