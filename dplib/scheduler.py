@@ -64,14 +64,24 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     readme = Path(readme).resolve()
     # the committed notebooks show the default run: another size writes its executed copies beside its results
     copies = None if size == "default" else get_config(size=size).results_dir / "notebooks"
+    results = get_config(size=size).results_dir
+    fresh = not any(f.name not in (saved.name, "reproduce_run.json") for f in results.rglob("*.json")) \
+        if results.exists() else True  # nothing saved: every training happens in this run
+    started, notebooks = time.perf_counter(), notebooks_in(folder)
     with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
         data_folder(get_config())  # generated here once, not by two notebooks at the same time
-        times = run_notebooks(notebooks_in(folder), previous, jobs, copies)
+        times = run_notebooks(notebooks, previous, jobs, copies)
+    wall = time.perf_counter() - started
     if copies is not None:
         print(f"size {size}: the executed notebooks are in {short_path(copies)}; those in {folder} are as committed")
     print("\n".join(f"{name:<40} {sec:7.0f} s" for name, sec in times))
     print(f"{'sum of the notebooks':<40} {sum(s for _, s in times):7.0f} s")
+    print(f"{'the whole run (wall clock)':<40} {wall:7.0f} s")
     write_json(saved, {**previous, **dict(times)})
+    if fresh and len(times) == len(notebooks):  # the README's time table: a run that trained everything itself
+        write_json(saved.with_name("reproduce_run.json"), {
+            "jobs": jobs, "cpus": os.cpu_count(), "wall_seconds": round(wall), "notebooks": dict(times),
+            "complete": True})
     if size != "default":  # the README shows the default run; a quick or paper-size run must not replace it
         print(f"size {size}: the README's results (the default run's) are left as they were; "
               f"'dplib report --size {size} --readme FILE' writes this run's tables into FILE")
@@ -136,8 +146,10 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
                                        # handler (a race, found by CI). A failing cell still arrives as a
                                        # PapermillExecutionError below.
                                        extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+            plain_paths(partial, target.name)
             partial.replace(target)
         except papermill.PapermillExecutionError as err:
+            plain_paths(partial, target.name)
             partial.replace(target)  # complete up to the failing cell, which shows its traceback
             where = "the notebook, saved in place," if target == nb else f"its executed copy in {short_path(target.parent)}"
             raise RuntimeError(f"{nb.name} failed in cell [{err.exec_count}]: {err.ename}: {err.evalue} "
@@ -158,6 +170,15 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
     if errors:
         raise errors[0]  # one line: the notebook and the cell that failed
     return [(nb.name, done[nb.name].result()) for nb in running]
+
+
+def plain_paths(notebook: Path, name: str) -> None:
+    """papermill records the paths it was given (this machine's, and the temporary name): keep the file's name."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata.setdefault("papermill", {}).update(input_path=name, output_path=name)
+    nbformat.write(nb, notebook)
 
 
 class NotStarted(RuntimeError):

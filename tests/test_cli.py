@@ -263,9 +263,20 @@ def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     assert out.index("03 | three ran") < out.index("01 | one wrote") < out.index("02 | two read x")
     saved = nbformat.read(tmp_path / "results" / "notebooks" / "02_read.ipynb", as_version=4)
     assert saved.cells[0].outputs[0]["text"] == "two read x\n"  # a quick run's copies sit beside its results
+    paths = saved.metadata.papermill  # no path of this machine, no temporary name in what gets committed
+    assert paths.input_path == paths.output_path == "02_read.ipynb"
     assert nbformat.read(folder / "02_read.ipynb", as_version=4).cells[0].outputs == []  # the committed ones stay
     times = json.loads((tmp_path / "results" / "notebook_times.json").read_text())
     assert sorted(times) == ["01_write.ipynb", "02_read.ipynb", "03_alone.ipynb"] and times["01_write.ipynb"] >= 6
+    run = json.loads((tmp_path / "results" / "reproduce_run.json").read_text())  # the README's time table
+    assert run["complete"] and run["jobs"] == 2 and run["notebooks"] == pytest.approx(times)
+    assert run["wall_seconds"] >= times["01_write.ipynb"] + times["02_read.ipynb"] - 1  # 02 waited for 01
+    from dplib.readme import run_time_lines
+
+    table = "\n".join(run_time_lines(tmp_path / "results" / "reproduce_run.json"))
+    assert f"| 01_write.ipynb | {times['01_write.ipynb'] / 60:.1f} |" in table
+    assert f"| **the whole run** | **{run['wall_seconds'] / 60:.1f}** |" in table
+    assert run_time_lines(tmp_path / "nothing.json") == []
 
 
 def test_reproduce_stops_after_a_failed_notebook_with_one_line(synth_quick, tmp_path):
