@@ -31,7 +31,7 @@ JOINT_MODELS = {
     "joint (all_sym + absdiff)": ("joint", dict(lyrics_combine="all_sym", audio_combine="absdiff")),
     "joint (all + absdiff)": ("joint", dict(lyrics_combine="all", audio_combine="absdiff")),
 }
-#: the audio input of every audio tower here: 64 mel bands (notebook 07's cheap input, ~1/40 of the |FFT| tower's
+#: the audio input of every audio tower here: 64 mel bands (notebook 07's cheap input, 64/5,513 of the |FFT| tower's
 #: first-layer weights and a fraction of its epoch time; 07 sets its AUC beside the |FFT| tower's)
 JOINT_BANDS = "mel64"
 #: the lyrics model whose tower makes playlists (trained on the lyrics set's own song split)
@@ -230,10 +230,12 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
     joint, lyrics, audio = (auc("joint (all_sym + absdiff)"), auc("lyrics only (all_sym, 2 FC)"),
                             auc("audio only (conv1, absdiff)"))
     width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r])
+    pairs = round(np.mean([r[n]["n_test_pairs"] for r in results for n in r]) / 2)  # rows hold both orders
     lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(joint)}) is {versus(joint, lyrics)} the "
              f"lyrics-only model's ({say(lyrics)}) and {versus(joint, audio)} the audio-only model's ({say(audio)}), "
              f"over {joint[2]} seeds. One seed's 95% bootstrap interval on its test pairs is {width:.2f} wide on "
-             "average: with a few hundred test pairs, one test set cannot tell apart models closer than that."]
+             f"average: with about {pairs} test pairs (unordered) per seed, one test set cannot tell apart models "
+             "closer than that."]
     for name, rankings, tower, base in (("lyrics", lyrics_rankings, "lyrics tower (cosine)", "TF-IDF cosine (baseline)"),
                                         ("audio", audio_rankings, "audio tower (cosine)", "spectral cosine (baseline)")):
         got = {n: spread([r[n][f"recall@{k}"] for r in rankings]) for n in (tower, base, "random")}

@@ -93,3 +93,19 @@ def test_the_joint_views_read_the_audio_as_64_mel_bands_and_say_so(synth_quick, 
     shared = sorted(set(views["audio"].songs.track_ids) & set(table3.data.songs.track_ids))[:5]
     assert shared, "the quick set has songs in both"
     np.testing.assert_array_equal(views["audio"].songs[shared], table3.data.songs[shared])
+
+
+def test_the_reading_says_how_many_test_pairs_each_seed_had_from_the_results():
+    from dplib.joint import reading
+
+    def model(auc, n_rows):
+        return {"roc_auc": auc, "auc_ci": [auc - 0.05, auc + 0.05], "n_test_pairs": n_rows}
+
+    names = ("joint (all_sym + absdiff)", "lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)")
+    results = [{n: model(0.6 + 0.01 * s, rows) for n in names} for s, rows in enumerate((392, 380, 384))]
+    ranking = {k: {"recall@10": v} for k, v in (("lyrics tower (cosine)", 0.05), ("TF-IDF cosine (baseline)", 0.17),
+                                               ("audio tower (cosine)", 0.2), ("spectral cosine (baseline)", 0.4),
+                                               ("random", 0.01))}
+    text = reading(results, [ranking] * 3, [ranking] * 3)
+    assert "about 193 test pairs (unordered) per seed" in text  # (392 + 380 + 384) / 3 rows, both orders
+    assert "0.10 wide on average" in text
