@@ -96,6 +96,18 @@ def test_a_second_train_into_a_run_folder_is_refused_without_force(trained, synt
     assert code == 1 and "holds this command's input" in stderr  # never over the folder that holds the run
 
 
+def test_an_input_that_is_a_symlink_loop_is_named_as_one(tmp_path):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "p.csv").write_text("track_a,track_b,score\n")
+    code, _, stderr = run_cli("train", "lyrics", "--pairs", tmp_path / "p.csv", "--lyrics", tmp_path / "a",
+                              "--out", tmp_path / "out")
+    assert code == 1 and "Traceback" not in stderr and stderr.strip().count("\n") == 0, stderr
+    assert str(tmp_path / "a") in stderr or "error: a: " in stderr  # the path, named
+    assert "loop" in stderr.lower()  # and what is wrong with it, whichever check meets it first
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_input_is_one_line_and_exit_code_1(tmp_path):
     code, stdout, stderr = run_cli("evaluate", "--model", tmp_path / "missing.keras", "--pairs", tmp_path / "p.csv",
                                    "--lyrics", tmp_path, "--out", tmp_path / "o")
