@@ -82,42 +82,50 @@ def ablation_bars(results: list[dict], paper: dict[str, tuple[float, float]], ti
 HOLDOUT_LABELS = {"pair": "pair split", "song": "song-disjoint split", "pair_matched": "pair split, song-split size"}
 
 
-def holdout_bars(results: dict[str, list[dict]], baselines: dict[str, list[dict]], paper: dict[str, float],
+def holdout_points(results: dict[str, list[dict]], baselines: dict[str, list[dict]], paper: dict[str, float],
                  title: str, metric: str = "test_accuracy"):
-    """One group of bars per configuration, one bar per holdout: the mean over seeds with its standard
-    deviation as an error bar; the paper's validation accuracy as a grey bar; each holdout's baselines
-    (means over the same seeds) as dashed lines in the bars' colours. Taught in notebook 05 (also 06, 07)."""
+    """One group per configuration, one column per holdout: every seed's value as a small dot, their mean as a
+    diamond with the standard deviation as an error bar; each holdout's baselines (means over the same seeds) as short
+    ticks in its column (dashes: the content cosine, dots: song identity); the paper's validation accuracy as a grey
+    cross. The value axis spans the data, not 0 to 1. Taught in notebook 05 (also 07)."""
     from .tables import spread
 
-    holdouts = list(results)
+    holdouts, key = list(results), "test_accuracy" if metric == "test_accuracy" else "roc_auc"
     names = list(dict.fromkeys(r["name"] for rs in results.values() for r in rs))
-    x = np.arange(len(names))
-    width = 0.8 / (len(holdouts) + (metric == "test_accuracy"))
-    fig, ax = plt.subplots(figsize=(max(7, 1.2 * len(names)) + 3, 4.2))
-    offset = 0
-    if metric == "test_accuracy":
-        ax.bar(x - 0.4 + width / 2, [paper.get(n, np.nan) for n in names], width, color="#bbbbbb",
-               label="paper (validation)")
-        offset = 1
+    x, step = np.arange(len(names)), 0.8 / len(holdouts)
     scale = 100 if metric == "test_accuracy" else 1
-    baseline_styles = {"content": "--", "song_identity": ":"}
+    fig, ax = plt.subplots(figsize=(max(7, 1.0 * len(names)) + 3, 4.2))
+    shown = [scale * 0.5]
     for i, holdout in enumerate(holdouts):
+        colour, label = f"C{i}", HOLDOUT_LABELS.get(holdout, holdout)
+        pos = x - 0.4 + step * (i + 0.5)
+        for j, n in enumerate(names):
+            values = scale * np.array([r[metric] for r in results[holdout] if r["name"] == n])
+            ax.plot(np.full(len(values), pos[j]) + np.linspace(-0.04, 0.04, len(values)), values, "o", ms=3,
+                    color=colour, alpha=0.6, label=f"{label}: each seed" if j == 0 else None)
+            shown += list(values)
         stats = [spread([r[metric] for r in results[holdout] if r["name"] == n]) for n in names]
-        pos = x - 0.4 + width * (i + offset + 0.5)
-        bars = ax.bar(pos, [scale * m for m, _, _ in stats], width, yerr=[scale * s for _, s, _ in stats],
-                      capsize=2, label=HOLDOUT_LABELS.get(holdout, holdout))
-        key = "test_accuracy" if metric == "test_accuracy" else "roc_auc"
-        for name, style in baseline_styles.items():
+        ax.errorbar(pos, [scale * m for m, _, _ in stats], yerr=[scale * s for _, s, _ in stats], fmt="D", ms=5,
+                    color=colour, capsize=3, label=f"{label}: mean ± sd")
+        for name, style in (("content", "--"), ("song_identity", ":")):
             rows = [b[name] for b in baselines.get(holdout, [])]
             if rows:
-                mean = spread([r[key] for r in rows])[0]
-                ax.axhline(scale * mean, color=bars.patches[0].get_facecolor(), ls=style, lw=1.2,
-                           label=f"{rows[0]['name']}, {HOLDOUT_LABELS.get(holdout, holdout)}")
+                mean = scale * spread([r[key] for r in rows])[0]
+                ax.hlines(np.full(len(names), mean), pos - step / 2.2, pos + step / 2.2, colors=colour, ls=style,
+                          lw=1.4, label=f"{rows[0]['name']}, {label}")
+                shown.append(mean)
+    if metric == "test_accuracy" and paper:
+        values = [paper.get(n, np.nan) for n in names]
+        ax.plot(x, values, "x", color="#777777", ms=7, mew=2, label="paper (validation accuracy)")
+        shown += [v for v in values if v == v]
     ax.axhline(scale * 0.5, color="black", lw=0.8, label="chance")
+    low, high = min(shown), max(shown)
+    pad = 0.05 * scale
+    ax.set_ylim(max(0, low - pad), min(scale, high + pad))
     ax.set_xticks(x, names, rotation=25, ha="right", fontsize=8)
     ax.set_ylabel("test accuracy (%)" if metric == "test_accuracy" else "test ROC AUC")
-    ax.set_ylim(0, 100 if metric == "test_accuracy" else 1)
     ax.set_title(title)
+    ax.grid(axis="y", lw=0.3, alpha=0.5)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig

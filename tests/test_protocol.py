@@ -208,3 +208,27 @@ def test_accuracy_curves_draw_chance_and_the_baseline_beside_each_model():
     lines = {line.get_label(): line.get_ydata() for line in fig.axes[0].get_lines()}
     assert list(lines["chance"]) == [50, 50] and list(lines["TF-IDF cosine (val)"]) == [71.0, 71.0]
     assert list(lines["validation"]) == [50.0, 60.0]
+
+
+def test_holdout_points_draw_every_seed_the_mean_and_an_axis_that_spans_the_data():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from dplib.plots import holdout_points
+
+    def run(name, seed, auc):
+        return {"name": name, "seed": seed, "roc_auc": auc, "test_accuracy": auc}
+
+    results = {"pair": [run("a", s, 0.60 + 0.02 * s) for s in range(3)] + [run("b", s, 0.52) for s in range(3)],
+               "song": [run("a", s, 0.55) for s in range(3)] + [run("b", s, 0.48 + 0.01 * s) for s in range(3)]}
+    baselines = {split: [{"content": {"name": "TF-IDF cosine", "roc_auc": 0.76},
+                          "song_identity": {"name": "song identity", "roc_auc": 0.5}}] for split in results}
+    ax = holdout_points(results, baselines, {}, "t", "roc_auc").axes[0]
+    seeds = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert sorted(round(float(v), 2) for line in seeds for v in line.get_ydata()) == sorted(
+        round(r["roc_auc"], 2) for rs in results.values() for r in rs)  # every seed of every row, as drawn
+    means = [c for c in ax.containers if hasattr(c, "lines")]  # one errorbar per holdout
+    assert len(means) == 2
+    np.testing.assert_allclose(np.asarray(means[0].lines[0].get_ydata(), dtype=float), [0.62, 0.52])
+    low, high = ax.get_ylim()
+    assert 0.4 <= low < 0.48 and 0.76 < high <= 0.85  # the data and the baselines, not 0 to 1
