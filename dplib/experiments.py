@@ -101,9 +101,8 @@ def data_folder(cfg: Config) -> Path:
 #: how results are made, per kind: a saved result is reused only when made the same way (and from the same pairs).
 #: Raise a kind's number when a change alters what its models compute. audio 2: the step-scaled towers;
 #: audio 3: convolutions as one matrix product (same function, other rounding), at most 30 epochs.
-#: lyrics 2: training batches of shuffled rows, no longer length buckets (other batches, other weights).
-#: joint (notebook 09's models, saved with their weights): 2, the same change for its lyrics batches; 3, audio towers
-#: on 64 mel bands instead of |FFT| bins.
+#: lyrics 2: training batches of shuffled rows, no longer length buckets (other batches, other weights). joint
+#: (notebook 09's models, with their weights): 2, the same for its lyrics batches; 3, audio towers on 64 mel bands.
 PROTOCOL = {"lyrics": 2, "audio": 3, "joint": 3}
 
 #: holdouts: random over pairs, song-disjoint, and random over pairs with the song split's number of training pairs
