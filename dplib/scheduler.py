@@ -108,6 +108,12 @@ def kernel_environment(**values: str | None):
         put(saved)
 
 
+#: the kernel's own log is not the notebook's output: its start-up warning about its local transport, and the error
+#: it logs when the interrupt that every shutdown sends first lands inside a message handler (a race, found by CI).
+#: A failing cell still arrives as a PapermillExecutionError.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+
+
 def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = None,
                   jobs: int = 1, out_folder: Path | None = None) -> list[tuple[str, float]]:
     """Each notebook in place (or, with ``out_folder``, its executed copy there), ``jobs`` at a time (see
@@ -140,12 +146,7 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
         try:
             papermill.execute_notebook(str(nb), str(partial), cwd=str(nb.parent), kernel_name="python3",
                                        progress_bar=False, log_output=True, stdout_file=out,
-                                       # the kernel's own log is not the notebook's output: its start-up
-                                       # warning about its local transport, and the error it logs when the
-                                       # interrupt that every shutdown sends first lands inside a message
-                                       # handler (a race, found by CI). A failing cell still arrives as a
-                                       # PapermillExecutionError below.
-                                       extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
+                                       extra_arguments=KERNEL_ARGUMENTS)
             plain_paths(partial, target.name)
             partial.replace(target)
         except papermill.PapermillExecutionError as err:
