@@ -224,7 +224,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "train_accuracy": train["accuracy"], "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
         "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
         "test_p": test["p"], "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
-        "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy")},
+        "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc") if k in history},
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
         "machine": machine_summary(),
         "settings": {**settings, "max_len": exp.cfg.max_len if exp.kind == "lyrics" else None,

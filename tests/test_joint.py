@@ -70,6 +70,8 @@ def test_a_result_is_reused_under_a_larger_epoch_cap_only_if_it_stopped_before_i
     cfg, exp = _setup(synth_quick, monkeypatch, tmp_path)
     saved = run_config(exp, "product", 1, epochs=2)
     assert saved["settings"]["epochs"] == 2 and saved["epochs_run"] == 2
+    val_auc = saved["history"]["val_auc"]  # recorded per epoch: a patience or a cap can be judged from saved runs
+    assert len(val_auc) == 2 and max(val_auc) - val_auc[saved["best_epoch"] - 1] < 1e-3  # kept within min_delta
     assert reusable(saved, exp, epochs=2)
     assert not reusable(saved, exp, epochs=3)  # it ran to its cap: a longer budget may train further
     patience = saved["settings"]["patience"]
