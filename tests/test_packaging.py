@@ -71,6 +71,26 @@ def test_committed_notebook_outputs_name_no_machine_paths_and_no_tensorflow_log_
                 assert not tf_log.search(text), f"{path.name}: a TensorFlow log line in an output: {text[:200]}"
 
 
+def test_every_notebook_ends_with_exercises_and_keeps_its_outputs_short_and_its_metadata_plain():
+    import json
+
+    progress = re.compile(r"best epoch|s of training|^Epoch \d+/\d+|\d+/\d+ \[=*>?\.*\]|it/s")
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        last = "".join(nb["cells"][-1]["source"])
+        assert nb["cells"][-1]["cell_type"] == "markdown" and last.startswith("## Exercises"), path.name
+        assert 2 <= len(re.findall(r"^\d\. ", last, flags=re.M)) <= 3, f"{path.name}: two or three exercises"
+        paths = nb["metadata"].get("papermill", {})
+        assert {paths.get("input_path"), paths.get("output_path")} <= {path.name, None}, path.name
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                run = longest = 0
+                for line in "".join(out.get("text", "")).splitlines():
+                    run = run + 1 if progress.search(line) else 0
+                    longest = max(longest, run)
+                assert longest <= 12, f"{path.name}: {longest} progress lines in a row in one output"
+
+
 def test_every_readme_table_renders_with_all_its_cells():
     """A GitHub table needs a delimiter row with as many cells as its header; a row with more cells loses the extra
     ones. markdown-it (the CommonMark parser, tables on) must see every |-line as part of a table, each row with the
