@@ -83,7 +83,7 @@ HOLDOUT_LABELS = {"pair": "pair split", "song": "song-disjoint split", "pair_mat
 
 
 def holdout_points(results: dict[str, list[dict]], baselines: dict[str, list[dict]], paper: dict[str, float],
-                 title: str, metric: str = "test_accuracy"):
+                   title: str, metric: str = "test_accuracy"):
     """One group per configuration, one column per holdout: every seed's value as a small dot, their mean as a
     diamond with the standard deviation as an error bar; each holdout's baselines (means over the same seeds) as short
     ticks in its column (dashes: the content cosine, dots: song identity); the paper's validation accuracy as a grey
