@@ -49,21 +49,15 @@ def check_usage(args, parser: argparse.ArgumentParser) -> None:
         parser.error(f"{args.folder}: no numbered notebooks (NN_name.ipynb) in this folder")
 
 
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:  # e.g. a symbolic link loop, which some Pythons raise on instead of answering False
-        return False
-
-
 def check_inputs(args) -> None:
     """Every input path the user named exists, before anything heavy loads (one line naming it when not)."""
     from .datasets.report import DataError
+    from .outputs import resolved
 
     for key in ("model", "pairs", "lyrics", "audio", "shards", "scores", "lyrics_archive", "data"):
         given = getattr(args, key, None)
-        if given and not _exists(Path(given)):
-            if Path(given).is_symlink():  # exists() follows the link: a loop or a missing target
+        if given and not resolved(given, f"--{key.replace('_', '-')}").exists():  # a loop: one named error
+            if Path(given).is_symlink():  # a link whose target is missing (or a loop, where resolve lets it pass)
                 raise DataError("a symbolic link that leads nowhere (a loop, or its target is missing)", given)
             raise DataError(f"no such {'model file' if key == 'model' else 'file or folder'}", given)
     if args.command == "evaluate" and Path(args.out).resolve() == Path(args.model).resolve().parent:
