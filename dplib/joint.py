@@ -97,10 +97,8 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
     return model, result
 
 
-def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = None,
-              progress: bool = False) -> tuple[dict, dict]:
-    """Train (or reload) the models of :func:`models_for` for ``cfg.seed``; return ``(models, results)``
-    (``progress``: a line per model)."""
+def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = None) -> tuple[dict, dict]:
+    """Train (or reload) the models of :func:`models_for` for ``cfg.seed``; return ``(models, results)``."""
     views = views or joint_views(cfg, corpus)
     models, results = {}, {}
     for name, (view, args) in models_for(cfg).items():
@@ -112,15 +110,10 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
         models[name], results[name] = trained_model(results_folder(cfg), name, data,
                                                     _builder(view, data, args, settings["learning_rate"]),
                                                     settings, cfg.seed, strategy=cfg.strategy)
-        if progress:
-            r = results[name]
-            took = "reloaded" if r.get("reused") else f"{r['seconds']:.0f} s of training"
-            print(f"seed {cfg.seed}  {name:<28} test AUC {r['roc_auc']:.3f}  best epoch {r['best_epoch']:>2}  ({took})",
-                  flush=True)
     return models, results
 
 
-def playlist_model(cfg: Config, corpus: Corpus, progress: bool = False):
+def playlist_model(cfg: Config, corpus: Corpus):
     """The lyrics model (``all_sym`` + 2 FC, symmetric) trained to its best epoch on the lyrics set's song split of
     ``cfg.seed``; returns ``(model, experiment, result)``. Its tower embeds the test songs for playlists."""
     from .models import build_lyrics_model
@@ -131,9 +124,6 @@ def playlist_model(cfg: Config, corpus: Corpus, progress: bool = False):
                                   lambda: build_lyrics_model(exp.data.input_dim, "all_sym", 2,
                                                              learning_rate=settings["learning_rate"]),
                                   settings, cfg.seed, strategy=cfg.strategy)
-    if progress:
-        print(f"seed {cfg.seed}  {PLAYLIST_MODEL:<28} test AUC {result['roc_auc']:.3f}  best epoch "
-              f"{result['best_epoch']:>2}  ({'reloaded' if result.get('reused') else 'trained'})", flush=True)
     return model, exp, result
 
 

@@ -89,7 +89,7 @@ BUILT_UNDER = textwrap.dedent(r"""
     import dplib.joint as joint
     everything = joint.models_for  # the lyrics-only model (3e-3) and the joint one (1e-3) are enough: one per rate
     joint.models_for = lambda cfg: {n: m for n, m in everything(cfg).items() if not n.startswith("audio")}
-    models, results = joint.run_joint(cfg, corpus, progress=False)
+    models, results = joint.run_joint(cfg, corpus)
     recorded = [r["settings"]["learning_rate"] for r in results.values()]
     compiled = [float(keras.ops.convert_to_numpy(m.optimizer.learning_rate)) for m in models.values()]
     from dplib.diagnose import train_and_inspect
