@@ -82,7 +82,8 @@ class StreamedLyrics:
 
         ``fast``: batches cut to their longest song (shuffled rows; the manifest's ``length_boundaries`` are there
         for :func:`dplib.datasets.tfrecords.read_pair_shards`, which training does not use); ``fixed_shapes``: every
-        batch padded to ``max_len`` and, when shuffled, full (the static shapes a TPU needs). The same options as :meth:`dplib.datasets.prepare.Prepared.dataset`.
+        batch padded to ``max_len`` and, when shuffled, full (the static shapes a TPU needs). The same options as
+        :meth:`dplib.datasets.prepare.Prepared.dataset`.
         """
         from .tfrecords import read_pair_shards
 

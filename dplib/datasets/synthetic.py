@@ -70,9 +70,9 @@ class SynthSize:
 
 SIZES = {
     "quick": SynthSize(600, 90, 6, 160, 3.0, 24, 1500, 24, (500, 100, 100), (120, 30, 30)),
-    # what make reproduce trains (measured on 2 cores, seed 0, pair split): lyrics 4,000 training pairs per class
-    # (at 3,000 three of Table 2's eight heads stayed at chance; 6,000 took ~1.7x as long for AUCs ~0.04 higher);
-    # audio at the paper's scale, about 800 training pairs, with 100 test pairs per class for a steadier AUC
+    # what make reproduce trains: from trial trainings, about the smallest sets on which the heads that learn in
+    # Tables 2 and 3 still learn (README, "Choices"); audio at the paper's scale, about 800 training pairs, with 100
+    # test pairs per class for a steadier AUC
     "default": SynthSize(5000, 700, 10, 1000, 8.0, 30, 3000, 40, (4000, 800, 800), (400, 100, 100)),
     # Table 1: 38,000 / 8,000 / 8,000 pairs per class (x2 orders); the audio set: 1,000 pairs
     "paper": SynthSize(60000, 8000, 20, 2000, 30.0, 40, 8000, 200, (38000, 8000, 8000), (400, 50, 50)),
