@@ -420,3 +420,30 @@ def test_the_readme_shows_its_chosen_figures_and_names_the_others(tmp_path):
     assert lines[-1] == ("More figures in [`figures/`](figures/), each drawn by its notebook: "
                          "`curves_lyrics_song`, `loss_audio_song`.")
     assert figure_lines([], tmp_path / "README.md") == []
+
+
+def test_nbval_checks_a_notebook_once_more_only_when_its_kernel_never_started(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    from dplib import scheduler
+
+    def fake(outputs):
+        calls = []
+
+        def run(cmd, **kwargs):
+            calls.append(cmd)
+            code, text = outputs[len(calls) - 1]
+            return subprocess.CompletedProcess(cmd, code, stdout=text)
+        return run, calls
+
+    run, calls = fake([(1, "RuntimeError: Kernel didn't respond in 120 seconds"), (0, "1 passed")])
+    monkeypatch.setattr(scheduler.subprocess, "run", run)
+    code, out, _ = scheduler.nbval_one(tmp_path / "01_x.ipynb", tmp_path / "none.cfg")
+    assert code == 0 and out == "1 passed" and len(calls) == 2
+    assert "01_x.ipynb: its kernel did not start; checking it once more" in capsys.readouterr().out
+    run, calls = fake([(1, "AssertionError in cell 3"), (0, "never asked")])
+    monkeypatch.setattr(scheduler.subprocess, "run", run)
+    assert scheduler.nbval_one(tmp_path / "01_x.ipynb", tmp_path / "none.cfg")[0] == 1 and len(calls) == 1
+    run, calls = fake([(1, "Kernel didn't respond in 120 seconds")] * 2)
+    monkeypatch.setattr(scheduler.subprocess, "run", run)
+    assert scheduler.nbval_one(tmp_path / "01_x.ipynb", tmp_path / "none.cfg")[0] == 1 and len(calls) == 2  # twice only
