@@ -69,8 +69,8 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
         if results.exists() else True  # nothing saved: every training happens in this run
     started, notebooks = time.perf_counter(), notebooks_in(folder)
     with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
-        data_folder(get_config())  # generated here once, not by two notebooks at the same time
-        times = run_notebooks(notebooks, previous, jobs, copies)
+        # generated once, not by two notebooks at the same time, while those that read none of it run (06)
+        times = run_notebooks(notebooks, previous, jobs, copies, prepare=lambda: data_folder(get_config()))
     wall = time.perf_counter() - started
     if copies is not None:
         print(f"size {size}: the executed notebooks are in {short_path(copies)}; those in {folder} are as committed")
@@ -80,8 +80,7 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     write_json(saved, {**previous, **dict(times)})
     if fresh and len(times) == len(notebooks):  # the README's time table: a run that trained everything itself
         write_json(saved.with_name("reproduce_run.json"), {
-            "jobs": jobs, "cpus": os.cpu_count(), "wall_seconds": round(wall), "notebooks": dict(times),
-            "complete": True})
+            "jobs": jobs, "cpus": os.cpu_count(), "wall_seconds": round(wall), "notebooks": dict(times)})
     if size != "default":  # the README shows the default run; a quick or paper-size run must not replace it
         print(f"size {size}: the README's results (the default run's) are left as they were; "
               f"'dplib report --size {size} --readme FILE' writes this run's tables into FILE")
@@ -115,13 +114,13 @@ KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
 
 
 def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = None,
-                  jobs: int = 1, out_folder: Path | None = None) -> list[tuple[str, float]]:
+                  jobs: int = 1, out_folder: Path | None = None, prepare=None) -> list[tuple[str, float]]:
     """Each notebook in place (or, with ``out_folder``, its executed copy there), ``jobs`` at a time (see
     :func:`side_by_side`), its output streamed live, each line led by the notebook's number when several run; a
     notebook whose data is missing is skipped with the reason.
     ``previous`` (seconds per notebook, from the last run) gives an estimate of what is left. Returns (name, seconds)
     of those that ran, in name order. A notebook that fails stops the run once those running have finished: one
-    line names it and its cell."""
+    line names it and its cell. ``prepare``: makes the synthetic data (see :func:`side_by_side`)."""
     import papermill
 
     previous, running, notebooks = previous or {}, [], [nb.resolve() for nb in notebooks]
@@ -164,7 +163,7 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
 
     home = os.getcwd()
     try:
-        done = side_by_side(running, run, jobs)
+        done = side_by_side(running, run, jobs, prepare)
     finally:  # papermill changes the process's folder for each notebook it runs: two side by side can leave it moved
         os.chdir(home)
     errors = [f.exception() for f in done.values() if f.exception() and not isinstance(f.exception(), NotStarted)]
@@ -186,16 +185,23 @@ class NotStarted(RuntimeError):
     """A notebook that :func:`side_by_side` did not start because another had failed."""
 
 
-def side_by_side(notebooks: list[Path], run, jobs: int) -> dict:
+#: the name :func:`side_by_side` gives its ``prepare`` job: notebooks whose metadata ``dplib.needs`` names it wait
+SYNTHETIC = "synthetic"
+
+
+def side_by_side(notebooks: list[Path], run, jobs: int, prepare=None) -> dict:
     """``run(notebook)`` for each notebook, ``jobs`` at a time: what ``dplib reproduce`` and ``dplib nbval`` share.
     A notebook waits for those its metadata ``dplib.after`` names (it reads their results); see :func:`start_order`.
+    ``prepare()`` (making the synthetic data) is the first job: a notebook whose ``dplib.needs`` names
+    ``"synthetic"`` waits for it, the others start beside it.
     Returns the finished futures by name; after a failure no new notebook starts."""
     from concurrent.futures import ThreadPoolExecutor
 
     futures, failed = {}, []
 
     def one(nb: Path):
-        for name in notebook_meta(nb).get("after", []):
+        meta = notebook_meta(nb)
+        for name in meta.get("after", []) + [n for n in meta.get("needs", []) if n == SYNTHETIC]:
             if name in futures:
                 futures[name].exception()  # waits; a failure there is in ``failed``
         if failed:
@@ -206,8 +212,17 @@ def side_by_side(notebooks: list[Path], run, jobs: int) -> dict:
             failed.append(nb.name)
             raise
 
+    def made():
+        try:
+            return prepare()
+        except BaseException:
+            failed.append("making the synthetic data")
+            raise
+
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
+        if prepare is not None:
+            futures[SYNTHETIC] = pool.submit(made)
         for nb in start_order(notebooks):
             futures[nb.name] = pool.submit(one, nb)
         for future in list(futures.values()):
@@ -243,13 +258,13 @@ def stop_children() -> None:
 
 
 def start_order(notebooks: list[Path]) -> list[Path]:
-    """The order notebooks start in: those whose metadata says ``dplib.first`` (07 and 09, which train the most)
-    first, so that the short ones fill the other worker meanwhile instead of leaving the longest for the end; then
-    name order; those that wait for others (``dplib.after``) last, so that no worker sits idle waiting while another
-    notebook could run."""
-    def key(nb: Path) -> tuple[bool, bool, str]:
+    """The order notebooks start in: those that need no synthetic data first (06 runs while the data is made);
+    then those whose metadata says ``dplib.first`` (07 and 09, which train the most), so that the short ones fill
+    the other worker meanwhile instead of leaving the longest for the end; then name order; those that wait for
+    others (``dplib.after``) last, so that no worker sits idle waiting while another notebook could run."""
+    def key(nb: Path) -> tuple[bool, bool, bool, str]:
         meta = notebook_meta(nb)
-        return bool(meta.get("after")), not meta.get("first"), nb.name
+        return bool(meta.get("after")), SYNTHETIC in meta.get("needs", []), not meta.get("first"), nb.name
 
     return sorted(notebooks, key=key)
 

@@ -242,9 +242,49 @@ def test_notebooks_that_train_most_start_first_and_those_that_wait_last(tmp_path
     (tmp_path / "03_long.ipynb").write_text(json.dumps(nb))
     assert [p.name for p in start_order(notebooks_in(tmp_path))] == [
         "03_long.ipynb", "01_short.ipynb", "04_short.ipynb", "02_reads_03.ipynb"]
-    repo = [p.name for p in start_order(notebooks_in(REPO / "notebooks"))]
-    assert repo[:2] == ["07_audio_ablation.ipynb", "09_joint_model_and_playlists.ipynb"]
+    repo = [p.name for p in start_order(notebooks_in(REPO / "notebooks"))]  # 06 reads no synthetic data
+    assert repo[:3] == ["06_real_lyrics.ipynb", "07_audio_ablation.ipynb", "09_joint_model_and_playlists.ipynb"]
     assert repo[-1] == "08_accuracy_curves.ipynb"
+
+
+def test_the_synthetic_data_is_made_beside_the_notebooks_that_read_none(monkeypatch):
+    """``prepare`` is the first job: a notebook that needs the synthetic data starts only after it, one that reads
+    none (06, the real set) runs beside it; when making the data fails, no notebook that needs it starts."""
+    import threading
+    import time
+
+    from dplib import scheduler
+
+    metas = {"a_real.ipynb": {"needs": ["real-lyrics"]}, "b_synth.ipynb": {"needs": ["synthetic"]}}
+    log, lock = [], threading.Lock()
+
+    def note(event):
+        with lock:
+            log.append(event)
+
+    def prepare():
+        note("data started")
+        time.sleep(0.5)
+        note("data made")
+
+    def run(nb):
+        note(f"{nb.name} started")
+        return nb.name
+
+    monkeypatch.setattr(scheduler, "notebook_meta", lambda nb: metas[nb.name])
+    notebooks = [Path(name) for name in metas]
+    done = scheduler.side_by_side(notebooks, run, 2, prepare)
+    assert [done[nb.name].result() for nb in notebooks] == ["a_real.ipynb", "b_synth.ipynb"]
+    assert log.index("a_real.ipynb started") < log.index("data made") < log.index("b_synth.ipynb started")
+
+    def fails():
+        raise ValueError("no room for the data")
+
+    log.clear()
+    done = scheduler.side_by_side(notebooks, run, 2, fails)
+    assert isinstance(done["b_synth.ipynb"].exception(), scheduler.NotStarted)
+    assert "b_synth.ipynb started" not in log
+    assert isinstance(done[scheduler.SYNTHETIC].exception(), ValueError)
 
 
 def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
@@ -281,7 +321,7 @@ def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     times = json.loads((tmp_path / "results" / "notebook_times.json").read_text())
     assert sorted(times) == ["01_write.ipynb", "02_read.ipynb", "03_alone.ipynb"] and times["01_write.ipynb"] >= 6
     run = json.loads((tmp_path / "results" / "reproduce_run.json").read_text())  # the README's time table
-    assert run["complete"] and run["jobs"] == 2 and run["notebooks"] == pytest.approx(times)
+    assert run["jobs"] == 2 and run["notebooks"] == pytest.approx(times)
     assert run["wall_seconds"] >= times["01_write.ipynb"] + times["02_read.ipynb"] - 1  # 02 waited for 01
     from dplib.readme import run_time_lines
 
