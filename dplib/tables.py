@@ -200,11 +200,6 @@ def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -
     return missing
 
 
-def len_train(result: dict) -> int:
-    """Unordered training pairs of a result (its counts hold both orders)."""
-    return result["counts"]["train"]["pairs"] // 2
-
-
 def versus(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
     """``"above"``, ``"below"`` or ``"within the spread of"``: a mean is called different from another only when the
     gap exceeds twice the combined standard deviation over seeds (a rough rule with 3 seeds, and said so)."""
@@ -228,7 +223,7 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
         acc = {n: spread(r["test_accuracy"] for r in runs if r["name"] == n) for n in names}
         best = max(names, key=lambda n: auc[n][0])
         fit = spread(r["train_accuracy"] for r in runs if r["name"] == best)
-        pairs = spread(len_train(r) for r in runs if r["name"] == best)
+        pairs = spread(r["counts"]["train"]["pairs"] for r in runs if r["name"] == best)
         cosine = spread(b["content"]["roc_auc"] for b in load_baselines(cfg, "audio", split, seeds=seeds))
         above = sum(m - 2 * s > 0.5 for m, s, k in auc.values() if k > 1)
         standing = [versus(auc[n], cosine) for n in names]
