@@ -231,17 +231,17 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
             f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
             f"is {best}: {100 * acc[best][0]:.1f} ± "
             f"{100 * acc[best][1]:.1f}% test accuracy (on its training pairs {100 * fit[0]:.1f} ± {100 * fit[1]:.1f}%), "
-            f"AUC {auc[best][0]:.2f} ± {auc[best][1]:.2f}; {above} of "
+            f"AUC {auc[best][0]:.3f} ± {auc[best][1]:.3f}; {above} of "
             f"{len(names)} are above chance (AUC 0.5) by more than twice their spread. The spectral cosine, which "
-            f"learns nothing, has AUC {cosine[0]:.2f} ± {cosine[1]:.2f}: {standing.count('above')} networks are above "
+            f"learns nothing, has AUC {cosine[0]:.3f} ± {cosine[1]:.3f}: {standing.count('above')} networks are above "
             f"it, {standing.count('within the spread of')} within its spread and {standing.count('below')} below.")
         if split == "song":
             paper_best = "conv1_absdiff_fc1"
             for name in names:
                 if name.startswith(("bands", "mel")) and name.endswith("conv1_absdiff_fc1") and paper_best in auc:
                     parts.append(f"{name} is {versus(auc[name], auc[paper_best])} the paper's input "
-                                 f"({auc[name][0]:.2f} ± {auc[name][1]:.2f} against {auc[paper_best][0]:.2f} ± "
-                                 f"{auc[paper_best][1]:.2f}).")
+                                 f"({auc[name][0]:.3f} ± {auc[name][1]:.3f} against {auc[paper_best][0]:.3f} ± "
+                                 f"{auc[paper_best][1]:.3f}).")
     runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
     half = [r for r in runs if r["test_accuracy"] == 0.5]
     if half:
