@@ -84,7 +84,7 @@ with tempfile.TemporaryDirectory() as tmp:
     model = build_lyrics_model(data.input_dim, "all", 2)
     h = fit(model, data, epochs=1, batch_size=cfg.batch_size)
     m = data.manifest
-    print("RESULT", before, prepared, f"{seconds:.1f}", m["listed_pairs"], m["counts"]["train"]["pairs"], encoded,
+    print("RESULT", before, prepared, f"{seconds:.1f}", m["listed_pairs"], m["counts"]["train"]["rows"], encoded,
           epoch_before, peak_kb(), f"{h['seconds']:.1f}")
 """
 

@@ -220,10 +220,10 @@ def table3_fft_epochs(cfg) -> dict:
     for split in ("pair", "song"):
         for r in load_results(cfg, "audio", split, "", cfg.seeds):
             row = out.setdefault(str(r["conv_layers"]), {"trainings": 0, "rows": 0, "rows_to_best": 0})
-            pairs = r["counts"]["train"]["pairs"]
+            rows = r["counts"]["train"].get("rows", r["counts"]["train"]["pairs"])  # older results: "pairs"
             row["trainings"] += 1
-            row["rows"] += r["epochs_run"] * pairs
-            row["rows_to_best"] += r["best_epoch"] * pairs
+            row["rows"] += r["epochs_run"] * rows
+            row["rows_to_best"] += r["best_epoch"] * rows
     return out
 
 

@@ -60,6 +60,8 @@ def check_inputs(args) -> None:
             if Path(given).is_symlink():  # a link whose target is missing (or a loop, where resolve lets it pass)
                 raise DataError("a symbolic link that leads nowhere (a loop, or its target is missing)", given)
             raise DataError(f"no such {'model file' if key == 'model' else 'file or folder'}", given)
+        if given and not (Path(given).is_file() or Path(given).is_dir()):  # /dev/zero never ends, a pipe reads once
+            raise DataError("not a regular file or folder (a device or a pipe): give a file", given)
     if args.command == "evaluate" and Path(args.out).resolve() == Path(args.model).resolve().parent:
         raise DataError("--out is the model's own folder: its metrics.json is the training run's; choose another "
                         "folder", args.out)

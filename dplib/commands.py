@@ -67,7 +67,7 @@ def cmd_data_shards(args, out: Path) -> None:
     print(f"{m['listed_pairs']:,} listed pairs -> {m['unique_pairs']:,} unique -> split '{m['split']}', balanced, "
           f"both orders; vocabulary {m['vocab_size']:,} (training songs only)")
     for part, c in m["counts"].items():
-        print(f"  {part:>5}: {c['pairs']:>9,} rows ({c['positive']:,} similar), {c['songs']:,} songs, "
+        print(f"  {part:>5}: {c['pairs']:>9,} pairs ({c['similar']:,} similar), {c['songs']:,} songs, "
               f"{len(m['shards'][part])} shard(s)")
     print(f"  leakage (val/test pairs touching a training song): {m['leakage']}\n{m['report']}")
     print(f"written to {args.out}; train with: dplib train lyrics --shards {args.out} --out runs/NAME")

@@ -41,7 +41,7 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
     """
     pairs = data.pairs(part)
     if len(pairs) == 0:
-        return {"accuracy": float("nan"), "roc_auc": float("nan"), "symmetry_gap": float("nan"), "n_pairs": 0}
+        return {"accuracy": float("nan"), "roc_auc": float("nan"), "symmetry_gap": float("nan"), "n_rows": 0}
     if not (np.array_equal(pairs.a[0::2], pairs.b[1::2]) and np.array_equal(pairs.b[0::2], pairs.a[1::2])):
         raise ValueError(f"the {part} part does not hold each pair in both orders side by side (Pairs.with_flips)")
     with warnings.catch_warnings():
@@ -51,7 +51,7 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
         "accuracy": float(((p >= 0.5) == (pairs.label == 1)).mean()),
         "roc_auc": roc_auc(pairs.label, p),
         "symmetry_gap": float(np.abs(p[0::2] - p[1::2]).mean()),
-        "n_pairs": int(len(pairs)),
+        "n_rows": int(len(pairs)),  # each pair twice
     }
     if keep_scores:
         out["p"] = [round(float(x), 5) for x in p]

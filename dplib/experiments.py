@@ -6,11 +6,9 @@ finished. Tables with a spread train each configuration once per seed in ``cfg.s
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-
 
 from .baselines import song_identity_scores, spectral_cosine, tfidf_cosine, threshold_accuracy
 from .config import Config
@@ -19,7 +17,7 @@ from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
 from .datasets.pairs import PARTS
-from .datasets.prepare import PairData, prepare_audio, prepare_lyrics
+from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, splits_key
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate, roc_auc
 
@@ -67,23 +65,6 @@ class Experiment:
     def data_key(self) -> str:
         """A fingerprint of the pairs in every part: a saved result is reused only for the same pairs."""
         return splits_key(self.data)
-
-
-def pairs_text(pairs) -> str:
-    """``a,b,label|a,b,label|...``: what the fingerprints below hash."""
-    return "|".join(f"{a},{b},{y}" for a, b, y in zip(pairs.a, pairs.b, pairs.label))
-
-
-def pairs_key(pairs) -> str:
-    """A fingerprint of some labelled pairs, in order."""
-    return hashlib.sha1(pairs_text(pairs).encode()).hexdigest()[:16]
-
-
-def splits_key(data: PairData) -> str:
-    """A fingerprint of the pairs (and labels) of the train, val and test parts: the same for the same pairs
-    prepared in memory or streamed."""
-    text = "".join(pairs_text(data.pairs(name)) for name in ("train", "val", "test"))
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
 def data_folder(cfg: Config) -> Path:
@@ -258,7 +239,7 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     path = exp.folder / f"{name}.json"
     extra = extra or {}
     if path.exists() and not rerun and not keep_model:
-        saved = json.loads(path.read_text())
+        saved = read_result(path)
         same_extra = all(saved.get(f"{key}_key") == pairs_key(p) for key, p in extra.items())
         if reusable(saved, exp, epochs) and same_extra:
             return {**saved, "reused": True}
@@ -370,6 +351,15 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
     return rows
 
 
+def read_result(path: Path) -> dict:
+    """A saved result. One saved before ``counts`` said ``rows`` (it named the rows "pairs") is read the new way."""
+    result = json.loads(path.read_text())
+    for c in result.get("counts", {}).values():
+        if "rows" not in c:
+            c.update(rows=c["pairs"], pairs=c["pairs"] // 2, similar=c.pop("positive") // 2)
+    return result
+
+
 def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
                  seeds: tuple[int, ...] | None = None) -> list[dict]:
     """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``), made the way training
@@ -381,7 +371,7 @@ def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
         folder = cfg.results_dir / (dataset or kind) / split / f"seed{seed}"
         for settings in grid_of(kind, dataset):
             path = folder / f"{config_name(kind, **settings, dataset=dataset)}.json"
-            result = json.loads(path.read_text()) if path.exists() else None
+            result = read_result(path) if path.exists() else None
             if result is not None and result.get("protocol", 1) == PROTOCOL[kind]:
                 out.append(result)
     return out

@@ -17,10 +17,10 @@ from .config import Config
 from .runtime import machine_summary
 from .datasets.corpus import Corpus
 from .datasets.files import write_json, written
-from .datasets.prepare import Prepared, prepare_joint
+from .datasets.prepare import Prepared, prepare_joint, splits_key
 from .datasets.synthetic import SIZES
 from .evaluation import bootstrap_ci, evaluate
-from .experiments import PROTOCOL, prepare, same_making, splits_key, training_settings
+from .experiments import PROTOCOL, prepare, same_making, training_settings
 from .tables import mean_sd
 
 #: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
@@ -88,7 +88,7 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
               "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
               "acc_ci": bootstrap_ci(labels, test["p"]), "auc_ci": bootstrap_ci(labels, test["p"], "roc_auc"),
               "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
-              "seconds": round(history["seconds"], 2), "n_test_pairs": test["n_pairs"], "machine": machine_summary()}
+              "seconds": round(history["seconds"], 2), "n_test_rows": test["n_rows"], "machine": machine_summary()}
     folder.mkdir(parents=True, exist_ok=True)
     json_path.unlink(missing_ok=True)
     with written(model_path) as partial:
@@ -220,7 +220,8 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
     joint, lyrics, audio = (auc("joint (all_sym + absdiff)"), auc("lyrics only (all_sym, 2 FC)"),
                             auc("audio only (conv1, absdiff)"))
     width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r])
-    pairs = round(np.mean([r[n]["n_test_pairs"] for r in results for n in r]) / 2)  # rows hold both orders
+    rows = [r[n].get("n_test_rows", r[n].get("n_test_pairs")) for r in results for n in r]  # older: "pairs"
+    pairs = round(np.mean(rows) / 2)  # rows hold both orders
     lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(joint)}) is {versus(joint, lyrics)} the "
              f"lyrics-only model's ({say(lyrics)}) and {versus(joint, audio)} the audio-only model's ({say(audio)}), "
              f"over {joint[2]} seeds. One seed's 95% bootstrap interval on its test pairs is {width:.2f} wide on "

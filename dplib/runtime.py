@@ -75,3 +75,17 @@ def device_summary() -> str:
             names.append(details.get("device_name", gpu.name))
         return f"GPU: {', '.join(names)} (TensorFlow {tf.__version__})"
     return f"CPU only, {os.cpu_count()} cores (TensorFlow {tf.__version__})"
+
+
+def matmul_rate(n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of an ``n`` x ``n`` float32 matrix product in NumPy, best of ``repeats``: a yardstick that says how
+    fast this machine was when a run's clock was read (shared virtual machines differ from day to day)."""
+    import time
+
+    x = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        x @ x
+        best = min(best, time.perf_counter() - started)
+    return 2 * n**3 / best / 1e9

@@ -200,11 +200,6 @@ def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -
     return missing
 
 
-def len_train(result: dict) -> int:
-    """Unordered training pairs of a result (its counts hold both orders)."""
-    return result["counts"]["train"]["pairs"] // 2
-
-
 def versus(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
     """``"above"``, ``"below"`` or ``"within the spread of"``: a mean is called different from another only when the
     gap exceeds twice the combined standard deviation over seeds (a rough rule with 3 seeds, and said so)."""
@@ -228,7 +223,7 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
         acc = {n: spread(r["test_accuracy"] for r in runs if r["name"] == n) for n in names}
         best = max(names, key=lambda n: auc[n][0])
         fit = spread(r["train_accuracy"] for r in runs if r["name"] == best)
-        pairs = spread(len_train(r) for r in runs if r["name"] == best)
+        pairs = spread(r["counts"]["train"]["pairs"] for r in runs if r["name"] == best)
         cosine = spread(b["content"]["roc_auc"] for b in load_baselines(cfg, "audio", split, seeds=seeds))
         above = sum(m - 2 * s > 0.5 for m, s, k in auc.values() if k > 1)
         standing = [versus(auc[n], cosine) for n in names]
@@ -236,17 +231,17 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
             f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
             f"is {best}: {100 * acc[best][0]:.1f} ± "
             f"{100 * acc[best][1]:.1f}% test accuracy (on its training pairs {100 * fit[0]:.1f} ± {100 * fit[1]:.1f}%), "
-            f"AUC {auc[best][0]:.2f} ± {auc[best][1]:.2f}; {above} of "
+            f"AUC {auc[best][0]:.3f} ± {auc[best][1]:.3f}; {above} of "
             f"{len(names)} are above chance (AUC 0.5) by more than twice their spread. The spectral cosine, which "
-            f"learns nothing, has AUC {cosine[0]:.2f} ± {cosine[1]:.2f}: {standing.count('above')} networks are above "
+            f"learns nothing, has AUC {cosine[0]:.3f} ± {cosine[1]:.3f}: {standing.count('above')} networks are above "
             f"it, {standing.count('within the spread of')} within its spread and {standing.count('below')} below.")
         if split == "song":
             paper_best = "conv1_absdiff_fc1"
             for name in names:
                 if name.startswith(("bands", "mel")) and name.endswith("conv1_absdiff_fc1") and paper_best in auc:
                     parts.append(f"{name} is {versus(auc[name], auc[paper_best])} the paper's input "
-                                 f"({auc[name][0]:.2f} ± {auc[name][1]:.2f} against {auc[paper_best][0]:.2f} ± "
-                                 f"{auc[paper_best][1]:.2f}).")
+                                 f"({auc[name][0]:.3f} ± {auc[name][1]:.3f} against {auc[paper_best][0]:.3f} ± "
+                                 f"{auc[paper_best][1]:.3f}).")
     runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
     half = [r for r in runs if r["test_accuracy"] == 0.5]
     if half:

@@ -69,7 +69,7 @@ def fit(
     """
     train = data.dataset("train", batch_size, seed=seed, fast=fast, fixed_shapes=fixed_shapes)
     val = data.dataset("val", 2 * batch_size, fast=fast, fixed_shapes=fixed_shapes)
-    return _fit_datasets(model, train, val, data.counts()["train"]["pairs"], epochs, verbose, callbacks, patience)
+    return _fit_datasets(model, train, val, data.counts()["train"]["rows"], epochs, verbose, callbacks, patience)
 
 
 def _compiled_with_auc(model) -> bool:

@@ -1,7 +1,9 @@
 """Bad input: a clear error naming the file (and line), or a counted skip; never a silent drop."""
 import json
+import os
 import sqlite3
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -244,3 +246,43 @@ def test_a_line_longer_than_the_limit_is_a_counted_skip_never_read_whole(tmp_pat
     assert sum(n for reason, n in report.skips.items() if reason.startswith("line over")) == 1
     with pytest.raises(DataError, match="lyrics.jsonl, line 2: line over"):
         load_lyrics_texts(path, report=SkipReport(strict=True))
+
+
+def test_a_device_is_refused_as_a_text_input(tmp_path):
+    """``/dev/zero`` has no end and no line break: reading it line by line would never finish."""
+    with pytest.raises(DataError, match="/dev/zero: not a regular file"):
+        read_pairs_csv("/dev/zero")
+
+
+def capped_cli(*args, cwd):
+    """``dplib ARGS`` in a fresh process whose address space is capped at 4 GiB, as the issue's tries were: an
+    input that would be read whole then fails with MemoryError instead of taking the machine (and CI) down."""
+    import resource
+    import subprocess
+    import sys
+
+    def cap():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "-m", "dplib.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, preexec_fn=cap, timeout=300)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists() or os.name != "posix", reason="needs /dev/zero and rlimits (POSIX)")
+def test_endless_and_huge_inputs_end_in_one_named_line_under_a_memory_cap(tmp_path):
+    """Under a 4 GiB cap: ``--pairs /dev/zero`` is refused before anything loads; a JSONL lyric on one 17 MB line is
+    a counted skip read in bounded pieces, and the lyrics file that yields nothing is named as the cause."""
+    (tmp_path / "pairs.csv").write_text("track_a,track_b,score\nTRAAAAA128F9301234,TRAAAAB128F9301235,0.9\n")
+    with open(tmp_path / "big.jsonl", "w") as f:
+        f.write('{"track_id": "TRAAAAA128F9301234", "text": "' + "la " * (6 << 20) + '"}\n')
+    code, out, err = capped_cli("train", "lyrics", "--pairs", "/dev/zero", "--lyrics", "big.jsonl", "--out", "run",
+                                cwd=tmp_path)
+    assert code == 1 and err.strip() == "dplib train: error: /dev/zero: not a regular file or folder (a device or a " \
+                                        "pipe): give a file", err
+    code, out, err = capped_cli("train", "lyrics", "--pairs", "pairs.csv", "--lyrics", "big.jsonl", "--out", "run",
+                                cwd=tmp_path)
+    assert code == 1 and "MemoryError" not in err and "Traceback" not in err, err
+    assert err.startswith("dplib train: error: big.jsonl: no lyrics read from it") and "1 line over 16 MB" in err, err
+    assert not (tmp_path / "run").exists()

@@ -58,23 +58,23 @@ def test_song_split_shards_are_balanced_flipped_and_song_disjoint(synth_quick, t
     for name in ("train", "val", "test"):
         pairs = read_csv_pairs(out / f"{name}_pairs.csv")
         counts = m["counts"][name]
-        assert counts["pairs"] == 2 * len(pairs) > 0
-        assert counts["positive"] == counts["pairs"] // 2  # balanced 50/50
+        assert counts["rows"] == 2 * counts["pairs"] == 2 * len(pairs) > 0  # both orders of each pair
+        assert counts["similar"] == counts["pairs"] // 2  # balanced 50/50
         assert sum(s >= 0.5 for _, _, s in pairs) == len(pairs) // 2
         songs[name] = {t for a, b, _ in pairs for t in (a, b)}
         assert counts["songs"] == len(songs[name])
         examples = raw_examples(out, name)
-        assert len(examples) == counts["pairs"]
+        assert len(examples) == counts["rows"]
         for first, second in zip(examples[0::2], examples[1::2]):  # every pair in both orders, side by side
             assert (first[1], first[0], first[2]) == second
-        assert len(m["shards"][name]) == -(-counts["pairs"] // 500)
+        assert len(m["shards"][name]) == -(-counts["rows"] // 500)
     assert not songs["train"] & songs["val"] and not songs["train"] & songs["test"] and not songs["val"] & songs["test"]
     assert m["leakage"] == {"val": 0.0, "test": 0.0}
     assert m["pairs_across_splits"] > 0  # the price of a song-disjoint split, counted
 
     loaded = StreamedLyrics.load(out)
     n = sum(int(y.shape[0]) for _, y in loaded.dataset("val", batch_size=64))
-    assert n == m["counts"]["val"]["pairs"]
+    assert n == m["counts"]["val"]["rows"]
 
 
 def test_shards_hold_the_training_vocabulary_encodings(synth_quick, tmp_path):
@@ -100,7 +100,13 @@ def test_caps_and_determinism(synth_quick, tmp_path):
     one = prepare_lyrics_shards(synth_quick, tmp_path / "one", n_per_class=(150, 20, 20), seed=3)
     prepare_lyrics_shards(synth_quick, tmp_path / "two", n_per_class=(150, 20, 20), seed=3)
     prepare_lyrics_shards(synth_quick, tmp_path / "other", n_per_class=(150, 20, 20), seed=4)
-    assert {k: v["pairs"] for k, v in one.counts().items()} == {"train": 600, "val": 80, "test": 80}
+    assert {k: v["rows"] for k, v in one.counts().items()} == {"train": 600, "val": 80, "test": 80}
+    old = {part: {"pairs": c["rows"], "positive": c["rows"] // 2, "songs": c["songs"]}  # a manifest before "rows"
+           for part, c in one.manifest["counts"].items()}
+    new = one.counts()
+    one.manifest["counts"] = old
+    assert one.counts() == new and new["train"] == {"rows": 600, "pairs": 300, "similar": 150,
+                                                    "songs": new["train"]["songs"]}
     assert one.manifest["available"]["train"]["positive"] > 150
     for name in ("train_pairs.csv", "vocabulary.json", "train-00000-of-00001.tfrecord", "songs.npy"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
@@ -154,7 +160,7 @@ def test_cli_shards_then_train(synth_quick, tmp_path, capsys):
     assert main(["train", "lyrics", "--shards", str(shards), "--combine", "product", "--fc", "1",
                  "--epochs", "1", "--out", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["n_train_pairs"] == 1200 and metrics["split"] == "song"
+    assert metrics["n_train_pairs"] == 600 and metrics["split"] == "song"  # 300 per class, unordered
     assert metrics["n_test_pairs"] == StreamedLyrics.load(shards).counts()["test"]["pairs"]
     assert 0.0 <= metrics["test_accuracy"] <= 1.0
     assert metrics["symmetry_gap"] < 1e-6  # product is symmetric, and the flips sit side by side
@@ -196,7 +202,7 @@ def test_bucketed_shard_batches_group_similar_lengths(synth_quick, tmp_path):
         k = np.searchsorted(edges, longest, side="right")
         assert k.min() == k.max()  # one length bucket per batch
         n += len(y)
-    assert n == data.counts()["train"]["pairs"]
+    assert n == data.counts()["train"]["rows"]
 
 
 @pytest.mark.parametrize("split,seed,caps", [("pair", 0, (None, None, None)), ("song", 3, (150, 20, None)),
@@ -205,7 +211,7 @@ def test_streamed_and_in_memory_paths_draw_the_same_pairs(synth_quick, tmp_path,
     """One split rule (PartDraw) and one balanced draw: the same seed gives the same pairs, in the same order,
     the same vocabulary and the same encoded songs, whichever path prepared them."""
     from dplib.datasets.prepare import prepare_lyrics
-    from dplib.experiments import splits_key
+    from dplib.datasets.prepare import splits_key
 
     memory = prepare_lyrics(load_corpus(synth_quick), split, caps, max_len=40, seed=seed)
     streamed = prepare_lyrics_shards(synth_quick, tmp_path / "s", split, caps, max_len=40, seed=seed, n_buckets=5)
@@ -258,7 +264,7 @@ def test_one_fit_and_one_evaluate_for_both_paths(synth_quick, tmp_path):
         history = fit(model, data, epochs=1, batch_size=32)
         assert history["epochs_run"] == 1 and history["pairs_per_second"] > 0
         result = evaluate(model, data, "test", keep_scores=True)
-        assert result["n_pairs"] == 80 and result["symmetry_gap"] < 1e-6  # product: symmetric
+        assert result["n_rows"] == 80 and result["symmetry_gap"] < 1e-6  # 40 pairs, both orders; product: symmetric
         p = np.array(result["p"])
         assert result["accuracy"] == pytest.approx(((p >= 0.5) == (data.pairs("test").label == 1)).mean())
     concat = build_lyrics_model(memory.input_dim, "concat", 1)  # asymmetric: its gap is measured, not assumed

@@ -151,8 +151,9 @@ def corpus_from_files(pairs_csv: str | Path, lyrics: str | Path | None = None, a
     scored = read_pairs_csv(pairs_csv, report)
     texts = load_lyrics_texts(lyrics, report=report) if lyrics else {}
     if lyrics and not texts:  # named here: otherwise the pairs file would seem to blame ("0 similar pairs")
+        why = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.skips.items()))
         raise DataError("no lyrics read from it (a JSONL file of {track_id, text} or a folder of TRACKID.txt; "
-                        f"{report.total:,} records skipped)", lyrics)
+                        f"skipped: {why or 'nothing'})", lyrics)
     audio_ids: list[str] = []
     if audio:
         paths.audio = Path(audio)

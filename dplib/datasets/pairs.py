@@ -368,15 +368,16 @@ class PairSplits:
     test: Pairs
     method: str
     leakage: dict[str, float]
+    flipped: bool = True  # each part holds every pair in both orders
 
     def __getitem__(self, name: str) -> Pairs:
         return getattr(self, name)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {
-            name: {"pairs": len(self[name]), "positive": self[name].n_positive, "songs": len(self[name].songs())}
-            for name in PARTS
-        }
+        """Per part: ``rows`` (what a model reads), ``pairs`` (unordered), ``similar`` (similar pairs), ``songs``."""
+        per = 2 if self.flipped else 1
+        return {name: {"rows": len(self[name]), "pairs": len(self[name]) // per,
+                       "similar": self[name].n_positive // per, "songs": len(self[name].songs())} for name in PARTS}
 
 
 def make_splits(
@@ -395,4 +396,4 @@ def make_splits(
     leaks = leakage(balanced)
     if flip:
         balanced = {name: p.with_flips() for name, p in balanced.items()}
-    return PairSplits(balanced["train"], balanced["val"], balanced["test"], method, leaks)
+    return PairSplits(balanced["train"], balanced["val"], balanced["test"], method, leaks, flipped=flip)

@@ -5,6 +5,7 @@ never shape it.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -246,3 +247,20 @@ def prepare_joint(
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     audio = encode_audio(audio_dir, used_songs(splits), n_blocks or clip_blocks(corpus), report=report, bands=bands)
     return finish_prepared("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)
+
+
+def pairs_text(pairs) -> str:
+    """``a,b,label|a,b,label|...``: what the fingerprints below hash."""
+    return "|".join(f"{a},{b},{y}" for a, b, y in zip(pairs.a, pairs.b, pairs.label))
+
+
+def pairs_key(pairs) -> str:
+    """A fingerprint of some labelled pairs, in order."""
+    return hashlib.sha1(pairs_text(pairs).encode()).hexdigest()[:16]
+
+
+def splits_key(data: PairData) -> str:
+    """A fingerprint of the pairs (and labels) of the train, val and test parts: the same for the same pairs
+    prepared in memory or streamed."""
+    text = "".join(pairs_text(data.pairs(name)) for name in ("train", "val", "test"))
+    return hashlib.sha1(text.encode()).hexdigest()[:16]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections import Counter
 from pathlib import Path
 from typing import Iterator
@@ -121,8 +122,11 @@ MAX_LINE_BYTES = 16 << 20  # no line of these formats comes near it; a longer on
 def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str]:
     """The lines of a text file, decoded one by one: a line that is not UTF-8, or longer than
     :data:`MAX_LINE_BYTES`, is a counted skip naming its line number (a byte-order mark at the start is dropped).
-    ``where[0]`` follows the line number. Memory holds one line at most."""
+    ``where[0]`` follows the line number. Memory holds one line at most. A device or a pipe (``/dev/zero`` has no end
+    and no line break) is refused: only a regular file has an end to read to."""
     with open(path, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise DataError("not a regular file (a device or a pipe): give a file", path)
         line_no = 0
         while raw := f.readline(MAX_LINE_BYTES + 1):
             line_no += 1

@@ -55,7 +55,11 @@ class StreamedLyrics:
         return Vocabulary.load(self.folder / "vocabulary.json")
 
     def counts(self) -> dict:
-        return self.manifest["counts"]
+        """As :meth:`dplib.datasets.pairs.PairSplits.counts`. A manifest written before that named rows "pairs"
+        and similar rows "positive": read the same way."""
+        return {part: c if "rows" in c else {"rows": c["pairs"], "pairs": c["pairs"] // 2,
+                                             "similar": c["positive"] // 2, "songs": c["songs"]}
+                for part, c in self.manifest["counts"].items()}
 
     @property
     def leakage(self) -> dict[str, float]:

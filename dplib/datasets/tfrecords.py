@@ -170,6 +170,7 @@ def write_shards(ids: np.ndarray, drawn, encoded, out: Path, shard_size: int, re
         rows = ((x.decode(), z.decode(), s) for x, z, s in zip(ids[rec["a"]], ids[rec["b"]], rec["score"]))
         write_pairs_csv(rows, out / f"{name}_pairs.csv", digits=9)  # float32 exactly: labels read back the same
         used = np.union1d(rec["a"], rec["b"])
-        counts[name] = {"pairs": 2 * len(rec), "positive": 2 * int(rec["label"].sum()), "songs": int(len(used))}
+        counts[name] = {"rows": 2 * len(rec), "pairs": len(rec), "similar": int(rec["label"].sum()),
+                        "songs": int(len(used))}
         shards[name] = [p.name for p in writer.paths]
     return {"counts": counts, "shards": shards, "length_boundaries": boundaries}

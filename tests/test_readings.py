@@ -1,0 +1,54 @@
+"""Readings written by code say what the tables under them say: the same results, the same numbers."""
+import re
+
+import numpy as np
+
+
+def save_audio_results(cfg, rng):
+    """Saved Table 3 results (and their baselines) for 3 seeds on both splits, as a run writes them."""
+    from dplib.datasets.files import write_json
+    from dplib.experiments import AUDIO_BEYOND, PROTOCOL, config_name, grid_of
+
+    for split in ("pair", "song"):
+        for seed in cfg.seeds:
+            for dataset in ("", *AUDIO_BEYOND):
+                folder = cfg.results_dir / (dataset or "audio") / split / f"seed{seed}"
+                for settings in grid_of("audio", dataset):
+                    name = config_name("audio", **settings, dataset=dataset)
+                    write_json(folder / f"{name}.json", {
+                        "name": name, "seed": seed, "protocol": PROTOCOL["audio"],
+                        "roc_auc": float(rng.uniform(0.45, 0.8)), "test_accuracy": float(rng.uniform(0.45, 0.75)),
+                        "train_accuracy": float(rng.uniform(0.5, 0.9)),
+                        "counts": {p: {"rows": 2 * n, "pairs": n, "similar": n // 2, "songs": n}
+                                   for p, n in (("train", 800), ("val", 200), ("test", 200))}})
+                rows = {key: {"name": name + (f" ({dataset})" if dataset else ""), "roc_auc": float(rng.uniform(0.5, 0.8)),
+                              "test_accuracy": float(rng.uniform(0.5, 0.7))}
+                        for key, name in (("content", "spectral cosine"), ("song_identity", "song identity"),
+                                          ("majority", "majority"))}
+                write_json(folder / "baselines.json", {"rows": rows})
+
+
+def test_the_table3_reading_quotes_the_numbers_of_the_table_it_reads(tmp_path):
+    from dplib.config import get_config
+    from dplib.experiments import AUDIO_BEYOND
+    from dplib.tables import spread_table, table3_paragraph
+
+    cfg = get_config(size="default", results_root=tmp_path)
+    save_audio_results(cfg, np.random.default_rng(7))
+    table = spread_table(cfg, "audio", splits=("pair", "song"), extra=tuple(AUDIO_BEYOND))
+    reading = table3_paragraph(cfg)
+    rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines() if line.startswith("| ")}
+    for split, column in (("pair", 0), ("song", 1)):
+        label = "On the pair split" if split == "pair" else "On songs never seen in training"
+        said = re.search(label + r".*? is (\S+): ([\d.]+) ± ([\d.]+)% test accuracy.*?AUC ([\d.]+) ± ([\d.]+);"
+                         r".*?has AUC ([\d.]+) ± ([\d.]+):", reading)
+        assert said, reading
+        best, acc, acc_sd, auc, auc_sd, *cosine = said.groups()
+        cells = re.findall(r"([\d.]+) ± ([\d.]+)%? \| ([\d.]+) ± ([\d.]+) \|", rows[best])[column]
+        assert (acc, acc_sd) == cells[:2], (split, rows[best])  # the same numbers, rounded the same way
+        assert (auc, auc_sd) == cells[2:]
+        aucs = {name: float(re.findall(r"\| ([\d.]+) ± [\d.]+ \|", line)[column]) for name, line in rows.items()
+                if "(baseline)" not in name and name != "model"}
+        assert float(cells[2]) == max(aucs.values()), "the reading's best is the table's highest mean AUC"
+        base = re.findall(r"([\d.]+) ± ([\d.]+) \|", rows["spectral cosine (baseline)"])[column]  # its AUC cells
+        assert tuple(cosine) == base, "the reading's spectral cosine is the table's baseline row"
