@@ -104,8 +104,9 @@ def run_time_lines(path: Path) -> list[str]:
              f"{run['jobs']} notebooks at a time: each notebook's wall-clock time as it ran beside another, and the "
              "whole run, which includes generating the synthetic data (while notebook 06, which reads none of it, runs).",
              *([f"Before it started, the machine multiplied two 2048 x 2048 float32 matrices at "
-                f"{run['matmul_gflops']:,} GFLOP/s (NumPy): a yardstick for comparing runs, since a shared machine's "
-                "speed changes from day to day."] if "matmul_gflops" in run else []),
+                f"{run['matmul_gflops']:,} GFLOP/s (NumPy) and trained a small LSTM at {run['lstm_steps_per_second']:,} "
+                "steps per second (`dplib.runtime.yardsticks`): for comparing runs, since a shared machine's speed "
+                "changes from day to day."] if "lstm_steps_per_second" in run else []),
              "", "| notebook | minutes |", "|---|---|"]
     lines += [f"| {name} | {sec / 60:.1f} |" for name, sec in sorted(run["notebooks"].items())]
     return lines + [f"| **the whole run** | **{run['wall_seconds'] / 60:.1f}** |", ""]

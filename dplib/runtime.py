@@ -77,15 +77,33 @@ def device_summary() -> str:
     return f"CPU only, {os.cpu_count()} cores (TensorFlow {tf.__version__})"
 
 
-def matmul_rate(n: int = 2048, repeats: int = 5) -> float:
-    """GFLOP/s of an ``n`` x ``n`` float32 matrix product in NumPy, best of ``repeats``: a yardstick that says how
-    fast this machine was when a run's clock was read (shared virtual machines differ from day to day)."""
+def yardsticks() -> dict:
+    """How fast this machine is now, measured two ways in a few seconds, so that run times taken on different days
+    can be compared (shared virtual machines differ): ``matmul_gflops``, a 2048 x 2048 float32 matrix product in
+    NumPy (arithmetic), and ``lstm_steps_per_second``, training steps of a small LSTM on one batch of 64 songs of 30
+    words (the cost of each operation, which bounds the tutorial's small models). Best of a few tries each."""
     import time
 
-    x = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        x @ x
-        best = min(best, time.perf_counter() - started)
-    return 2 * n**3 / best / 1e9
+    quiet_tensorflow()  # the command line's stderr stays free of TensorFlow's start-up lines
+    import keras
+
+    def best(step, repeats: int) -> float:
+        step()  # warm up (and, for Keras, trace)
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            step()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2048, 2048), dtype=np.float32)
+    gflops = 2 * 2048**3 / best(lambda: x @ x, 5) / 1e9
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((30,), dtype="int32"), keras.layers.Embedding(1000, 20),
+                              keras.layers.LSTM(10), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    ids, labels = rng.integers(1, 1000, (64, 30)), rng.integers(0, 2, 64)
+    steps = 50
+    seconds = best(lambda: [model.train_on_batch(ids, labels) for _ in range(steps)], 3)
+    return {"matmul_gflops": round(gflops), "lstm_steps_per_second": round(steps / seconds)}

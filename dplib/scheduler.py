@@ -57,7 +57,7 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     from .datasets.files import write_json
     from .experiments import data_folder
     from .readme import write_report
-    from .runtime import matmul_rate
+    from .runtime import yardsticks
 
     needs_extra(("papermill", "ipykernel"), "notebooks", "dplib reproduce runs the notebooks with papermill")
     saved = get_config(size=size).results_dir / "notebook_times.json"
@@ -68,7 +68,7 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     results = get_config(size=size).results_dir
     fresh = not any(f.name not in (saved.name, "reproduce_run.json") for f in results.rglob("*.json")) \
         if results.exists() else True  # nothing saved: every training happens in this run
-    yardstick = matmul_rate()  # before any notebook runs: the machine's speed today, beside the run's clock
+    speed = yardsticks()  # before any notebook runs: the machine's speed today, beside the run's clock
     started, notebooks = time.perf_counter(), notebooks_in(folder)
     with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
         # generated once, not by two notebooks at the same time, while those that read none of it run (06)
@@ -83,7 +83,7 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     if fresh and len(times) == len(notebooks):  # the README's time table: a run that trained everything itself
         write_json(saved.with_name("reproduce_run.json"), {
             "jobs": jobs, "cpus": os.cpu_count(), "wall_seconds": round(wall), "notebooks": dict(times),
-            "matmul_gflops": round(yardstick)})
+            **speed})
     if size != "default":  # the README shows the default run; a quick or paper-size run must not replace it
         print(f"size {size}: the README's results (the default run's) are left as they were; "
               f"'dplib report --size {size} --readme FILE' writes this run's tables into FILE")

@@ -321,14 +321,14 @@ def test_reproduce_runs_notebooks_side_by_side_in_place(synth_quick, tmp_path):
     times = json.loads((tmp_path / "results" / "notebook_times.json").read_text())
     assert sorted(times) == ["01_write.ipynb", "02_read.ipynb", "03_alone.ipynb"] and times["01_write.ipynb"] >= 6
     run = json.loads((tmp_path / "results" / "reproduce_run.json").read_text())  # the README's time table
-    assert run["jobs"] == 2 and run["matmul_gflops"] > 0 and run["notebooks"] == pytest.approx(times)
+    assert run["jobs"] == 2 and run["matmul_gflops"] > 0 and run["lstm_steps_per_second"] > 0 and run["notebooks"] == pytest.approx(times)
     assert run["wall_seconds"] >= times["01_write.ipynb"] + times["02_read.ipynb"] - 1  # 02 waited for 01
     from dplib.readme import run_time_lines
 
     table = "\n".join(run_time_lines(tmp_path / "results" / "reproduce_run.json"))
     assert f"| 01_write.ipynb | {times['01_write.ipynb'] / 60:.1f} |" in table
     assert f"| **the whole run** | **{run['wall_seconds'] / 60:.1f}** |" in table
-    assert f"at {run['matmul_gflops']:,} GFLOP/s (NumPy)" in table  # how fast the machine was that day
+    assert f"at {run['matmul_gflops']:,} GFLOP/s (NumPy) and trained a small LSTM at " in table  # that day's speed
     assert run_time_lines(tmp_path / "nothing.json") == []
 
 
