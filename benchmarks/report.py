@@ -23,7 +23,7 @@ def lyrics_section(results: dict) -> list[str]:
     return [
         "## 1. Lyrics training throughput (same data, same seed, same epochs, one run)",
         "",
-        f"Synthetic `{results['size']}` lyrics pairs: {ly['baseline']['train_pairs']:,} training pairs (both orders), "
+        f"Synthetic `{ly.get('size', results['size'])}` lyrics pairs: {ly['baseline']['train_pairs']:,} training pairs (both orders), "
         f"{ly['baseline']['epochs']} epochs, model `all` + 2 FC; mean song length {ly['mean_length']:.0f} words.",
         "",
         f"Measured {ly.get('date', results['date'])}. Steady state: epochs 2 to {ly['baseline']['epochs']} "

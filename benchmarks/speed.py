@@ -78,6 +78,7 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
     out["ratio_all_epochs"] = out["fast"]["pairs_per_second"] / out["baseline"]["pairs_per_second"]
     out["val_difference_points"] = 100 * (out["fast"]["val_accuracy"] - out["baseline"]["val_accuracy"])
     out["mean_length"] = float(exp.data.songs.lengths.mean())
+    out["size"] = size  # --lyrics-only may measure at another size than the rest of results.json
     return out
 
 
