@@ -1,8 +1,9 @@
 """Trace the path of one pair through ``dplib``, as notebook 03 calls it: ``prepare("lyrics", cfg)`` then
 ``run_config(exp, "all", 2)``, in a fresh process (a function cached by an earlier call would not show).
 
-``python tests/pair_path.py DATA_FOLDER RESULTS_FOLDER`` prints one JSON list: every ``dplib`` function entered, as
-``[file, name]`` in the order of its first call (comprehensions and lambdas left out). Read by test_layout.py.
+``python tests/pair_path.py DATA_FOLDER RESULTS_FOLDER`` (one epoch of training) prints one JSON list: every
+``dplib`` function entered, as ``[file, name]`` in the order of its first call (comprehensions and lambdas left
+out). Read by test_layout.py.
 """
 import json
 import os
@@ -28,7 +29,7 @@ def main(data: str, results: str) -> None:
 
     sys.setprofile(profile)
     try:
-        run_config(prepare("lyrics", cfg), combine="all", fc=2, rerun=True)
+        run_config(prepare("lyrics", cfg), combine="all", fc=2, epochs=1, rerun=True)  # one epoch: the same path
     finally:
         sys.setprofile(None)
     print(json.dumps([list(key) for key in entered]))

@@ -5,7 +5,7 @@ two row numbers. Each batch gathers its rows, and for lyrics trims the padding
 to the longest song in the batch: on a CPU the LSTM's cost is per time step.
 ``bucket=True`` also batches pairs of similar length together, which leaves less
 padding to trim, but training does not use it: at the default size its batches
-learned much more slowly per epoch than shuffled ones (notebook 03 measures it),
+learned more slowly per epoch than shuffled ones in our trials (notebook 03 compares them),
 so it cost more time per result than it saved per epoch.
 """
 from __future__ import annotations
