@@ -83,8 +83,13 @@ def data_folder(cfg: Config) -> Path:
 #: Raise a kind's number when a change alters what its models compute. audio 2: the step-scaled towers;
 #: audio 3: convolutions as one matrix product (same function, other rounding), at most 30 epochs.
 #: lyrics 2: training batches of shuffled rows, no longer length buckets (other batches, other weights). joint
-#: (notebook 09's models, with their weights): 2, the same for its lyrics batches; 3, audio towers on 64 mel bands.
-PROTOCOL = {"lyrics": 2, "audio": 3, "joint": 3}
+#: (notebook 09's models, with their weights): 2, the same for its lyrics batches; 3, audio towers on 64 mel bands;
+#: 4, those bands pooled in float64 (:data:`BAND_POOLING`).
+PROTOCOL = {"lyrics": 2, "audio": 3, "joint": 4}
+
+#: how an ``audio-<bands>`` input is pooled, recorded in its results' settings: 2, bins summed in float64 and rounded
+#: (the same on every CPU); 1, a float32 product, whose last bits changed with the BLAS kernel and thread count
+BAND_POOLING = 2
 
 #: holdouts: random over pairs, song-disjoint, and random over pairs with the song split's number of training pairs
 HOLDOUTS = ("pair", "song", "pair_matched")
@@ -209,6 +214,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
         "machine": machine_summary(),
         "settings": {**settings, "max_len": exp.cfg.max_len if exp.kind == "lyrics" else None,
+                     **({"band_pooling": BAND_POOLING} if bands_of(exp.dataset) else {}),
                      "params": int(model.count_params())},
         "counts": exp.data.counts(), "leakage": exp.data.leakage,
     }
@@ -261,6 +267,8 @@ def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
         now["epochs"] = epochs
     if exp.kind == "lyrics":  # other inputs from the same pairs
         now["max_len"] = exp.cfg.max_len
+    if bands_of(exp.dataset):
+        now["band_pooling"] = BAND_POOLING
     return same_making(saved, exp.data_key, now, PROTOCOL[exp.kind])
 
 

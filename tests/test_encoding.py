@@ -1,4 +1,6 @@
 """Lyrics vocabulary and sequences, audio blocking, and the tf.data pipeline."""
+import os
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,23 @@ def test_bucketed_pipeline_yields_every_pair_once_with_less_padding():
         padded_plain += xa.shape[0] * xa.shape[1]
     assert len(seen) == len(pairs)
     assert padded_bucket < padded_plain
+
+
+def test_band_pooling_is_the_same_whatever_blas_kernel_and_threads_compute_it():
+    """A float32 matrix product's last bits depend on the BLAS kernel the CPU selects and on its thread count (seen:
+    five settings, four different results), and every number trained on the bands would follow. Summed in float64
+    and rounded, the bands are the same bytes under each setting (each a fresh process: OpenBLAS reads them once)."""
+    import subprocess
+    import sys
+
+    code = ("import hashlib, numpy as np; from dplib.datasets.audio import block_spectrogram; "
+            "x = np.random.default_rng(0).standard_normal(30 * 22050).astype('float32'); "
+            "print(hashlib.sha1(block_spectrogram(x, bands='mel64').tobytes()).hexdigest())")
+    digests = set()
+    for setting in ({"OPENBLAS_NUM_THREADS": "1"}, {"OPENBLAS_NUM_THREADS": "2"}, {"OPENBLAS_CORETYPE": "Haswell"},
+                    {"OPENBLAS_CORETYPE": "Sandybridge"}):
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, **setting})
+        assert done.returncode == 0, done.stderr[-2000:]
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1, digests

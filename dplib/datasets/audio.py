@@ -130,7 +130,7 @@ def band_filterbank(scale: str, n_bands: int, n_bins: int = N_BINS, sample_rate:
 
 @lru_cache(maxsize=8)
 def _filterbank(scale: str, n_bands: int, n_bins: int) -> np.ndarray:
-    return band_filterbank(scale, n_bands, n_bins)
+    return band_filterbank(scale, n_bands, n_bins).astype(np.float64)
 
 
 def block_spectrogram(
@@ -151,7 +151,9 @@ def block_spectrogram(
     if bands is not None:
         if bands not in BANDS:
             raise ValueError(f"bands must be one of {sorted(BANDS)}, got {bands!r}")
-        spec = spec @ _filterbank(*BANDS[bands], spec.shape[1])
+        # summed in float64, then rounded: a float32 product's last bits change with the CPU's BLAS kernel and its
+        # thread count, and so would every number trained on the bands
+        spec = (spec.astype(np.float64) @ _filterbank(*BANDS[bands], spec.shape[1])).astype(np.float32)
     if log:
         np.log1p(spec, out=spec)
     if normalize:
