@@ -188,23 +188,26 @@ class NotStarted(RuntimeError):
     """A notebook that :func:`side_by_side` did not start because another had failed."""
 
 
-#: the name :func:`side_by_side` gives its ``prepare`` job: notebooks whose metadata ``dplib.needs`` names it wait
+#: what a notebook's metadata ``dplib.needs`` names when it reads the synthetic data (:func:`side_by_side`)
 SYNTHETIC = "synthetic"
 
 
 def side_by_side(notebooks: list[Path], run, jobs: int, prepare=None) -> dict:
     """``run(notebook)`` for each notebook, ``jobs`` at a time: what ``dplib reproduce`` and ``dplib nbval`` share.
     A notebook waits for those its metadata ``dplib.after`` names (it reads their results); see :func:`start_order`.
-    ``prepare()`` (making the synthetic data) is the first job: a notebook whose ``dplib.needs`` names
-    ``"synthetic"`` waits for it, the others start beside it.
-    Returns the finished futures by name; after a failure no new notebook starts."""
+    ``prepare()`` (making the synthetic data) runs in this thread, so that Ctrl-C stops it at once: a notebook whose
+    ``dplib.needs`` names ``"synthetic"`` waits for it, the others run beside it; if it fails, those running finish
+    and its error is raised. Returns the finished futures by name; after a failure no new notebook starts."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    futures, failed = {}, []
+    futures, failed, made = {}, [], threading.Event()
 
     def one(nb: Path):
         meta = notebook_meta(nb)
-        for name in meta.get("after", []) + [n for n in meta.get("needs", []) if n == SYNTHETIC]:
+        if prepare is not None and SYNTHETIC in meta.get("needs", []):
+            made.wait()
+        for name in meta.get("after", []):
             if name in futures:
                 futures[name].exception()  # waits; a failure there is in ``failed``
         if failed:
@@ -215,19 +218,20 @@ def side_by_side(notebooks: list[Path], run, jobs: int, prepare=None) -> dict:
             failed.append(nb.name)
             raise
 
-    def made():
-        try:
-            return prepare()
-        except BaseException:
-            failed.append("making the synthetic data")
-            raise
-
-    pool = ThreadPoolExecutor(max_workers=jobs)
+    pool, error = ThreadPoolExecutor(max_workers=jobs), None
     try:
-        if prepare is not None:
-            futures[SYNTHETIC] = pool.submit(made)
         for nb in start_order(notebooks):
             futures[nb.name] = pool.submit(one, nb)
+        if prepare is not None:
+            try:
+                prepare()
+            except BaseException as err:
+                failed.append("Ctrl-C" if isinstance(err, KeyboardInterrupt) else "making the synthetic data")
+                if isinstance(err, KeyboardInterrupt):
+                    raise
+                error = err
+            finally:
+                made.set()
         for future in list(futures.values()):
             future.exception()  # waits; Ctrl-C lands here, in the main thread
     except KeyboardInterrupt:
@@ -239,6 +243,8 @@ def side_by_side(notebooks: list[Path], run, jobs: int, prepare=None) -> dict:
         raise
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+    if error is not None:
+        raise error
     return futures
 
 
