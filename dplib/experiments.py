@@ -17,7 +17,7 @@ from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
 from .datasets.pairs import PARTS
-from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, splits_key
+from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, saved_counts, splits_key
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate, roc_auc
 
@@ -360,11 +360,10 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
 
 
 def read_result(path: Path) -> dict:
-    """A saved result. One saved before ``counts`` said ``rows`` (it named the rows "pairs") is read the new way."""
+    """A saved result, its counts read the new way when it is older (:func:`dplib.datasets.prepare.saved_counts`)."""
     result = json.loads(path.read_text())
-    for c in result.get("counts", {}).values():
-        if "rows" not in c:
-            c.update(rows=c["pairs"], pairs=c["pairs"] // 2, similar=c.pop("positive") // 2)
+    if "counts" in result:
+        result["counts"] = {part: saved_counts(c) for part, c in result["counts"].items()}
     return result
 
 

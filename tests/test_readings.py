@@ -52,3 +52,14 @@ def test_the_table3_reading_quotes_the_numbers_of_the_table_it_reads(tmp_path):
         assert float(cells[2]) == max(aucs.values()), "the reading's best is the table's highest mean AUC"
         base = re.findall(r"([\d.]+) ± ([\d.]+) \|", rows["spectral cosine (baseline)"])[column]  # its AUC cells
         assert tuple(cosine) == base, "the reading's spectral cosine is the table's baseline row"
+
+
+def test_a_result_saved_before_counts_said_rows_is_read_the_new_way(tmp_path):
+    """Older results named the rows "pairs" and the similar rows "positive"; tables read unordered pairs."""
+    from dplib.datasets.files import write_json
+    from dplib.experiments import read_result
+
+    old = {"name": "all_fc2", "counts": {"train": {"pairs": 1600, "positive": 800, "songs": 900}}}
+    result = read_result(write_json(tmp_path / "all_fc2.json", old))
+    assert result["counts"]["train"] == {"rows": 1600, "pairs": 800, "similar": 400, "songs": 900}
+    assert read_result(write_json(tmp_path / "new.json", result))["counts"] == result["counts"]  # new: as saved

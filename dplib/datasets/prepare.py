@@ -45,6 +45,14 @@ class PairData(Protocol):
     report: SkipReport
 
 
+def saved_counts(part: dict) -> dict:
+    """One part's counts as ``counts()`` gives them (``rows``, ``pairs``, ``similar``, ``songs``), also from a
+    manifest or result saved before, which named the rows "pairs" and the similar rows "positive"."""
+    if "rows" in part:
+        return part
+    return {"rows": part["pairs"], "pairs": part["pairs"] // 2, "similar": part["positive"] // 2, "songs": part["songs"]}
+
+
 @dataclass
 class JointSongs:
     """Each song encoded both ways, for the joint model (notebook 09)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .lyrics import Vocabulary
 from .pairs import THRESHOLD, Pairs, read_pairs_csv
+from .prepare import saved_counts
 from .report import DataError, SkipReport
 
 MANIFEST = "manifest.json"
@@ -55,11 +56,8 @@ class StreamedLyrics:
         return Vocabulary.load(self.folder / "vocabulary.json")
 
     def counts(self) -> dict:
-        """As :meth:`dplib.datasets.pairs.PairSplits.counts`. A manifest written before that named rows "pairs"
-        and similar rows "positive": read the same way."""
-        return {part: c if "rows" in c else {"rows": c["pairs"], "pairs": c["pairs"] // 2,
-                                             "similar": c["positive"] // 2, "songs": c["songs"]}
-                for part, c in self.manifest["counts"].items()}
+        """As :meth:`dplib.datasets.pairs.PairSplits.counts`, from any manifest (:func:`.prepare.saved_counts`)."""
+        return {part: saved_counts(c) for part, c in self.manifest["counts"].items()}
 
     @property
     def leakage(self) -> dict[str, float]:
