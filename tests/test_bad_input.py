@@ -272,7 +272,7 @@ def capped_cli(*args, cwd):
 
 @pytest.mark.skipif(not Path("/dev/zero").exists() or os.name != "posix", reason="needs /dev/zero and rlimits (POSIX)")
 def test_endless_and_huge_inputs_end_in_one_named_line_under_a_memory_cap(tmp_path):
-    """Under a 4 GiB cap: ``--pairs /dev/zero`` is refused before anything loads; a JSONL lyric on one 17 MB line is
+    """Under a 4 GiB cap: ``--pairs /dev/zero`` is refused before anything loads; a JSONL lyric on one 19 MB line is
     a counted skip read in bounded pieces, and the lyrics file that yields nothing is named as the cause."""
     (tmp_path / "pairs.csv").write_text("track_a,track_b,score\nTRAAAAA128F9301234,TRAAAAB128F9301235,0.9\n")
     with open(tmp_path / "big.jsonl", "w") as f:
