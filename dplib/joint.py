@@ -220,8 +220,7 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
     joint, lyrics, audio = (auc("joint (all_sym + absdiff)"), auc("lyrics only (all_sym, 2 FC)"),
                             auc("audio only (conv1, absdiff)"))
     width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r])
-    rows = [r[n].get("n_test_rows", r[n].get("n_test_pairs")) for r in results for n in r]  # older: "pairs"
-    pairs = round(np.mean(rows) / 2)  # rows hold both orders
+    pairs = round(np.mean([r[n]["n_test_rows"] for r in results for n in r]) / 2)  # rows hold both orders
     lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(joint)}) is {versus(joint, lyrics)} the "
              f"lyrics-only model's ({say(lyrics)}) and {versus(joint, audio)} the audio-only model's ({say(audio)}), "
              f"over {joint[2]} seeds. One seed's 95% bootstrap interval on its test pairs is {width:.2f} wide on "

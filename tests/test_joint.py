@@ -101,7 +101,7 @@ def test_the_reading_says_how_many_test_pairs_each_seed_had_from_the_results():
     from dplib.joint import reading
 
     def model(auc, n_rows):
-        return {"roc_auc": auc, "auc_ci": [auc - 0.05, auc + 0.05], "n_test_pairs": n_rows}
+        return {"roc_auc": auc, "auc_ci": [auc - 0.05, auc + 0.05], "n_test_rows": n_rows}
 
     names = ("joint (all_sym + absdiff)", "lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)")
     results = [{n: model(0.6 + 0.01 * s, rows) for n in names} for s, rows in enumerate((392, 380, 384))]
