@@ -47,11 +47,18 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
         p = model.predict(data.dataset(part, batch_size, shuffle=False).map(_inputs), verbose=0)[:, 1]
+    return scores_metrics(pairs.label, p, keep_scores)
+
+
+def scores_metrics(label: np.ndarray, p: np.ndarray, keep_scores: bool = False) -> dict:
+    """:func:`evaluate`'s numbers from the predictions ``p`` of a part's rows (each pair in both orders, side by
+    side) and their labels: also for scores that no single model made (notebook 09's late fusion)."""
+    p = np.asarray(p)
     out = {
-        "accuracy": float(((p >= 0.5) == (pairs.label == 1)).mean()),
-        "roc_auc": roc_auc(pairs.label, p),
+        "accuracy": float(((p >= 0.5) == (np.asarray(label) == 1)).mean()),
+        "roc_auc": roc_auc(label, p),
         "symmetry_gap": float(np.abs(p[0::2] - p[1::2]).mean()),
-        "n_rows": int(len(pairs)),  # each pair twice
+        "n_rows": int(len(p)),  # each pair twice
     }
     if keep_scores:
         out["p"] = [round(float(x), 5) for x in p]

@@ -36,6 +36,9 @@ JOINT_MODELS = {
 JOINT_BANDS = "mel64"
 #: the lyrics model whose tower makes playlists (trained on the lyrics set's own song split)
 PLAYLIST_MODEL = "playlist lyrics (all_sym, 2 FC)"
+#: the late-fusion baseline: the mean of these two single-modality models' probabilities (both symmetric), nothing trained
+LATE_FUSION = "late fusion (mean p, all_sym + absdiff)"
+FUSED = ("lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)")
 
 
 def results_folder(cfg: Config) -> Path:
@@ -110,7 +113,25 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
         models[name], results[name] = trained_model(results_folder(cfg), name, data,
                                                     _builder(view, data, args, settings["learning_rate"]),
                                                     settings, cfg.seed, strategy=cfg.strategy)
+    results[LATE_FUSION] = late_fusion(models, views, cfg.seed)
     return models, results
+
+
+def late_fusion(models: dict, views: dict[str, Prepared], seed: int) -> dict:
+    """The baseline a joint model has to beat: the mean of the lyrics-only and the audio-only models' p(similar)
+    (:data:`FUSED`) on the same validation and test rows, scored like a trained model (nothing is trained)."""
+    from .evaluation import predict_pairs, scores_metrics
+
+    out = {"name": LATE_FUSION, "seed": seed, "of": list(FUSED)}
+    for part in ("val", "test"):
+        rows = views["joint"].pairs(part)  # the views hold the same rows in the same order
+        scored = [predict_pairs(models[name], rows, views[view].songs) for name, view in zip(FUSED, ("lyrics", "audio"))]
+        labels = rows.label
+        got = scores_metrics(labels, np.mean(scored, axis=0), keep_scores=True)
+        out.update({f"{part}_accuracy": got["accuracy"], f"{part}_auc": got["roc_auc"]})
+    out.update({"roc_auc": out.pop("test_auc"), "symmetry_gap": got["symmetry_gap"], "n_test_rows": got["n_rows"],
+                "acc_ci": bootstrap_ci(labels, got["p"]), "auc_ci": bootstrap_ci(labels, got["p"], "roc_auc")})
+    return out
 
 
 def playlist_model(cfg: Config, corpus: Corpus):
@@ -137,7 +158,7 @@ def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, 
         models, results = run_joint(c, corpus, views)
         model, exp, playlist = playlist_model(c, corpus)
         if progress:  # one line per seed: the next cell of notebook 09 gives each model's numbers
-            made = [*results.values(), playlist]
+            made = [*(results[name] for name in models), playlist]
             trained = [r for r in made if not r.get("reused")]
             print(f"seed {seed}: {len(made)} models, {len(trained)} trained now "
                   f"({sum(r['seconds'] for r in trained):.0f} s of training), {len(made) - len(trained)} reloaded; "
@@ -171,10 +192,12 @@ def spread_markdown(rows_by_seed: list[dict[str, dict]], columns: dict[str, str]
 
 def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> dict[str, dict]:
     """Playlists among the test songs of a lyrics song split, scored against their Last.fm similars: the tower's
-    cosine, the TF-IDF cosine (IDF fitted on the training songs) and a random ranking. Taught in notebook 09."""
+    cosine, the model's own p(similar) (:func:`dplib.playlists.pair_score_matrix`), the TF-IDF cosine (IDF fitted on
+    the training songs) and a random ranking. Taught in notebook 09."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from .playlists import cosine_matrix, embed_songs, exclude_self, relevance_matrix, retrieval_metrics, tower_of
+    from .playlists import (cosine_matrix, embed_songs, exclude_self, pair_score_matrix, relevance_matrix,
+                            retrieval_metrics, tower_of)
 
     test_ids = sorted(exp.data.splits.test.songs())
     embeddings = embed_songs(tower_of(model), exp.data.songs.subset(test_ids))
@@ -183,15 +206,18 @@ def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> 
     vectors = tfidf.transform([corpus.lyrics[t] for t in test_ids]).toarray()
     relevance = relevance_matrix(test_ids, test_ids, corpus.scored.a, corpus.scored.b, corpus.scored.score)
     rankers = {"lyrics tower (cosine)": cosine_matrix(embeddings, embeddings),
+               "lyrics model's p(similar)": pair_score_matrix(model, embeddings, embeddings),
                "TF-IDF cosine (baseline)": cosine_matrix(vectors, vectors),
                "random": np.random.default_rng(seed).random((len(test_ids), len(test_ids)))}
     return {n: retrieval_metrics(exclude_self(s, test_ids, test_ids), relevance, k) for n, s in rankers.items()}
 
 
 def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 10, seed: int = 0) -> dict[str, dict]:
-    """The same for the audio tower on the joint split's test songs, against the spectral cosine (time-averaged
-    log spectra, centred over the test songs) and a random ranking. Taught in notebook 09."""
-    from .playlists import cosine_matrix, embed_songs, exclude_self, relevance_matrix, retrieval_metrics, tower_of
+    """The same for the audio-only model on the joint split's test songs (its tower's cosine and its p(similar)),
+    against the spectral cosine (time-averaged log spectra, centred over the test songs) and a random ranking.
+    Taught in notebook 09."""
+    from .playlists import (cosine_matrix, embed_songs, exclude_self, pair_score_matrix, relevance_matrix,
+                            retrieval_metrics, tower_of)
 
     songs = views["audio"].songs
     test_ids = sorted(views["audio"].splits.test.songs())
@@ -200,36 +226,50 @@ def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 
     spectra = spectra - spectra.mean(axis=0)
     relevance = relevance_matrix(test_ids, test_ids, corpus.scored.a, corpus.scored.b, corpus.scored.score)
     rankers = {"audio tower (cosine)": cosine_matrix(embeddings, embeddings),
+               "audio model's p(similar)": pair_score_matrix(model, embeddings, embeddings),
                "spectral cosine (baseline)": cosine_matrix(spectra, spectra),
                "random": np.random.default_rng(seed).random((len(test_ids), len(test_ids)))}
     return {n: retrieval_metrics(exclude_self(s, test_ids, test_ids), relevance, k) for n, s in rankers.items()}
 
 
 def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_rankings: list[dict], k: int = 10) -> str:
-    """The tables above in words, from their numbers: a difference is called one only when the means are more than
-    twice their combined standard deviation over seeds apart (:func:`dplib.experiments.versus`).
-    Taught in notebook 09."""
+    """The tables above in words, from their numbers: one model is called above or below another only when the 95%
+    interval of their per-seed paired difference excludes 0 (:func:`dplib.tables.versus`; the lists are per seed, in
+    the same seed order). Taught in notebook 09."""
     from .tables import spread, versus
 
-    def auc(name):
-        return spread([r[name]["roc_auc"] for r in results if name in r])
+    def seeded(rows: list[dict], name: str, key: str) -> dict[int, float]:
+        return {i: r[name][key] for i, r in enumerate(rows) if name in r}
 
-    def say(s):
-        return f"{s[0]:.3f} ± {s[1]:.3f}"
+    def say(rows: list[dict], name: str, key: str = "roc_auc") -> str:
+        mean, sd, _ = spread(seeded(rows, name, key).values())
+        return f"{mean:.3f} ± {sd:.3f}"
 
-    joint, lyrics, audio = (auc("joint (all_sym + absdiff)"), auc("lyrics only (all_sym, 2 FC)"),
-                            auc("audio only (conv1, absdiff)"))
-    width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r])
-    pairs = round(np.mean([r[n]["n_test_rows"] for r in results for n in r]) / 2)  # rows hold both orders
-    lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(joint)}) is {versus(joint, lyrics)} the "
-             f"lyrics-only model's ({say(lyrics)}) and {versus(joint, audio)} the audio-only model's ({say(audio)}), "
-             f"over {joint[2]} seeds. One seed's 95% bootstrap interval on its test pairs is {width:.2f} wide on "
-             f"average: with about {pairs} test pairs (unordered) per seed, one test set cannot tell apart models "
-             "closer than that."]
+    def compare(rows: list[dict], a: str, b: str, key: str = "roc_auc") -> str:
+        return versus(seeded(rows, a, key), seeded(rows, b, key))
+
+    joint, lyrics, audio = "joint (all_sym + absdiff)", "lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)"
+    width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r if "auc_ci" in r[n]])
+    pairs = round(np.mean([r[n]["n_test_rows"] for r in results for n in r if "n_test_rows" in r[n]]) / 2)
+    lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(results, joint)}) is "
+             f"{compare(results, joint, lyrics)} the lyrics-only model's ({say(results, lyrics)}) and "
+             f"{compare(results, joint, audio)} the audio-only model's ({say(results, audio)}). One seed's 95% "
+             f"bootstrap interval on its test pairs is {width:.2f} wide on average: with about {pairs} test pairs "
+             "(unordered) per seed, one test set cannot tell apart models closer than that."]
+    if LATE_FUSION in results[0]:
+        lines.append(f"* **Late fusion.** The joint model trained end to end is {compare(results, joint, LATE_FUSION)} "
+                     f"the mean of the two single-modality models' probabilities ({say(results, LATE_FUSION)}), which "
+                     "trains nothing more.")
     for name, rankings, tower, base in (("lyrics", lyrics_rankings, "lyrics tower (cosine)", "TF-IDF cosine (baseline)"),
                                         ("audio", audio_rankings, "audio tower (cosine)", "spectral cosine (baseline)")):
-        got = {n: spread([r[n][f"recall@{k}"] for r in rankings]) for n in (tower, base, "random")}
-        lines.append(f"* **Playlists, {name}.** recall@{k} of the tower's cosine ({say(got[tower])}) is "
-                     f"{versus(got[tower], got['random'])} random ranking ({say(got['random'])}) and "
-                     f"{versus(got[tower], got[base])} the model-free {base.split(' (')[0]} ({say(got[base])}).")
+        key = f"recall@{k}"
+        lines.append(f"* **Playlists, {name}.** recall@{k} of the tower's cosine ({say(rankings, tower, key)}) is "
+                     f"{compare(rankings, tower, 'random', key)} random ranking ({say(rankings, 'random', key)}) and "
+                     f"{compare(rankings, tower, base, key)} the model-free {base.split(' (')[0]} "
+                     f"({say(rankings, base, key)}).")
+        classifier = f"{name} model's p(similar)"
+        if classifier in rankings[0]:
+            lines.append(f"  Ranked by the trained model's own probability of \"similar\" instead, recall@{k} is "
+                         f"{say(rankings, classifier, key)}: {compare(rankings, classifier, tower, key)} the cosine of "
+                         "its tower's states.")
     return "\n".join(lines)

@@ -42,6 +42,28 @@ def cosine_matrix(queries: np.ndarray, items: np.ndarray) -> np.ndarray:
     return q @ i.T
 
 
+def pair_score_matrix(model, queries: np.ndarray, items: np.ndarray, rows_per_call: int = 64) -> np.ndarray:
+    """p(similar) of every (query, item) pair of embedded songs, from the layers of ``model`` after its tower (its one
+    combiner, then its dense head, dropout off): the tower runs once per song, not once per pair. For a model whose
+    combiner is symmetric the matrix is symmetric. Taught in notebook 09."""
+    import keras
+
+    from .layers import PairCombiner
+
+    combiners = [layer for layer in model.layers if isinstance(layer, PairCombiner)]
+    if len(combiners) != 1:
+        raise ValueError(f"model {model.name!r} has {len(combiners)} pair combiners; a pair model has one")
+    head = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    out = np.empty((len(queries), len(items)), dtype="float32")
+    for start in range(0, len(queries), rows_per_call):
+        q = queries[start : start + rows_per_call]
+        x = combiners[0](np.repeat(q, len(items), axis=0), np.tile(items, (len(q), 1)))
+        for layer in head:
+            x = layer(x)
+        out[start : start + len(q)] = np.asarray(x)[:, 1].reshape(len(q), len(items))
+    return out
+
+
 def nearest(embeddings: np.ndarray, track_ids: Sequence[str], seed: str, k: int = 10) -> list[tuple[str, float]]:
     """The ``k`` songs whose embeddings are closest (cosine) to ``seed``'s, seed excluded. Taught in notebook 09."""
     ids = list(track_ids)
@@ -117,10 +139,8 @@ def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = Fals
     (cosine of the tower states), or by its own p(similar) with ``pair_score``; one line per song, the query first."""
     from .datasets.audio import encode_audio
     from .datasets.lyrics import encode_lyrics
-    from .datasets.pairs import Pairs
     from .datasets.prepare import clip_blocks
     from .datasets.report import DataError
-    from .evaluation import predict_pairs
 
     if run.kind == "lyrics":
         songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len))
@@ -128,15 +148,15 @@ def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = Fals
         songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus))
     if query_track not in songs.row:
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
+    embeddings = embed_songs(tower_of(run.model), songs)
     if pair_score:
-        others = np.array([t for t in songs.track_ids if t != query_track], dtype=object)
-        pairs = Pairs(np.full(len(others), query_track, dtype=object), others,
-                      np.zeros(len(others), "float32"), np.zeros(len(others), "int32"))
-        p = predict_pairs(run.model, pairs, songs)
-        ranked = [(others[i], float(p[i])) for i in np.argsort(-p, kind="stable")[:k]]
+        row = songs.row[query_track]
+        p = pair_score_matrix(run.model, embeddings[row : row + 1], embeddings)[0].astype("float64")
+        p[row] = -np.inf
+        ranked = [(songs.track_ids[i], float(p[i])) for i in np.argsort(-p, kind="stable")[:k]]
         label = "p(similar)"
     else:
-        ranked = nearest(embed_songs(tower_of(run.model), songs), songs.track_ids, query_track, k)
+        ranked = nearest(embeddings, songs.track_ids, query_track, k)
         label = "cosine"
     return [f"query: {describe(query_track, corpus.tracks)}"] + [
         f"{rank:>3}. {label} {score:6.3f}  {describe(tid, corpus.tracks)}" for rank, (tid, score) in enumerate(ranked, 1)]

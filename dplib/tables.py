@@ -69,6 +69,36 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, see
     return "\n".join(lines)
 
 
+def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[int, ...] | None = None,
+                 extra: tuple[str, ...] = ()) -> str:
+    """Markdown: each network's test AUC minus its input's model-free baseline (TF-IDF cosine, spectral cosine) on
+    the same test pairs, seed by seed, with the 95% interval of that paired difference and what the one rule for
+    "better" says (:func:`versus`). Taught in notebook 05 (also 07)."""
+    seeds = seeds if seeds is not None else cfg.seeds
+    labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
+    lines = ["| model |" + "".join(f" {labels[s]}: AUC minus baseline [95% interval] |" for s in splits),
+             "|---|" + "---|" * len(splits)]
+    for data in ("", *extra):
+        base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, data, seeds)) for s in splits}
+        runs = {s: load_results(cfg, kind, s, data, seeds) for s in splits}
+        for settings in grid_of(kind, data):
+            name = config_name(kind, **settings, dataset=data)
+            cells = []
+            for s in splits:
+                mine = by_seed(r for r in runs[s] if r["name"] == name)
+                mean, lo, hi, n = paired(mine, base[s])
+                word = versus(mine, base[s]).split(" (")[0]
+                cells.append("n/a" if n == 0 else f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] {word}" if n > 1
+                             else f"{mean:+.3f} (1 seed)")
+            if any(c != "n/a" for c in cells):
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    content = "TF-IDF cosine" if kind == "lyrics" else "the spectral cosine"
+    lines.append("")
+    lines.append(f"Per seed, the network and {content} score the same test pairs; the interval is Student's t over "
+                 "the seeds' differences. \"above\" or \"below\" only where it excludes 0.")
+    return "\n".join(lines)
+
+
 def cost_table(results: dict[str, list[dict]]) -> str:
     """Markdown: per configuration, its weights and the mean seconds per training epoch over every saved run
     (``results``: holdout -> result rows), in first-seen order. Times are this machine's, from the runs themselves.
@@ -200,11 +230,40 @@ def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -
     return missing
 
 
-def versus(a: tuple[float, float, int], b: tuple[float, float, int]) -> str:
-    """``"above"``, ``"below"`` or ``"within the spread of"``: a mean is called different from another only when the
-    gap exceeds twice the combined standard deviation over seeds (a rough rule with 3 seeds, and said so)."""
-    gap, noise = a[0] - b[0], 2 * float(np.hypot(a[1], b[1]))
-    return "above" if gap > noise else "below" if gap < -noise else "within the spread of"
+def interval(values) -> tuple[float, float, float, int]:
+    """Mean and 95% interval over seeds (Student's t with n - 1 degrees of freedom): ``(mean, lo, hi, n)``, the
+    interval NaN below two seeds. With 3 seeds the half-width is 2.48 standard deviations: only differences much
+    larger than the seed-to-seed spread can exclude 0."""
+    from scipy.stats import t
+
+    v = np.asarray([x for x in values if x is not None and not np.isnan(x)], dtype=float)
+    if len(v) < 2:
+        mean = float(v.mean()) if len(v) else float("nan")
+        return mean, float("nan"), float("nan"), len(v)
+    half = float(t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+    return float(v.mean()), float(v.mean()) - half, float(v.mean()) + half, len(v)
+
+
+def paired(a: dict, b: dict) -> tuple[float, float, float, int]:
+    """The paired difference ``a - b`` seed by seed, over the seeds both have (``{seed: value}``; each seed's two
+    values measured on the same test pairs), with its 95% interval (:func:`interval`)."""
+    return interval([a[s] - b[s] for s in sorted(set(a) & set(b))])
+
+
+def versus(a: dict, b: dict) -> str:
+    """The one rule for "better" over seeds: ``"above"`` or ``"below"`` only when the 95% interval of the per-seed
+    paired difference (:func:`paired`) excludes 0, else ``"not distinguishable from"``; then the difference and its
+    interval in brackets, e.g. ``"above (paired difference +0.052 [+0.011, +0.093], 3 seeds)"``."""
+    mean, lo, hi, n = paired(a, b)
+    if n < 2:
+        return f"not distinguishable from ({n} seed{'s' if n != 1 else ''}: no interval)"
+    word = "above" if lo > 0 else "below" if hi < 0 else "not distinguishable from"
+    return f"{word} (paired difference {mean:+.3f} [{lo:+.3f}, {hi:+.3f}], {n} seeds)"
+
+
+def by_seed(runs, key: str = "roc_auc") -> dict[int, float]:
+    """``{seed: run[key]}`` for runs (result dicts that carry their seed)."""
+    return {r["seed"]: r[key] for r in runs}
 
 
 def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
@@ -220,28 +279,31 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
             continue
         names = list(dict.fromkeys(r["name"] for r in runs))
         auc = {n: spread(r["roc_auc"] for r in runs if r["name"] == n) for n in names}
+        seeded = {n: by_seed(r for r in runs if r["name"] == n) for n in names}
         acc = {n: spread(r["test_accuracy"] for r in runs if r["name"] == n) for n in names}
         best = max(names, key=lambda n: auc[n][0])
         fit = spread(r["train_accuracy"] for r in runs if r["name"] == best)
         pairs = spread(r["counts"]["train"]["pairs"] for r in runs if r["name"] == best)
-        cosine = spread(b["content"]["roc_auc"] for b in load_baselines(cfg, "audio", split, seeds=seeds))
-        above = sum(m - 2 * s > 0.5 for m, s, k in auc.values() if k > 1)
-        standing = [versus(auc[n], cosine) for n in names]
+        cosines = [b["content"] for b in load_baselines(cfg, "audio", split, seeds=seeds)]
+        cosine = spread(b["roc_auc"] for b in cosines)
+        above = sum(interval(seeded[n].values())[1] > 0.5 for n in names)
+        standing = [versus(seeded[n], by_seed(cosines)).split(" (")[0] for n in names]
         parts.append(
             f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
             f"is {best}: {100 * acc[best][0]:.1f} ± "
             f"{100 * acc[best][1]:.1f}% test accuracy (on its training pairs {100 * fit[0]:.1f} ± {100 * fit[1]:.1f}%), "
             f"AUC {auc[best][0]:.3f} ± {auc[best][1]:.3f}; {above} of "
-            f"{len(names)} are above chance (AUC 0.5) by more than twice their spread. The spectral cosine, which "
-            f"learns nothing, has AUC {cosine[0]:.3f} ± {cosine[1]:.3f}: {standing.count('above')} networks are above "
-            f"it, {standing.count('within the spread of')} within its spread and {standing.count('below')} below.")
+            f"{len(names)} are above chance: their mean AUC's 95% interval over seeds excludes 0.5. The spectral "
+            f"cosine, which learns nothing, has AUC {cosine[0]:.3f} ± {cosine[1]:.3f}; against it, seed by seed on the "
+            f"same test pairs, {standing.count('above')} networks are above, {standing.count('below')} below, and "
+            f"{standing.count('not distinguishable from')} cannot be told from it (the paired rule).")
         if split == "song":
             paper_best = "conv1_absdiff_fc1"
             for name in names:
                 if name.startswith(("bands", "mel")) and name.endswith("conv1_absdiff_fc1") and paper_best in auc:
-                    parts.append(f"{name} is {versus(auc[name], auc[paper_best])} the paper's input "
-                                 f"({auc[name][0]:.3f} ± {auc[name][1]:.3f} against {auc[paper_best][0]:.3f} ± "
-                                 f"{auc[paper_best][1]:.3f}).")
+                    parts.append(f"{name} ({auc[name][0]:.3f} ± {auc[name][1]:.3f}) is "
+                                 f"{versus(seeded[name], seeded[paper_best])} the paper's input "
+                                 f"({auc[paper_best][0]:.3f} ± {auc[paper_best][1]:.3f}).")
     runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
     half = [r for r in runs if r["test_accuracy"] == 0.5]
     if half:

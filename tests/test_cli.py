@@ -47,6 +47,13 @@ def test_playlist_loads_the_saved_model_in_a_fresh_process(trained, synth_quick)
     lines = stdout.strip().splitlines()
     assert lines[0].startswith(f"query: {track}") and len(lines) == 6
     assert track not in "".join(lines[1:])
+    code, stdout, stderr = run_cli("playlist", "--model", out / "model.keras", "--track", track, "--k", "5",
+                                   "--data", synth_quick, "--pair-score")
+    assert code == 0, stderr
+    ranked = stdout.strip().splitlines()[1:]
+    assert len(ranked) == 5 and track not in "".join(ranked) and all("p(similar)" in line for line in ranked)
+    p = [float(line.split("p(similar)")[1].split()[0]) for line in ranked]
+    assert p == sorted(p, reverse=True) and all(0 <= x <= 1 for x in p)
 
 
 def test_evaluate_scores_new_pairs_in_a_fresh_process(trained, synth_quick, tmp_path):

@@ -111,3 +111,61 @@ def test_the_reading_says_how_many_test_pairs_each_seed_had_from_the_results():
     text = reading(results, [ranking] * 3, [ranking] * 3)
     assert "about 193 test pairs (unordered) per seed" in text  # (392 + 380 + 384) / 3 rows, both orders
     assert "0.10 wide on average" in text
+
+
+def test_the_paired_rule_over_seeds_calls_a_difference_only_when_its_t_interval_excludes_0():
+    from scipy.stats import t
+
+    from dplib.tables import paired, versus
+
+    a, b = {0: 0.70, 1: 0.66, 2: 0.62}, {0: 0.60, 1: 0.58, 2: 0.57}  # differences 0.10, 0.08, 0.05
+    mean, lo, hi, n = paired(a, b)
+    half = t.ppf(0.975, 2) * np.std([0.10, 0.08, 0.05], ddof=1) / np.sqrt(3)
+    assert n == 3 and abs(mean - 0.23 / 3) < 1e-12 and abs((hi - lo) / 2 - half) < 1e-12
+    assert versus(a, b).startswith("above (paired difference +0.077") and versus(b, a).startswith("below")
+    # the same means, but the differences change sign from seed to seed: not distinguishable
+    assert versus({0: 0.70, 1: 0.55, 2: 0.73}, b).startswith("not distinguishable from")
+    assert versus({0: 0.9}, {0: 0.1}).startswith("not distinguishable from (1 seed")  # no interval from one seed
+    assert paired({0: 0.7, 5: 0.6}, {0: 0.5, 1: 0.4})[3] == 1  # only seeds both sides have are paired
+
+
+def test_pair_score_matrix_is_what_the_model_predicts_for_each_pair(synth_quick, monkeypatch, tmp_path):
+    from dplib.datasets.pairs import Pairs
+    from dplib.evaluation import predict_pairs
+    from dplib.models import build_lyrics_model
+    from dplib.playlists import embed_songs, pair_score_matrix, tower_of
+
+    _, exp = _setup(synth_quick, monkeypatch, tmp_path)
+    songs = exp.data.songs
+    ids = songs.track_ids[:7]
+    for combine in ("concat", "all_sym"):
+        model = build_lyrics_model(exp.data.input_dim, combine, 2)
+        emb = embed_songs(tower_of(model), songs.subset(ids))
+        matrix = pair_score_matrix(model, emb, emb, rows_per_call=3)
+        a, b = np.repeat(ids, len(ids)), np.tile(ids, len(ids))
+        pairs = Pairs(np.array(a, dtype=object), np.array(b, dtype=object), np.zeros(len(a), "float32"),
+                      np.zeros(len(a), "int32"))
+        direct = predict_pairs(model, pairs, songs).reshape(len(ids), len(ids))
+        np.testing.assert_allclose(matrix, direct, atol=1e-5)  # probabilities in [0, 1], float32 sums of 20-30 terms
+        if combine == "all_sym":
+            np.testing.assert_allclose(matrix, matrix.T, atol=1e-6)
+
+
+def test_late_fusion_scores_the_mean_of_the_two_models_probabilities_on_the_joint_rows(synth_quick, monkeypatch,
+                                                                                      tmp_path):
+    from dplib.baselines import roc_auc
+    from dplib.datasets.corpus import load_corpus
+    from dplib.evaluation import predict_pairs
+    from dplib.joint import FUSED, LATE_FUSION, _builder, joint_views, late_fusion
+
+    cfg, _ = _setup(synth_quick, monkeypatch, tmp_path)
+    views = joint_views(cfg, load_corpus(synth_quick))
+    args = {"lyrics": dict(combine="all_sym", fc=2), "audio": dict(conv_layers=1, combine="absdiff", fc=1)}
+    models = {name: _builder(view, views[view], args[view], 1e-3)() for name, view in zip(FUSED, ("lyrics", "audio"))}
+    got = late_fusion(models, views, seed=0)
+    test = views["joint"].pairs("test")
+    mean = np.mean([predict_pairs(models[n], test, views[v].songs) for n, v in zip(FUSED, ("lyrics", "audio"))], axis=0)
+    assert got["name"] == LATE_FUSION and got["n_test_rows"] == len(test)
+    assert got["roc_auc"] == roc_auc(test.label, mean)  # the same predictions, the same mean
+    assert got["symmetry_gap"] < 1e-5  # both fused models are symmetric, so is their mean
+    assert got["auc_ci"][0] <= got["roc_auc"] <= got["auc_ci"][1]

@@ -21,7 +21,8 @@ def save_audio_results(cfg, rng):
                         "train_accuracy": float(rng.uniform(0.5, 0.9)),
                         "counts": {p: {"rows": 2 * n, "pairs": n, "similar": n // 2, "songs": n}
                                    for p, n in (("train", 800), ("val", 200), ("test", 200))}})
-                rows = {key: {"name": name + (f" ({dataset})" if dataset else ""), "roc_auc": float(rng.uniform(0.5, 0.8)),
+                rows = {key: {"name": name + (f" ({dataset})" if dataset else ""), "seed": seed,
+                              "roc_auc": float(rng.uniform(0.5, 0.8)),
                               "test_accuracy": float(rng.uniform(0.5, 0.7))}
                         for key, name in (("content", "spectral cosine"), ("song_identity", "song identity"),
                                           ("majority", "majority"))}
@@ -41,7 +42,7 @@ def test_the_table3_reading_quotes_the_numbers_of_the_table_it_reads(tmp_path):
     for split, column in (("pair", 0), ("song", 1)):
         label = "On the pair split" if split == "pair" else "On songs never seen in training"
         said = re.search(label + r".*? is (\S+): ([\d.]+) ± ([\d.]+)% test accuracy.*?AUC ([\d.]+) ± ([\d.]+);"
-                         r".*?has AUC ([\d.]+) ± ([\d.]+):", reading)
+                         r".*?has AUC ([\d.]+) ± ([\d.]+);", reading)
         assert said, reading
         best, acc, acc_sd, auc, auc_sd, *cosine = said.groups()
         cells = re.findall(r"([\d.]+) ± ([\d.]+)%? \| ([\d.]+) ± ([\d.]+) \|", rows[best])[column]
@@ -52,6 +53,28 @@ def test_the_table3_reading_quotes_the_numbers_of_the_table_it_reads(tmp_path):
         assert float(cells[2]) == max(aucs.values()), "the reading's best is the table's highest mean AUC"
         base = re.findall(r"([\d.]+) ± ([\d.]+) \|", rows["spectral cosine (baseline)"])[column]  # its AUC cells
         assert tuple(cosine) == base, "the reading's spectral cosine is the table's baseline row"
+
+
+def test_the_paired_table_is_the_per_seed_difference_of_the_saved_aucs_and_its_verdict_follows_the_interval(tmp_path):
+    import json
+
+    from dplib.config import get_config
+    from dplib.tables import paired_table
+
+    cfg = get_config(size="default", results_root=tmp_path)
+    save_audio_results(cfg, np.random.default_rng(3))
+    table = paired_table(cfg, "audio")
+    line = next(row for row in table.splitlines() if row.startswith("| conv1_absdiff_fc1 |"))
+    for split, cell in zip(("pair", "song"), line.split(" | ")[1:]):
+        folder = cfg.results_dir / "audio" / split
+        diffs = [json.loads((folder / f"seed{s}" / "conv1_absdiff_fc1.json").read_text())["roc_auc"]
+                 - json.loads((folder / f"seed{s}" / "baselines.json").read_text())["rows"]["content"]["roc_auc"]
+                 for s in cfg.seeds]
+        mean, lo, hi = (float(x) for x in re.findall(r"[+-][\d.]+", cell)[:3])
+        assert abs(mean - np.mean(diffs)) <= 5e-4, (cell, diffs)  # printed with 3 decimals
+        assert lo <= mean <= hi
+        word = "above" if lo > 0 else "below" if hi < 0 else "not distinguishable"
+        assert cell.split("] ")[1].startswith(word), cell
 
 
 def test_a_result_saved_before_counts_said_rows_is_read_the_new_way(tmp_path):
