@@ -60,14 +60,16 @@ def synthetic_results_section(cfg, readme: Path) -> str:
     """Tables 2 and 3 beside the paper's: mean ± sd over ``cfg.seeds`` where every seed was run (Table 3 with the
     extra rows of notebook 07), else ``cfg.seed``'s table; training and notebook times, and the figures."""
     from .experiments import AUDIO_BEYOND, grid_of, load_results
-    from .tables import ablation_table, spread_table, training_cost_table
+    from .tables import ablation_table, paired_table, spread_table, training_cost_table
 
     def table(kind: str) -> tuple[str, list[dict]]:
         extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()
         runs = [r for d in ("", *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
         expected = sum(len(grid_of(kind, d)) for d in ("", *extra)) * 2 * len(cfg.seeds)
         if len(runs) == expected:
-            return spread_table(cfg, kind, splits=("pair", "song"), extra=extra), runs
+            return (spread_table(cfg, kind, splits=("pair", "song"), extra=extra) + "\n\nEach network against its "
+                    "input's model-free baseline by the one rule for \"better\" (notebook 05):\n\n"
+                    + paired_table(cfg, kind, extra=extra)), runs
         return (f"Seed {cfg.seed} only (not every seed of {cfg.seeds} was run):\n\n" + ablation_table(cfg, kind),
                 [r for s in ("pair", "song") for r in load_results(cfg, kind, s)])
 
