@@ -113,7 +113,8 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
         models[name], results[name] = trained_model(results_folder(cfg), name, data,
                                                     _builder(view, data, args, settings["learning_rate"]),
                                                     settings, cfg.seed, strategy=cfg.strategy)
-    results[LATE_FUSION] = late_fusion(models, views, cfg.seed)
+    if all(name in models for name in FUSED):  # (a run of fewer models has no late fusion)
+        results[LATE_FUSION] = late_fusion(models, views, cfg.seed)
     return models, results
 
 
@@ -236,7 +237,7 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
     """The tables above in words, from their numbers: one model is called above or below another only when the 95%
     interval of their per-seed paired difference excludes 0 (:func:`dplib.tables.versus`; the lists are per seed, in
     the same seed order). Taught in notebook 09."""
-    from .tables import spread, versus
+    from .tables import difference, spread, versus
 
     def seeded(rows: list[dict], name: str, key: str) -> dict[int, float]:
         return {i: r[name][key] for i, r in enumerate(rows) if name in r}
@@ -246,30 +247,32 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
         return f"{mean:.3f} ± {sd:.3f}"
 
     def compare(rows: list[dict], a: str, b: str, key: str = "roc_auc") -> str:
-        return versus(seeded(rows, a, key), seeded(rows, b, key))
+        """``"above the X's (0.6 ± 0.1; paired difference ...)"``: the verdict, the other's number, the difference."""
+        x, y = seeded(rows, a, key), seeded(rows, b, key)
+        return f"{versus(x, y)} {names.get(b, b)} ({say(rows, b, key)}; {difference(x, y)})"
 
     joint, lyrics, audio = "joint (all_sym + absdiff)", "lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)"
+    names = {lyrics: "the lyrics-only model's", audio: "the audio-only model's", LATE_FUSION: "late fusion",
+             "random": "random ranking", "TF-IDF cosine (baseline)": "the model-free TF-IDF cosine",
+             "spectral cosine (baseline)": "the model-free spectral cosine",
+             "lyrics tower (cosine)": "the cosine of its tower's states",
+             "audio tower (cosine)": "the cosine of its tower's states"}
     width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r if "auc_ci" in r[n]])
     pairs = round(np.mean([r[n]["n_test_rows"] for r in results for n in r if "n_test_rows" in r[n]]) / 2)
     lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(results, joint)}) is "
-             f"{compare(results, joint, lyrics)} the lyrics-only model's ({say(results, lyrics)}) and "
-             f"{compare(results, joint, audio)} the audio-only model's ({say(results, audio)}). One seed's 95% "
-             f"bootstrap interval on its test pairs is {width:.2f} wide on average: with about {pairs} test pairs "
-             "(unordered) per seed, one test set cannot tell apart models closer than that."]
+             f"{compare(results, joint, lyrics)} and {compare(results, joint, audio)}. One seed's 95% bootstrap "
+             f"interval on its test pairs is {width:.2f} wide on average: with about {pairs} test pairs (unordered) "
+             "per seed, one test set cannot tell apart models closer than that."]
     if LATE_FUSION in results[0]:
-        lines.append(f"* **Late fusion.** The joint model trained end to end is {compare(results, joint, LATE_FUSION)} "
-                     f"the mean of the two single-modality models' probabilities ({say(results, LATE_FUSION)}), which "
-                     "trains nothing more.")
+        lines.append(f"* **Late fusion**, the mean of the two single-modality models' probabilities, trains nothing "
+                     f"more; the joint model trained end to end is {compare(results, joint, LATE_FUSION)}.")
     for name, rankings, tower, base in (("lyrics", lyrics_rankings, "lyrics tower (cosine)", "TF-IDF cosine (baseline)"),
                                         ("audio", audio_rankings, "audio tower (cosine)", "spectral cosine (baseline)")):
         key = f"recall@{k}"
         lines.append(f"* **Playlists, {name}.** recall@{k} of the tower's cosine ({say(rankings, tower, key)}) is "
-                     f"{compare(rankings, tower, 'random', key)} random ranking ({say(rankings, 'random', key)}) and "
-                     f"{compare(rankings, tower, base, key)} the model-free {base.split(' (')[0]} "
-                     f"({say(rankings, base, key)}).")
+                     f"{compare(rankings, tower, 'random', key)} and {compare(rankings, tower, base, key)}.")
         classifier = f"{name} model's p(similar)"
         if classifier in rankings[0]:
             lines.append(f"  Ranked by the trained model's own probability of \"similar\" instead, recall@{k} is "
-                         f"{say(rankings, classifier, key)}: {compare(rankings, classifier, tower, key)} the cosine of "
-                         "its tower's states.")
+                         f"{say(rankings, classifier, key)}: {compare(rankings, classifier, tower, key)}.")
     return "\n".join(lines)

@@ -71,28 +71,30 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, see
 
 def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[int, ...] | None = None,
                  extra: tuple[str, ...] = ()) -> str:
-    """Markdown: each network's test AUC minus its input's model-free baseline (TF-IDF cosine, spectral cosine) on
-    the same test pairs, seed by seed, with the 95% interval of that paired difference and what the one rule for
-    "better" says (:func:`versus`). Taught in notebook 05 (also 07)."""
+    """Markdown: each network's test AUC minus the model-free baseline on the same test pairs, seed by seed, with the
+    95% interval of that paired difference and what the one rule for "better" says (:func:`versus`). The baseline is
+    TF-IDF cosine (lyrics) or the spectral cosine of the full |FFT| spectra (audio, for the banded rows too: the
+    strongest model-free row, the one :func:`table3_paragraph` reads). Taught in notebook 05 (also 07)."""
     seeds = seeds if seeds is not None else cfg.seeds
     labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
-    lines = ["| model |" + "".join(f" {labels[s]}: AUC minus baseline [95% interval] |" for s in splits),
+    short = "TF-IDF" if kind == "lyrics" else "spectral cosine"
+    lines = ["| model |" + "".join(f" {labels[s]}: AUC minus {short} [95% interval] |" for s in splits),
              "|---|" + "---|" * len(splits)]
+    base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, "", seeds)) for s in splits}
     for data in ("", *extra):
-        base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, data, seeds)) for s in splits}
         runs = {s: load_results(cfg, kind, s, data, seeds) for s in splits}
         for settings in grid_of(kind, data):
             name = config_name(kind, **settings, dataset=data)
             cells = []
             for s in splits:
                 mine = by_seed(r for r in runs[s] if r["name"] == name)
-                mean, lo, hi, n = paired(mine, base[s])
-                word = versus(mine, base[s]).split(" (")[0]
+                mean, lo, hi, n = paired_seeds(mine, base[s])
+                word = versus(mine, base[s]).removesuffix(" from")
                 cells.append("n/a" if n == 0 else f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] {word}" if n > 1
                              else f"{mean:+.3f} (1 seed)")
             if any(c != "n/a" for c in cells):
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    content = "TF-IDF cosine" if kind == "lyrics" else "the spectral cosine"
+    content = "TF-IDF cosine" if kind == "lyrics" else "the spectral cosine of the full |FFT| spectra (every row, banded too)"
     lines.append("")
     lines.append(f"Per seed, the network and {content} score the same test pairs; the interval is Student's t over "
                  "the seeds' differences. \"above\" or \"below\" only where it excludes 0.")
@@ -244,7 +246,7 @@ def interval(values) -> tuple[float, float, float, int]:
     return float(v.mean()), float(v.mean()) - half, float(v.mean()) + half, len(v)
 
 
-def paired(a: dict, b: dict) -> tuple[float, float, float, int]:
+def paired_seeds(a: dict, b: dict) -> tuple[float, float, float, int]:
     """The paired difference ``a - b`` seed by seed, over the seeds both have (``{seed: value}``; each seed's two
     values measured on the same test pairs), with its 95% interval (:func:`interval`)."""
     return interval([a[s] - b[s] for s in sorted(set(a) & set(b))])
@@ -252,13 +254,17 @@ def paired(a: dict, b: dict) -> tuple[float, float, float, int]:
 
 def versus(a: dict, b: dict) -> str:
     """The one rule for "better" over seeds: ``"above"`` or ``"below"`` only when the 95% interval of the per-seed
-    paired difference (:func:`paired`) excludes 0, else ``"not distinguishable from"``; then the difference and its
-    interval in brackets, e.g. ``"above (paired difference +0.052 [+0.011, +0.093], 3 seeds)"``."""
-    mean, lo, hi, n = paired(a, b)
+    paired difference (:func:`paired_seeds`) excludes 0, else ``"not distinguishable from"`` (also below two seeds)."""
+    _, lo, hi, n = paired_seeds(a, b)
+    return "above" if n > 1 and lo > 0 else "below" if n > 1 and hi < 0 else "not distinguishable from"
+
+
+def difference(a: dict, b: dict) -> str:
+    """What :func:`versus` read, in words: ``"paired difference +0.052 [+0.011, +0.093], 3 seeds"``."""
+    mean, lo, hi, n = paired_seeds(a, b)
     if n < 2:
-        return f"not distinguishable from ({n} seed{'s' if n != 1 else ''}: no interval)"
-    word = "above" if lo > 0 else "below" if hi < 0 else "not distinguishable from"
-    return f"{word} (paired difference {mean:+.3f} [{lo:+.3f}, {hi:+.3f}], {n} seeds)"
+        return f"{n} seed{'s' if n != 1 else ''}, no interval"
+    return f"paired difference {mean:+.3f} [{lo:+.3f}, {hi:+.3f}], {n} seeds"
 
 
 def by_seed(runs, key: str = "roc_auc") -> dict[int, float]:
@@ -287,7 +293,7 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
         cosines = [b["content"] for b in load_baselines(cfg, "audio", split, seeds=seeds)]
         cosine = spread(b["roc_auc"] for b in cosines)
         above = sum(interval(seeded[n].values())[1] > 0.5 for n in names)
-        standing = [versus(seeded[n], by_seed(cosines)).split(" (")[0] for n in names]
+        standing = [versus(seeded[n], by_seed(cosines)) for n in names]
         parts.append(
             f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
             f"is {best}: {100 * acc[best][0]:.1f} ± "
@@ -303,7 +309,8 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
                 if name.startswith(("bands", "mel")) and name.endswith("conv1_absdiff_fc1") and paper_best in auc:
                     parts.append(f"{name} ({auc[name][0]:.3f} ± {auc[name][1]:.3f}) is "
                                  f"{versus(seeded[name], seeded[paper_best])} the paper's input "
-                                 f"({auc[paper_best][0]:.3f} ± {auc[paper_best][1]:.3f}).")
+                                 f"({auc[paper_best][0]:.3f} ± {auc[paper_best][1]:.3f}; "
+                                 f"{difference(seeded[name], seeded[paper_best])}).")
     runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
     half = [r for r in runs if r["test_accuracy"] == 0.5]
     if half:

@@ -20,10 +20,21 @@ def real_formats() -> Path:
 
 @pytest.fixture(scope="session")
 def synth_quick(tmp_path_factory) -> Path:
-    """The quick synthetic mini-MSD, written once per test session."""
+    """The quick synthetic mini-MSD, written once per test session and shared by its xdist workers: the first to
+    take the lock writes it (whole, under a temporary name), the others wait and read it."""
+    import fcntl
+
     from dplib.datasets.synthetic import generate
 
-    return generate(tmp_path_factory.mktemp("synth") / "quick", "quick", seed=0, progress=False)
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, above each worker's own
+    folder = root / "synth-quick"
+    with open(root / "synth-quick.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (folder / "card.json").exists():
+            generate(folder, "quick", seed=0, progress=False)
+    return folder
 
 
 @pytest.fixture

@@ -116,17 +116,19 @@ def test_the_reading_says_how_many_test_pairs_each_seed_had_from_the_results():
 def test_the_paired_rule_over_seeds_calls_a_difference_only_when_its_t_interval_excludes_0():
     from scipy.stats import t
 
-    from dplib.tables import paired, versus
+    from dplib.tables import difference, paired_seeds, versus
 
     a, b = {0: 0.70, 1: 0.66, 2: 0.62}, {0: 0.60, 1: 0.58, 2: 0.57}  # differences 0.10, 0.08, 0.05
-    mean, lo, hi, n = paired(a, b)
+    mean, lo, hi, n = paired_seeds(a, b)
     half = t.ppf(0.975, 2) * np.std([0.10, 0.08, 0.05], ddof=1) / np.sqrt(3)
     assert n == 3 and abs(mean - 0.23 / 3) < 1e-12 and abs((hi - lo) / 2 - half) < 1e-12
-    assert versus(a, b).startswith("above (paired difference +0.077") and versus(b, a).startswith("below")
+    assert versus(a, b) == "above" and versus(b, a) == "below"
+    assert difference(a, b) == f"paired difference +0.077 [{lo:+.3f}, {hi:+.3f}], 3 seeds"
     # the same means, but the differences change sign from seed to seed: not distinguishable
-    assert versus({0: 0.70, 1: 0.55, 2: 0.73}, b).startswith("not distinguishable from")
-    assert versus({0: 0.9}, {0: 0.1}).startswith("not distinguishable from (1 seed")  # no interval from one seed
-    assert paired({0: 0.7, 5: 0.6}, {0: 0.5, 1: 0.4})[3] == 1  # only seeds both sides have are paired
+    assert versus({0: 0.70, 1: 0.55, 2: 0.73}, b) == "not distinguishable from"
+    assert versus({0: 0.9}, {0: 0.1}) == "not distinguishable from"  # one seed: no interval, no verdict
+    assert difference({0: 0.9}, {0: 0.1}) == "1 seed, no interval"
+    assert paired_seeds({0: 0.7, 5: 0.6}, {0: 0.5, 1: 0.4})[3] == 1  # only seeds both sides have are paired
 
 
 def test_pair_score_matrix_is_what_the_model_predicts_for_each_pair(synth_quick, monkeypatch, tmp_path):

@@ -77,6 +77,23 @@ def test_the_paired_table_is_the_per_seed_difference_of_the_saved_aucs_and_its_v
         assert cell.split("] ")[1].startswith(word), cell
 
 
+def test_the_table3_reading_counts_the_verdicts_of_the_paired_table_beside_it(tmp_path):
+    from dplib.config import get_config
+    from dplib.experiments import AUDIO_BEYOND
+    from dplib.tables import paired_table, table3_paragraph
+
+    cfg = get_config(size="default", results_root=tmp_path)
+    save_audio_results(cfg, np.random.default_rng(11))
+    rows = [line.split(" | ")[1:] for line in paired_table(cfg, "audio", extra=tuple(AUDIO_BEYOND)).splitlines()
+            if line.startswith("| ") and "[" in line and "model" not in line]
+    said = re.findall(r"(\d+) networks are above, (\d+) below, and (\d+) cannot be told", table3_paragraph(cfg))
+    assert len(said) == 2 and len(rows) == 9
+    for column, (above, below, neither) in enumerate(said):
+        words = [row[column].split("] ")[1].strip(" |") for row in rows]
+        assert (int(above), int(below), int(neither)) == (words.count("above"), words.count("below"),
+                                                          words.count("not distinguishable")), (column, words)
+
+
 def test_a_result_saved_before_counts_said_rows_is_read_the_new_way(tmp_path):
     """Older results named the rows "pairs" and the similar rows "positive"; tables read unordered pairs."""
     from dplib.datasets.files import write_json
