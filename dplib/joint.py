@@ -161,7 +161,8 @@ def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, 
         if progress:  # one line per seed: the next cell of notebook 09 gives each model's numbers
             made = [*(results[name] for name in models), playlist]
             trained = [r for r in made if not r.get("reused")]
-            print(f"seed {seed}: {len(made)} models, {len(trained)} trained now "
+            print(f"seed {seed}: {len(made)} models ({len(models)} compared, 1 for playlists), "
+                  f"{len(trained)} trained now "
                   f"({sum(r['seconds'] for r in trained):.0f} s of training), {len(made) - len(trained)} reloaded; "
                   f"the playlist model's test AUC {playlist['roc_auc']:.3f}", flush=True)
         runs[seed] = {"models": models, "results": results, "views": views, "playlist_model": model,
@@ -260,12 +261,16 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
     width = np.mean([r[n]["auc_ci"][1] - r[n]["auc_ci"][0] for r in results for n in r if "auc_ci" in r[n]])
     pairs = round(np.mean([r[n]["n_test_rows"] for r in results for n in r if "n_test_rows" in r[n]]) / 2)
     lines = [f"* **Fusion.** The symmetric joint model's test AUC ({say(results, joint)}) is "
-             f"{compare(results, joint, lyrics)} and {compare(results, joint, audio)}. One seed's 95% bootstrap "
-             f"interval on its test pairs is {width:.2f} wide on average: with about {pairs} test pairs (unordered) "
-             "per seed, one test set cannot tell apart models closer than that."]
+             f"{compare(results, joint, lyrics)} and {compare(results, joint, audio)}. One model's 95% bootstrap "
+             f"interval on one seed's test pairs (about {pairs}, unordered) is {width:.2f} wide on average: that is "
+             "how far another test set of that size could move its AUC. The paired intervals above are over seeds: "
+             "each also carries what the split and the start change, with Student's t for as few seeds as there "
+             "are, so they are wide."]
     if LATE_FUSION in results[0]:
+        names[audio] = "the audio-only model"
         lines.append(f"* **Late fusion**, the mean of the two single-modality models' probabilities, trains nothing "
-                     f"more; the joint model trained end to end is {compare(results, joint, LATE_FUSION)}.")
+                     f"more; the joint model trained end to end is {compare(results, joint, LATE_FUSION)}, and late "
+                     f"fusion itself is {compare(results, LATE_FUSION, audio)}.")
     for name, rankings, tower, base in (("lyrics", lyrics_rankings, "lyrics tower (cosine)", "TF-IDF cosine (baseline)"),
                                         ("audio", audio_rankings, "audio tower (cosine)", "spectral cosine (baseline)")):
         key = f"recall@{k}"

@@ -71,15 +71,16 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, see
 
 def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[int, ...] | None = None,
                  extra: tuple[str, ...] = ()) -> str:
-    """Markdown: each network's test AUC minus the model-free baseline on the same test pairs, seed by seed, with the
-    95% interval of that paired difference and what the one rule for "better" says (:func:`versus`). The baseline is
-    TF-IDF cosine (lyrics) or the spectral cosine of the full |FFT| spectra (audio, for the banded rows too: the
-    strongest model-free row, the one :func:`table3_paragraph` reads). Taught in notebook 05 (also 07)."""
+    """Markdown, per split: each network's mean test AUC with its 95% interval over seeds against chance (0.5), then
+    its AUC minus the model-free baseline on the same test pairs, seed by seed, with the 95% interval of that paired
+    difference; each with what the one rule for "better" says (:func:`versus`). The baseline is TF-IDF cosine
+    (lyrics) or the spectral cosine of the full |FFT| spectra (audio, for the banded rows too: the strongest
+    model-free row, the one :func:`table3_paragraph` reads). Taught in notebook 05 (also 07)."""
     seeds = seeds if seeds is not None else cfg.seeds
     labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
     short = "TF-IDF" if kind == "lyrics" else "spectral cosine"
-    lines = ["| model |" + "".join(f" {labels[s]}: AUC minus {short} [95% interval] |" for s in splits),
-             "|---|" + "---|" * len(splits)]
+    lines = ["| model |" + "".join(f" {labels[s]}: AUC [95% interval] | {labels[s]}: AUC minus {short} |"
+                                   for s in splits), "|---|" + "---|" * 2 * len(splits)]
     base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, "", seeds)) for s in splits}
     for data in ("", *extra):
         runs = {s: load_results(cfg, kind, s, data, seeds) for s in splits}
@@ -88,17 +89,32 @@ def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[i
             cells = []
             for s in splits:
                 mine = by_seed(r for r in runs[s] if r["name"] == name)
-                mean, lo, hi, n = paired_seeds(mine, base[s])
-                word = versus(mine, base[s]).removesuffix(" from")
-                cells.append("n/a" if n == 0 else f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}] {word}" if n > 1
-                             else f"{mean:+.3f} (1 seed)")
+                coin = {seed: 0.5 for seed in mine}
+                cells += [verdict_cell(mine, coin, "{:.3f}", chance=True), verdict_cell(mine, base[s], "{:+.3f}")]
             if any(c != "n/a" for c in cells):
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
     content = "TF-IDF cosine" if kind == "lyrics" else "the spectral cosine of the full |FFT| spectra (every row, banded too)"
     lines.append("")
-    lines.append(f"Per seed, the network and {content} score the same test pairs; the interval is Student's t over "
-                 "the seeds' differences. \"above\" or \"below\" only where it excludes 0.")
+    lines.append(f"Intervals are Student's t over the seeds. Against chance: the mean AUC and its interval. Against "
+                 f"{content}: the difference, where per seed both scored the same test pairs. \"above\" or "
+                 "\"below\" only where the interval excludes 0.5 (chance) or 0 (difference).")
     return "\n".join(lines)
+
+
+def verdict_cell(mine: dict, other: dict, fmt: str, chance: bool = False) -> str:
+    """One cell of :func:`paired_table`: ``mine`` against ``other`` seed by seed, e.g. ``"+0.012 [-0.030, +0.054] not
+    distinguishable"``; against chance (``other`` all 0.5) the mean AUC and its interval themselves, e.g.
+    ``"0.612 [0.571, 0.653] above chance"``."""
+    mean, lo, hi, n = paired_seeds(mine, other)
+    shift = 0.5 if chance else 0.0  # show the AUC, not AUC - 0.5
+    word = versus(mine, other)
+    word = word.replace("from", "from chance") if chance and word.endswith("from") else \
+        f"{word} chance" if chance else word.removesuffix(" from")
+    if n == 0:
+        return "n/a"
+    if n == 1:
+        return f"{fmt.format(mean + shift)} (1 seed)"
+    return f"{fmt.format(mean + shift)} [{fmt.format(lo + shift)}, {fmt.format(hi + shift)}] {word}"
 
 
 def cost_table(results: dict[str, list[dict]]) -> str:
@@ -303,11 +319,17 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
             f"cosine, which learns nothing, has AUC {cosine[0]:.3f} ± {cosine[1]:.3f}; against it, seed by seed on the "
             f"same test pairs, {standing.count('above')} networks are above, {standing.count('below')} below, and "
             f"{standing.count('not distinguishable from')} cannot be told from it (the paired rule).")
+        pattern = [(a, b) for a, b in (("conv1_absdiff_fc1", "conv1_concat_fc1"), ("conv0_absdiff_fc1", "conv0_concat_fc1"),
+                                       ("conv1_absdiff_fc1", "conv0_absdiff_fc1")) if a in auc and b in auc]
+        if pattern:
+            parts.append("The paper's pattern by the same rule: " + "; ".join(
+                f"{a} is {versus(seeded[a], seeded[b])} {b} ({difference(seeded[a], seeded[b])})" for a, b in pattern)
+                + ".")
         if split == "song":
             paper_best = "conv1_absdiff_fc1"
             for name in names:
                 if name.startswith(("bands", "mel")) and name.endswith("conv1_absdiff_fc1") and paper_best in auc:
-                    parts.append(f"{name} ({auc[name][0]:.3f} ± {auc[name][1]:.3f}) is "
+                    parts.append(f"On new songs, {name} ({auc[name][0]:.3f} ± {auc[name][1]:.3f}) is "
                                  f"{versus(seeded[name], seeded[paper_best])} the paper's input "
                                  f"({auc[paper_best][0]:.3f} ± {auc[paper_best][1]:.3f}; "
                                  f"{difference(seeded[name], seeded[paper_best])}).")

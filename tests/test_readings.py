@@ -65,11 +65,16 @@ def test_the_paired_table_is_the_per_seed_difference_of_the_saved_aucs_and_its_v
     save_audio_results(cfg, np.random.default_rng(3))
     table = paired_table(cfg, "audio")
     line = next(row for row in table.splitlines() if row.startswith("| conv1_absdiff_fc1 |"))
-    for split, cell in zip(("pair", "song"), line.split(" | ")[1:]):
+    cells = line.split(" | ")[1:]  # per split: the AUC against chance, then the difference from the cosine
+    for split, against_chance, cell in zip(("pair", "song"), cells[0::2], cells[1::2]):
         folder = cfg.results_dir / "audio" / split
-        diffs = [json.loads((folder / f"seed{s}" / "conv1_absdiff_fc1.json").read_text())["roc_auc"]
-                 - json.loads((folder / f"seed{s}" / "baselines.json").read_text())["rows"]["content"]["roc_auc"]
-                 for s in cfg.seeds]
+        aucs = [json.loads((folder / f"seed{s}" / "conv1_absdiff_fc1.json").read_text())["roc_auc"] for s in cfg.seeds]
+        diffs = [auc - json.loads((folder / f"seed{s}" / "baselines.json").read_text())["rows"]["content"]["roc_auc"]
+                 for auc, s in zip(aucs, cfg.seeds)]
+        shown, low, high = (float(x) for x in re.findall(r"[\d.]+", against_chance)[:3])
+        assert abs(shown - np.mean(aucs)) <= 5e-4 and low <= shown <= high, against_chance
+        assert against_chance.endswith("above chance" if low > 0.5 else "below chance" if high < 0.5
+                                       else "not distinguishable from chance"), against_chance
         mean, lo, hi = (float(x) for x in re.findall(r"[+-][\d.]+", cell)[:3])
         assert abs(mean - np.mean(diffs)) <= 5e-4, (cell, diffs)  # printed with 3 decimals
         assert lo <= mean <= hi
@@ -89,7 +94,7 @@ def test_the_table3_reading_counts_the_verdicts_of_the_paired_table_beside_it(tm
     said = re.findall(r"(\d+) networks are above, (\d+) below, and (\d+) cannot be told", table3_paragraph(cfg))
     assert len(said) == 2 and len(rows) == 9
     for column, (above, below, neither) in enumerate(said):
-        words = [row[column].split("] ")[1].strip(" |") for row in rows]
+        words = [row[2 * column + 1].split("] ")[1].strip(" |") for row in rows]  # the difference columns
         assert (int(above), int(below), int(neither)) == (words.count("above"), words.count("below"),
                                                           words.count("not distinguishable")), (column, words)
 
