@@ -109,7 +109,7 @@ def test_the_reading_says_how_many_test_pairs_each_seed_had_from_the_results():
                                                ("audio tower (cosine)", 0.2), ("spectral cosine (baseline)", 0.4),
                                                ("random", 0.01))}
     text = reading(results, [ranking] * 3, [ranking] * 3)
-    assert "about 193 test pairs (unordered) per seed" in text  # (392 + 380 + 384) / 3 rows, both orders
+    assert "one seed's test pairs (about 193, unordered)" in text  # (392 + 380 + 384) / 3 rows, both orders
     assert "0.10 wide on average" in text
 
 
