@@ -188,7 +188,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
 
     Accuracies are measured after training with dropout off, with the best epoch's weights, on every part; song
     folds (notebook 06) skip the train part, which none of their readings uses (1-2 s of a 20 s training).
-    Taught in notebook 09.
+    Taught in notebooks 05-07 and 10.
     """
     from .training import train_model
 
@@ -223,7 +223,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
 
 def shards_experiment(shards: str | Path, cfg: Config) -> Experiment:
     """Lyrics shards written by ``dplib data shards`` as an experiment (streamed, never loaded whole); the shards
-    fix the holdout and ``max_len``. Taught in notebook 09."""
+    fix the holdout and ``max_len``. Taught in notebook 10."""
     from .datasets.shards import StreamedLyrics
 
     data = StreamedLyrics.load(shards)

@@ -1,6 +1,6 @@
 """A shard folder written by :func:`dplib.datasets.streaming.prepare_lyrics_shards`, read back: the manifest's
 checks (every part the size, small parts the sha256, it was written with), the pairs, the vocabulary, and
-``tf.data`` batches streamed from the shards (notebook 09). A :class:`~.prepare.PairData`, like prepared data."""
+``tf.data`` batches streamed from the shards (notebook 10). A :class:`~.prepare.PairData`, like prepared data."""
 from __future__ import annotations
 
 import hashlib

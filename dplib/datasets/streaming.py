@@ -341,7 +341,7 @@ def prepare_lyrics_shards(
     """Stream a data folder into ``out``: TFRecord shards per part (train, val, test), pair CSVs, encoded songs,
     the vocabulary and ``manifest.json`` (counts, leakage, what was skipped). The passes run in order, each
     taking what the ones before returned; the work files live in a temporary folder removed at the end.
-    Taught in notebook 09."""
+    Taught in notebook 10."""
     if split not in ("pair", "song"):
         raise ValueError(f"split must be 'pair' or 'song', got {split!r}")
     if n_buckets < 1:
