@@ -127,11 +127,11 @@ def late_fusion(models: dict, views: dict[str, Prepared], seed: int) -> dict:
     for part in ("val", "test"):
         rows = views["joint"].pairs(part)  # the views hold the same rows in the same order
         scored = [predict_pairs(models[name], rows, views[view].songs) for name, view in zip(FUSED, ("lyrics", "audio"))]
-        labels = rows.label
-        got = scores_metrics(labels, np.mean(scored, axis=0), keep_scores=True)
+        got = scores_metrics(rows.label, np.mean(scored, axis=0), keep_scores=True)
         out.update({f"{part}_accuracy": got["accuracy"], f"{part}_auc": got["roc_auc"]})
+    # ``got`` and ``rows`` are the test part's now
     out.update({"roc_auc": out.pop("test_auc"), "symmetry_gap": got["symmetry_gap"], "n_test_rows": got["n_rows"],
-                "acc_ci": bootstrap_ci(labels, got["p"]), "auc_ci": bootstrap_ci(labels, got["p"], "roc_auc")})
+                "acc_ci": bootstrap_ci(rows.label, got["p"]), "auc_ci": bootstrap_ci(rows.label, got["p"], "roc_auc")})
     return out
 
 
@@ -247,10 +247,10 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
         mean, sd, _ = spread(seeded(rows, name, key).values())
         return f"{mean:.3f} ± {sd:.3f}"
 
-    def compare(rows: list[dict], a: str, b: str, key: str = "roc_auc") -> str:
+    def compare(rows: list[dict], a: str, b: str, key: str = "roc_auc", label: str | None = None) -> str:
         """``"above the X's (0.6 ± 0.1; paired difference ...)"``: the verdict, the other's number, the difference."""
         x, y = seeded(rows, a, key), seeded(rows, b, key)
-        return f"{versus(x, y)} {names.get(b, b)} ({say(rows, b, key)}; {difference(x, y)})"
+        return f"{versus(x, y)} {label or names.get(b, b)} ({say(rows, b, key)}; {difference(x, y)})"
 
     joint, lyrics, audio = "joint (all_sym + absdiff)", "lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)"
     names = {lyrics: "the lyrics-only model's", audio: "the audio-only model's", LATE_FUSION: "late fusion",
@@ -267,10 +267,9 @@ def reading(results: list[dict[str, dict]], lyrics_rankings: list[dict], audio_r
              "each also carries what the split and the start change, with Student's t for as few seeds as there "
              "are, so they are wide."]
     if LATE_FUSION in results[0]:
-        names[audio] = "the audio-only model"
         lines.append(f"* **Late fusion**, the mean of the two single-modality models' probabilities, trains nothing "
                      f"more; the joint model trained end to end is {compare(results, joint, LATE_FUSION)}, and late "
-                     f"fusion itself is {compare(results, LATE_FUSION, audio)}.")
+                     f"fusion itself is {compare(results, LATE_FUSION, audio, label='the audio-only model')}.")
     for name, rankings, tower, base in (("lyrics", lyrics_rankings, "lyrics tower (cosine)", "TF-IDF cosine (baseline)"),
                                         ("audio", audio_rankings, "audio tower (cosine)", "spectral cosine (baseline)")):
         key = f"recall@{k}"

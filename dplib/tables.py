@@ -108,8 +108,10 @@ def verdict_cell(mine: dict, other: dict, fmt: str, chance: bool = False) -> str
     mean, lo, hi, n = paired_seeds(mine, other)
     shift = 0.5 if chance else 0.0  # show the AUC, not AUC - 0.5
     word = versus(mine, other)
-    word = word.replace("from", "from chance") if chance and word.endswith("from") else \
-        f"{word} chance" if chance else word.removesuffix(" from")
+    if chance:
+        word = "not distinguishable from chance" if word.endswith("from") else f"{word} chance"
+    else:
+        word = word.removesuffix(" from")
     if n == 0:
         return "n/a"
     if n == 1:
