@@ -19,7 +19,7 @@ from .datasets.corpus import Corpus
 from .datasets.files import write_json, written
 from .datasets.prepare import Prepared, prepare_joint, splits_key
 from .datasets.synthetic import SIZES
-from .evaluation import bootstrap_ci, evaluate
+from .evaluation import bootstrap_ci, evaluate, predict_pairs, scores_metrics
 from .experiments import PROTOCOL, prepare, same_making, training_settings
 from .tables import mean_sd
 
@@ -121,8 +121,6 @@ def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = N
 def late_fusion(models: dict, views: dict[str, Prepared], seed: int) -> dict:
     """The baseline a joint model has to beat: the mean of the lyrics-only and the audio-only models' p(similar)
     (:data:`FUSED`) on the same validation and test rows, scored like a trained model (nothing is trained)."""
-    from .evaluation import predict_pairs, scores_metrics
-
     out = {"name": LATE_FUSION, "seed": seed, "of": list(FUSED)}
     for part in ("val", "test"):
         rows = views["joint"].pairs(part)  # the views hold the same rows in the same order

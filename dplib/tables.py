@@ -89,7 +89,7 @@ def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[i
             cells = []
             for s in splits:
                 mine = by_seed(r for r in runs[s] if r["name"] == name)
-                coin = {seed: 0.5 for seed in mine}
+                coin = dict.fromkeys(mine, 0.5)
                 cells += [verdict_cell(mine, coin, "{:.3f}", chance=True), verdict_cell(mine, base[s], "{:+.3f}")]
             if any(c != "n/a" for c in cells):
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -310,7 +310,7 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
         pairs = spread(r["counts"]["train"]["pairs"] for r in runs if r["name"] == best)
         cosines = [b["content"] for b in load_baselines(cfg, "audio", split, seeds=seeds)]
         cosine = spread(b["roc_auc"] for b in cosines)
-        above = sum(interval(seeded[n].values())[1] > 0.5 for n in names)
+        above = sum(versus(seeded[n], dict.fromkeys(seeded[n], 0.5)) == "above" for n in names)  # the one rule
         standing = [versus(seeded[n], by_seed(cosines)) for n in names]
         parts.append(
             f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
