@@ -65,7 +65,7 @@ def synthetic_results_section(cfg, readme: Path) -> str:
     def table(kind: str) -> tuple[str, list[dict]]:
         extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()
         runs = [r for d in ("", *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
-        expected = sum(len(grid_of(kind, d)) for d in ("", *extra)) * 2 * len(cfg.seeds)
+        expected = sum(len(grid_of(kind, d, s)) for d in ("", *extra) for s in ("pair", "song")) * len(cfg.seeds)
         if len(runs) == expected:
             return (spread_table(cfg, kind, splits=("pair", "song"), extra=extra) + "\n\nEach network against the "
                     "model-free baseline on the same test pairs, by the one rule for \"better\" (notebook 05):\n\n"

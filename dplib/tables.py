@@ -65,8 +65,16 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, see
                 lines.append(f"| {name} (baseline) | - |{cells(rows)}")
     lines.append("")
     lines.append(f"Mean ± standard deviation over {n_seeds} seeds (each seed draws its own split and initialisation); "
-                 "test pairs are balanced 50/50, so chance is 50% and AUC 0.5.")
+                 "test pairs are balanced 50/50, so chance is 50% and AUC 0.5." + not_trained(kind, lines))
     return "\n".join(lines)
+
+
+def not_trained(kind: str, lines: list[str]) -> str:
+    """The footnote for ``n/a`` cells, when a table has any."""
+    if not any("n/a" in line for line in lines):
+        return ""
+    why = " (on new songs the |FFT| bins train only the paper's best row: README, Choices)" if kind == "audio" else ""
+    return f" n/a: no saved run on that split{why}."
 
 
 def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[int, ...] | None = None,
@@ -97,7 +105,7 @@ def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[i
     lines.append("")
     lines.append(f"Intervals are Student's t over the seeds. Against chance: the mean AUC and its interval. Against "
                  f"{content}: the difference, where per seed both scored the same test pairs. \"above\" or "
-                 "\"below\" only where the interval excludes 0.5 (chance) or 0 (difference).")
+                 "\"below\" only where the interval excludes 0.5 (chance) or 0 (difference)." + not_trained(kind, lines))
     return "\n".join(lines)
 
 
@@ -243,10 +251,11 @@ def ablation_table(cfg: Config, kind: str) -> str:
 def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -> list[str]:
     """The Table 2 and Table 3 results of ``cfg.seed`` not saved yet, as ``kind/holdout/name``."""
     missing = []
-    for kind, grid in (("lyrics", LYRICS_GRID), ("audio", AUDIO_GRID)):
+    for kind in ("lyrics", "audio"):
         for holdout in holdouts:
             saved = {r["name"] for r in load_results(cfg, kind, holdout)}
-            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in grid if config_name(kind, **g) not in saved]
+            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in grid_of(kind, "", holdout)
+                        if config_name(kind, **g) not in saved]
     return missing
 
 

@@ -232,3 +232,29 @@ def test_holdout_points_draw_every_seed_the_mean_and_an_axis_that_spans_the_data
     np.testing.assert_allclose(np.asarray(means[0].lines[0].get_ydata(), dtype=float), [0.62, 0.52])
     low, high = ax.get_ylim()
     assert 0.4 <= low < 0.48 and 0.76 < high <= 0.85  # the data and the baselines, not 0 to 1
+
+
+def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path):
+    """On the song split the |FFT| bins train only the paper's best row (the README's Choices): the grid says so,
+    a run missing the other four is complete, and a table with those cells empty says why they are."""
+    import json
+
+    from dplib.config import Config
+    from dplib.experiments import AUDIO_BEYOND, AUDIO_GRID, FFT_SONG_SPLIT, PROTOCOL, grid_for, grid_of
+    from dplib.tables import missing_results, spread_table
+
+    cfg = Config(results_root=tmp_path)
+    assert grid_of("audio", "", "song") == FFT_SONG_SPLIT == [dict(conv_layers=1, combine="absdiff", fc=1)]
+    assert grid_of("audio", "", "pair") == grid_of("audio") == AUDIO_GRID
+    assert grid_for("audio", cfg, "audio-mel64", "song") == AUDIO_BEYOND["audio-mel64"]  # the banded rows: both splits
+    assert grid_for("lyrics", cfg, split="song") == grid_of("lyrics")
+    missing = missing_results(cfg)
+    assert [m for m in missing if m.startswith("audio/song/")] == ["audio/song/conv1_absdiff_fc1"]
+    assert len([m for m in missing if m.startswith("audio/pair/")]) == 5
+    folder = tmp_path / "audio" / "pair" / "seed0"
+    folder.mkdir(parents=True)
+    row = {"name": "conv0_concat_fc1", "seed": 0, "protocol": PROTOCOL["audio"], "test_accuracy": 0.5, "roc_auc": 0.5}
+    (folder / "conv0_concat_fc1.json").write_text(json.dumps(row))
+    table = spread_table(cfg, "audio", splits=("pair", "song"), seeds=(0,))
+    assert "| conv0_concat_fc1 | 65.0% | 50.0 ± 0.0% | 0.500 ± 0.000 | n/a | n/a |" in table
+    assert "n/a: no saved run on that split (on new songs the |FFT| bins train only the paper's best row" in table
