@@ -264,6 +264,7 @@ def retrain_saved(stages=RETRAIN) -> list[dict]:
     code, nothing written: the time now beside the time the saved run recorded, and whether it gives the same
     per-epoch history (what lets a rerun reuse it)."""
     from dplib.experiments import config_name, grid_of, prepare, train_and_evaluate
+    from dplib.record import run_folder
 
     cfg = get_config(size="default")
     out = []
@@ -271,7 +272,7 @@ def retrain_saved(stages=RETRAIN) -> list[dict]:
         exp = prepare(kind, cfg, split, dataset=dataset)
         for row in rows or grid_of(kind, dataset):
             name = config_name(kind, **row, dataset=dataset)
-            path = cfg.results_dir / (dataset or kind) / split / "seed0" / f"{name}.json"
+            path = run_folder(cfg, dataset or kind, split, 0) / f"{name}.json"
             if not path.exists():
                 continue
             saved = json.loads(path.read_text())

@@ -7,8 +7,6 @@ often the LSTM's gates are saturated (a sigmoid at 0 or 1 passes almost no gradi
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 
@@ -69,8 +67,9 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
     the tables' results are, when made from the same pairs, settings and protocol (``rerun``: train anyway).
     Taught in notebook 07."""
     from .evaluation import evaluate
-    from .experiments import training_settings
+    from .experiments import PROTOCOL, training_settings
     from .models import build_audio_model
+    from .record import HISTORY, recall, record, run_folder
     from .training import train_model
 
     if variant not in VARIANTS:
@@ -78,12 +77,11 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
     settings = training_settings(exp)
     if variant == "lr_1e-4":
         settings["learning_rate"] = 1e-4
-    folder = exp.cfg.results_dir / "audio-probe" / (exp.dataset or "audio") / exp.split / f"seed{exp.cfg.seed}"
-    path = folder / f"{variant}_conv{conv_layers}_{combine}"
-    key = probe_key(exp, settings)
-    saved = None if rerun else load_probe(path, key)
+    folder = run_folder(exp.cfg, f"audio-probe/{exp.dataset or 'audio'}", exp.split)
+    path = folder / f"{variant}_conv{conv_layers}_{combine}.json"
+    saved = None if rerun else recall(path, exp.data_key, settings, PROTOCOL["audio"], arrays=ARRAYS)
     if saved is not None:
-        return saved
+        return saved["history"], saved
     data = standardised_bins(exp.data) if variant == "bin_standardise" else exp.data
     model, history = train_model(
         data, lambda: build_audio_model(data.input_dim, conv_layers, combine, 1, step_scale=variant == "step_scale",
@@ -91,48 +89,13 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
         exp.cfg.strategy)
     test = evaluate(model, data, "test")
     health = tower_health(model, data.songs.subset(sorted(data.splits.test.songs())))
-    health |= {"variant": variant, "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
-               "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"], "settings": settings,
-               "machine": machine_summary()}
-    save_probe(path, key, history, health)
-    return history, health
-
-
-def probe_key(exp, settings: dict) -> dict:
-    """What a saved probe must have been made from to be reused: the same pairs and input, settings and audio
-    protocol."""
-    from .experiments import PROTOCOL
-
-    return {"data_key": exp.data_key, "dataset": exp.dataset or "audio", "settings": settings,
-            "protocol": PROTOCOL["audio"]}
-
-
-def save_probe(path: Path, key: dict, history: dict, health: dict) -> None:
-    """The arrays first (``.npz``), the JSON last: a JSON on disk means a complete probe."""
-    from .datasets.files import write_json, written
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with written(path.with_suffix(".npz")) as partial:
-        with open(partial, "wb") as handle:
-            np.savez(handle, **{name: health[name] for name in ARRAYS})
-    scalars = {k: v for k, v in health.items() if k not in ARRAYS}
-    write_json(path.with_suffix(".json"), {"key": key, "history": {k: v for k, v in history.items()
-                                                                   if isinstance(v, (list, int, float, str))},
-                                           "health": scalars})
-
-
-def load_probe(path: Path, key: dict) -> tuple[dict, dict] | None:
-    """A saved probe's ``(history, health)`` when it was made with ``key``, else ``None``."""
-    import json
-
-    try:
-        saved = json.loads(path.with_suffix(".json").read_text())
-        arrays = np.load(path.with_suffix(".npz"))
-    except (OSError, ValueError):
-        return None
-    if saved.get("key") != json.loads(json.dumps(key)):
-        return None
-    return saved["history"], {**saved["health"], **{name: arrays[name] for name in ARRAYS}}
+    result = {"name": path.stem, "seed": exp.cfg.seed, "variant": variant, "data_key": exp.data_key, "protocol": PROTOCOL["audio"],
+              "settings": settings, "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
+              "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
+              "history": {k: history[k] for k in HISTORY if k in history}, "seconds": round(history["seconds"], 2),
+              "machine": machine_summary(), **{k: v for k, v in health.items() if k not in ARRAYS}}
+    record(path, result, arrays={name: health[name] for name in ARRAYS})
+    return result["history"], {**result, **health}
 
 
 def standardised_bins(data):

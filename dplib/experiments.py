@@ -20,6 +20,7 @@ from .datasets.pairs import PARTS
 from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, saved_counts, splits_key
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate, roc_auc
+from .record import HISTORY, recall, record, run_folder, same_making
 
 # The paper's reported numbers (train %, validation %), for the tables "beside the paper".
 PAPER_TABLE2 = {
@@ -63,7 +64,7 @@ class Experiment:
 
     @property
     def folder(self) -> Path:
-        return self.cfg.results_dir / (self.dataset or self.kind) / self.split / f"seed{self.cfg.seed}"
+        return run_folder(self.cfg, self.dataset or self.kind, self.split)
 
     @property
     def data_key(self) -> str:
@@ -217,7 +218,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "train_accuracy": train["accuracy"], "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
         "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
         "test_p": test["p"], "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
-        "history": {k: history[k] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc") if k in history},
+        "history": {k: history[k] for k in HISTORY if k in history},
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
         "machine": machine_summary(),
         "settings": {**settings, "max_len": exp.cfg.max_len if exp.kind == "lyrics" else None,
@@ -251,48 +252,35 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     name = config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset)
     path = exp.folder / f"{name}.json"
     extra = extra or {}
-    if path.exists() and not rerun and not keep_model:
-        saved = read_result(path)
-        same_extra = all(saved.get(f"{key}_key") == pairs_key(p) for key, p in extra.items())
-        if reusable(saved, exp, epochs) and same_extra:
-            return {**saved, "reused": True}
+    saved = None if rerun or keep_model else recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
+    if saved is not None and all(saved.get(f"{key}_key") == pairs_key(p) for key, p in extra.items()):
+        return newer_counts(saved)
     model, result = train_and_evaluate(exp, combine, fc, conv_layers, epochs, pool=pool)
     for key, pairs in extra.items():
         result[f"{key}_p"] = [round(float(x), 5) for x in predict_pairs(model, pairs, exp.data.songs)]
         result[f"{key}_key"] = pairs_key(pairs)
-    write_json(path, result)
+    record(path, result)
     if keep_model:
         result["model"] = model
     return result
 
 
-def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
-    """Whether a saved result of ``exp`` is what training now would give (:func:`same_making`, with the
-    experiment's settings, ``epochs`` when given, and ``max_len`` for lyrics)."""
+def making(exp: Experiment, epochs: int | None = None) -> dict:
+    """The settings a result of ``exp`` is made with now, as its record holds them: the experiment's, ``epochs``
+    when given, and ``max_len`` for lyrics (other inputs from the same pairs), the band pooling for banded audio."""
     now = training_settings(exp)
     if epochs is not None:
         now["epochs"] = epochs
-    if exp.kind == "lyrics":  # other inputs from the same pairs
+    if exp.kind == "lyrics":
         now["max_len"] = exp.cfg.max_len
     if bands_of(exp.dataset):
         now["band_pooling"] = BAND_POOLING
-    return same_making(saved, exp.data_key, now, PROTOCOL[exp.kind])
+    return now
 
 
-def same_making(saved: dict, data_key: str, now: dict, protocol: int) -> bool:
-    """The one reuse rule (Tables 2 and 3, notebook 06, notebook 09's models): the same pairs, protocol and
-    settings (``now``: every key but ``epochs`` must match), and the same epoch budget, or a larger one that the run
-    never needed (it stopped ``patience`` epochs after its best epoch before reaching its cap, so with the same seed
-    a larger cap trains the same steps and stops at the same epoch)."""
-    was = saved.get("settings", {})
-    if saved.get("data_key") != data_key or saved.get("protocol", 1) != protocol:
-        return False
-    if any(was.get(k) != v for k, v in now.items() if k != "epochs"):
-        return False
-    if was.get("epochs") == now["epochs"]:
-        return True
-    stopped = saved["epochs_run"] - saved["best_epoch"] >= now["patience"]
-    return stopped and saved["epochs_run"] <= now["epochs"]
+def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
+    """Whether a saved result of ``exp`` is what training now would give (:func:`dplib.record.same_making`)."""
+    return same_making(saved, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
 
 
 def grid_for(kind: str, cfg: Config, dataset: str = "", split: str | None = None) -> list[dict]:
@@ -367,10 +355,14 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
 
 
 def read_result(path: Path) -> dict:
-    """A saved result, its counts read the new way when it is older (:func:`dplib.datasets.prepare.saved_counts`)."""
-    result = json.loads(path.read_text())
+    """A saved result, its counts read the new way when it is older (:func:`newer_counts`)."""
+    return newer_counts(json.loads(path.read_text()))
+
+
+def newer_counts(result: dict) -> dict:
+    """``result`` with its counts read the new way when it is older (:func:`dplib.datasets.prepare.saved_counts`)."""
     if "counts" in result:
-        result["counts"] = {part: saved_counts(c) for part, c in result["counts"].items()}
+        result = {**result, "counts": {part: saved_counts(c) for part, c in result["counts"].items()}}
     return result
 
 
@@ -382,7 +374,7 @@ def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
     """
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        folder = cfg.results_dir / (dataset or kind) / split / f"seed{seed}"
+        folder = run_folder(cfg, dataset or kind, split, seed)
         for settings in grid_of(kind, dataset):
             path = folder / f"{config_name(kind, **settings, dataset=dataset)}.json"
             result = read_result(path) if path.exists() else None
@@ -398,7 +390,7 @@ def load_baselines(cfg: Config, kind: str, split: str = "pair", dataset: str = "
     """
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        path = cfg.results_dir / (dataset or kind) / split / f"seed{seed}" / "baselines.json"
+        path = run_folder(cfg, dataset or kind, split, seed) / "baselines.json"
         if path.exists():
             out.append(json.loads(path.read_text())["rows"])
     return out

@@ -6,7 +6,6 @@ settings are unchanged, so the notebook can show the spread over seeds and still
 """
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable
@@ -16,11 +15,11 @@ import numpy as np
 from .config import Config
 from .runtime import machine_summary
 from .datasets.corpus import Corpus
-from .datasets.files import write_json, written
 from .datasets.prepare import Prepared, prepare_joint, splits_key
 from .datasets.synthetic import SIZES
 from .evaluation import bootstrap_ci, evaluate, predict_pairs, scores_metrics
-from .experiments import PROTOCOL, prepare, same_making, training_settings
+from .experiments import PROTOCOL, prepare, training_settings
+from .record import HISTORY, recall, record, run_folder
 from .tables import mean_sd
 
 #: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
@@ -42,7 +41,7 @@ FUSED = ("lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)")
 
 
 def results_folder(cfg: Config) -> Path:
-    return cfg.results_dir / "joint" / "song" / f"seed{cfg.seed}"
+    return run_folder(cfg, "joint", "song")
 
 
 def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
@@ -68,21 +67,16 @@ def _builder(view: str, data: Prepared, args: dict, learning_rate: float) -> Cal
 
 def trained_model(folder: Path, name: str, data: Prepared, make: Callable, settings: dict, seed: int,
                   rerun: bool = False, strategy: str = "default"):
-    """``(model, result)``: reloaded from ``folder`` when the tables' reuse rule allows it
-    (:func:`dplib.experiments.same_making`, protocol ``PROTOCOL["joint"]``), else trained to its best validation
-    epoch (:func:`dplib.training.train_model`), evaluated (test scores kept, with 95% bootstrap intervals) and saved,
-    JSON last."""
-    import keras
-
+    """``(model, result)``: reloaded from ``folder`` when the tables' reuse rule allows it (:mod:`dplib.record`,
+    protocol ``PROTOCOL["joint"]``), else trained to its best validation epoch (:func:`dplib.training.train_model`),
+    evaluated (test scores kept, with 95% bootstrap intervals) and recorded with its model."""
     from .training import train_model
 
-    stem = folder / name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "")
+    path = folder / (name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "") + ".json")
     key = {"data_key": splits_key(data), "settings": settings, "protocol": PROTOCOL["joint"]}
-    json_path, model_path = stem.with_suffix(".json"), stem.with_suffix(".keras")
-    if not rerun and json_path.exists() and model_path.exists():
-        saved = json.loads(json_path.read_text())
-        if same_making(saved, key["data_key"], settings, key["protocol"]):
-            return keras.models.load_model(model_path), {**saved, "reused": True}
+    saved = None if rerun else recall(path, key["data_key"], settings, key["protocol"], model=True)
+    if saved is not None:
+        return saved.pop("model"), saved
     model, history = train_model(data, make, settings, seed, strategy)
     test = evaluate(model, data, "test", keep_scores=True)
     val = evaluate(model, data, "val")
@@ -91,13 +85,9 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
               "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
               "acc_ci": bootstrap_ci(labels, test["p"]), "auc_ci": bootstrap_ci(labels, test["p"], "roc_auc"),
               "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
+              "history": {k: history[k] for k in HISTORY if k in history},
               "seconds": round(history["seconds"], 2), "n_test_rows": test["n_rows"], "machine": machine_summary()}
-    folder.mkdir(parents=True, exist_ok=True)
-    json_path.unlink(missing_ok=True)
-    with written(model_path) as partial:
-        model.save(partial)
-    write_json(json_path, result)
-    return model, result
+    return model, record(path, result, model=model)
 
 
 def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = None) -> tuple[dict, dict]:
@@ -196,38 +186,37 @@ def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> 
     the training songs) and a random ranking. Taught in notebook 09."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from .playlists import (cosine_matrix, embed_songs, exclude_self, pair_score_matrix, relevance_matrix,
-                            retrieval_metrics, tower_of)
-
     test_ids = sorted(exp.data.splits.test.songs())
-    embeddings = embed_songs(tower_of(model), exp.data.songs.subset(test_ids))
     tfidf = TfidfVectorizer(token_pattern=r"[a-z0-9']+").fit(
         [corpus.lyrics[t] for t in sorted(exp.data.splits.train.songs())])
     vectors = tfidf.transform([corpus.lyrics[t] for t in test_ids]).toarray()
-    relevance = relevance_matrix(test_ids, test_ids, corpus.scored.a, corpus.scored.b, corpus.scored.score)
-    rankers = {"lyrics tower (cosine)": cosine_matrix(embeddings, embeddings),
-               "lyrics model's p(similar)": pair_score_matrix(model, embeddings, embeddings),
-               "TF-IDF cosine (baseline)": cosine_matrix(vectors, vectors),
-               "random": np.random.default_rng(seed).random((len(test_ids), len(test_ids)))}
-    return {n: retrieval_metrics(exclude_self(s, test_ids, test_ids), relevance, k) for n, s in rankers.items()}
+    return rankings(corpus, model, exp.data.songs, test_ids, "lyrics", ("TF-IDF cosine (baseline)", vectors), k, seed)
 
 
 def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 10, seed: int = 0) -> dict[str, dict]:
     """The same for the audio-only model on the joint split's test songs (its tower's cosine and its p(similar)),
     against the spectral cosine (time-averaged log spectra, centred over the test songs) and a random ranking.
     Taught in notebook 09."""
+    songs = views["audio"].songs
+    test_ids = sorted(views["audio"].splits.test.songs())
+    spectra = songs.data[songs.rows(test_ids)].mean(axis=1)
+    spectra = spectra - spectra.mean(axis=0)
+    return rankings(corpus, model, songs, test_ids, "audio", ("spectral cosine (baseline)", spectra), k, seed)
+
+
+def rankings(corpus: Corpus, model, songs, test_ids: list[str], kind: str, baseline: tuple[str, np.ndarray], k: int,
+             seed: int) -> dict[str, dict]:
+    """Playlists among ``test_ids`` from the model's tower (cosine), its p(similar), the model-free ``baseline``
+    (name, one vector per song: cosine) and a random ranking, each scored against the Last.fm similars."""
     from .playlists import (cosine_matrix, embed_songs, exclude_self, pair_score_matrix, relevance_matrix,
                             retrieval_metrics, tower_of)
 
-    songs = views["audio"].songs
-    test_ids = sorted(views["audio"].splits.test.songs())
     embeddings = embed_songs(tower_of(model), songs.subset(test_ids))
-    spectra = songs.data[songs.rows(test_ids)].mean(axis=1)
-    spectra = spectra - spectra.mean(axis=0)
     relevance = relevance_matrix(test_ids, test_ids, corpus.scored.a, corpus.scored.b, corpus.scored.score)
-    rankers = {"audio tower (cosine)": cosine_matrix(embeddings, embeddings),
-               "audio model's p(similar)": pair_score_matrix(model, embeddings, embeddings),
-               "spectral cosine (baseline)": cosine_matrix(spectra, spectra),
+    name, vectors = baseline
+    rankers = {f"{kind} tower (cosine)": cosine_matrix(embeddings, embeddings),
+               f"{kind} model's p(similar)": pair_score_matrix(model, embeddings, embeddings),
+               name: cosine_matrix(vectors, vectors),
                "random": np.random.default_rng(seed).random((len(test_ids), len(test_ids)))}
     return {n: retrieval_metrics(exclude_self(s, test_ids, test_ids), relevance, k) for n, s in rankers.items()}
 

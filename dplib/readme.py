@@ -90,9 +90,25 @@ def synthetic_results_section(cfg, readme: Path) -> str:
               "`make reproduce` runs two notebooks at a time, so it takes less than this sum: `make bench` "
               "(section 3) measures how much less on the machine it runs on, and section 2 the floor that the "
               "audio table's arithmetic sets there.", "",
-              training_cost_table(cfg), ""]
+              training_cost_table(cfg), "", paper_size_estimate(cfg), ""]
     parts += run_time_lines(cfg.results_dir / "reproduce_run.json")
     return "\n".join(parts + figure_lines(figures, readme))
+
+
+def paper_size_estimate(cfg) -> str:
+    """What ``DPLIB_SIZE=paper`` would cost on the machine of this run: its recorded training, each table scaled by
+    how much more data the paper size gives it (lyrics pairs; audio clip length), an estimate said as one."""
+    from .datasets.synthetic import SIZES
+    from .tables import training_costs
+
+    here, paper = SIZES[cfg.size], SIZES["paper"]
+    pairs, length = paper.lyrics_pairs[0] / here.lyrics_pairs[0], paper.clip_seconds / here.clip_seconds
+    table2, real, table3, joint = (row["seconds"] for row in training_costs(cfg))
+    hours = (table2 * pairs + (table3 + joint) * length + real) / 3600
+    return (f"`DPLIB_SIZE=paper` (the paper's Table 1 sizes, for a GPU runtime) trains Table 2 on {pairs:.1f}x these "
+            f"lyrics pairs ({paper.lyrics_pairs[0]:,} training pairs per class) and the audio towers on clips "
+            f"{length:.2f}x as long; this run's recorded training scaled by those factors is about {hours:.1f} h on "
+            "these CPU cores: an estimate (training time grows at least in proportion), not a measured run.")
 
 
 def run_time_lines(path: Path) -> list[str]:

@@ -13,6 +13,7 @@ import numpy as np
 from .config import Config
 from .experiments import (AUDIO_BEYOND, AUDIO_GRID, HOLDOUTS, LYRICS_GRID, PAPER_TABLE2, PAPER_TABLE3, PROTOCOL,
                           config_name, grid_of, load_baselines, load_results)
+from .record import run_folder
 
 
 def spread(values) -> tuple[float, float, int]:
@@ -160,15 +161,14 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
             for holdout in ("pair", "song"):
                 stage = f"{dataset.removeprefix('audio-') or '|FFT| bins'}, {holdout} split"
                 rows += [(table3, stage, seed, r) for r in load_results(cfg, "audio", holdout, dataset, (seed,))]
-        for path in sorted((cfg.results_dir / "joint" / "song" / f"seed{seed}").glob("*.json")):
+        for path in sorted(run_folder(cfg, "joint", "song", seed).glob("*.json")):
             result = json.loads(path.read_text())
             if result.get("protocol") == PROTOCOL["joint"]:
                 rows.append((joint, result["name"], seed, result))
         for path in sorted((cfg.results_dir / "audio-probe").glob(f"*/*/seed{seed}/*.json")):
             probe = json.loads(path.read_text())
-            if probe.get("key", {}).get("protocol") == PROTOCOL["audio"]:
-                rows.append((table3, "probe", seed, {"seconds": probe["history"]["seconds"],
-                                                     **{k: v for k, v in probe["health"].items() if k == "machine"}}))
+            if probe.get("protocol") == PROTOCOL["audio"]:
+                rows.append((table3, "probe", seed, probe))
     for path in sorted(cfg.results_dir.glob("real-lyrics*/*/seed*/*_fc[12].json")):  # repeats are seeds there too
         stage = f"{path.parts[-4]}, {path.parts[-3].split('_')[0]}"
         result = json.loads(path.read_text())

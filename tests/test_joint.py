@@ -22,6 +22,7 @@ def test_trained_model_is_saved_reloaded_in_a_fresh_process_and_retrained_when_s
     from dplib.evaluation import predict_pairs
     from dplib.joint import trained_model
     from dplib.models import build_lyrics_model
+    from dplib.record import KEYS
 
     cfg, exp = _setup(synth_quick, monkeypatch, tmp_path)
     settings = {"epochs": 1, "batch_size": 64, "patience": 4, "learning_rate": 3e-3}
@@ -32,6 +33,7 @@ def test_trained_model_is_saved_reloaded_in_a_fresh_process_and_retrained_when_s
     assert lo <= first["roc_auc"] <= hi
     again, second = trained_model(tmp_path, "lyrics (all_sym)", exp.data, make, settings, seed=0)
     assert second["reused"] and second["roc_auc"] == first["roc_auc"]
+    assert set(KEYS) <= set(second) and second["history"]["val_auc"] == first["history"]["val_auc"]  # dplib.record
     test = exp.data.splits.test
     np.testing.assert_allclose(predict_pairs(again, test, exp.data.songs), predict_pairs(model, test, exp.data.songs),
                                atol=1e-6)

@@ -155,6 +155,7 @@ def test_the_audio_probe_is_saved_and_reused_only_when_made_the_same_way(synth_q
     from dplib.config import get_config
     from dplib.diagnose import train_and_inspect
     from dplib.experiments import prepare
+    from dplib.record import KEYS
 
     cfg = get_config(size="quick", audio_epochs=1)
     exp = prepare("audio", cfg, "song", dataset="audio-mel64")
@@ -162,15 +163,16 @@ def test_the_audio_probe_is_saved_and_reused_only_when_made_the_same_way(synth_q
     real_train, trained = training.train_model, []
     monkeypatch.setattr(training, "train_model", lambda *a, **k: trained.append(1) or real_train(*a, **k))
     again_history, again = train_and_inspect(exp, "paper")  # a new process would read the same files
-    assert trained == [] and again_history["loss"] == history["loss"]
+    assert trained == [] and again_history["loss"] == history["loss"] and again.pop("reused")
     assert {k: v for k, v in again.items() if k not in ("embeddings", "gate_preactivations")} == \
         json.loads(json.dumps({k: v for k, v in health.items() if k not in ("embeddings", "gate_preactivations")}))
+    assert set(KEYS) <= set(again)  # the one record every trained model leaves (dplib.record)
     for name in ("embeddings", "gate_preactivations"):
         np.testing.assert_array_equal(again[name], health[name])
     train_and_inspect(prepare("audio", get_config(size="quick", audio_epochs=2), "song", dataset="audio-mel64"),
                       "paper")
     assert trained == [1]  # another epoch budget: trained again
-    assert len(list(tmp_path.glob("audio-probe/audio-mel64/song/seed0/paper_conv1_absdiff.*"))) == 2
+    assert len(list(tmp_path.glob("audio-probe/audio-mel64/song/seed0/paper_conv1_absdiff.*"))) == 2  # .json, .npz
 
 
 def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick, monkeypatch, tmp_path):
@@ -258,3 +260,32 @@ def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path):
     table = spread_table(cfg, "audio", splits=("pair", "song"), seeds=(0,))
     assert "| conv0_concat_fc1 | 65.0% | 50.0 ± 0.0% | 0.500 ± 0.000 | n/a | n/a |" in table
     assert "n/a: no saved run on that split (on new songs the |FFT| bins train only the paper's best row" in table
+
+
+def test_the_run_recorder_keeps_one_schema_and_reuses_only_whole_records_made_the_same_way(tmp_path):
+    """dplib.record: a record without the common keys is refused before anything is written; a truncated JSON, a
+    missing array file or other settings are not reused; a record that stopped on patience is reused under a larger
+    epoch cap, one that ran to its cap is not."""
+    from dplib.record import KEYS, recall, record
+
+    settings = {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "patience": 3}
+    result = {key: 0 for key in KEYS} | {"data_key": "pairs-1", "protocol": 3, "settings": settings,
+                                         "best_epoch": 4, "epochs_run": 7, "history": {"val_auc": [0.5] * 7}}
+    path = tmp_path / "audio" / "song" / "seed0" / "conv1_absdiff_fc1.json"
+    with pytest.raises(ValueError, match="needs history, seconds"):
+        record(path, {k: v for k, v in result.items() if k not in ("history", "seconds")})
+    assert not path.parent.exists() or not any(path.parent.iterdir())  # refused before writing anything
+    record(path, result, arrays={"embeddings": np.arange(6.0).reshape(3, 2)})
+    again = recall(path, "pairs-1", settings, 3, arrays=("embeddings",))
+    assert again["reused"] and again["roc_auc"] == 0 and again["embeddings"].shape == (3, 2)
+    assert recall(path, "pairs-1", {**settings, "epochs": 30}, 3)  # stopped 3 after its best, before its cap of 10
+    assert recall(path, "pairs-2", settings, 3) is None and recall(path, "pairs-1", settings, 4) is None
+    assert recall(path, "pairs-1", {**settings, "batch_size": 64}, 3) is None
+    assert recall(path, "pairs-1", settings, 3, model=True) is None  # no model.keras beside it
+    ran_out = tmp_path / "ran_out.json"
+    record(ran_out, {**result, "best_epoch": 9, "epochs_run": 10})
+    assert recall(ran_out, "pairs-1", settings, 3) and recall(ran_out, "pairs-1", {**settings, "epochs": 30}, 3) is None
+    path.with_suffix(".npz").unlink()
+    assert recall(path, "pairs-1", settings, 3, arrays=("embeddings",)) is None
+    path.write_text(json.dumps(result)[:40])  # cut short
+    assert recall(path, "pairs-1", settings, 3) is None

@@ -110,3 +110,18 @@ def test_a_result_saved_before_counts_said_rows_is_read_the_new_way(tmp_path):
     result = read_result(write_json(tmp_path / "all_fc2.json", old))
     assert result["counts"]["train"] == {"rows": 1600, "pairs": 800, "similar": 400, "songs": 900}
     assert read_result(write_json(tmp_path / "new.json", result))["counts"] == result["counts"]  # new: as saved
+
+
+def test_the_paper_size_estimate_scales_each_tables_recorded_training_by_its_data(tmp_path):
+    """Table 2 by the lyrics pairs, the audio tables by the clip length, the real set as it is: 720 s of Table 2
+    training at the default size is 720 x 38,000 / 4,000 s = 1.9 h at the paper's."""
+    from dplib.config import get_config
+    from dplib.datasets.files import write_json
+    from dplib.experiments import PROTOCOL
+    from dplib.readme import paper_size_estimate
+
+    cfg = get_config(size="default", results_root=tmp_path)
+    write_json(tmp_path / "lyrics" / "pair" / "seed0" / "all_fc2.json",
+               {"name": "all_fc2", "seed": 0, "protocol": PROTOCOL["lyrics"], "seconds": 720.0})
+    said = paper_size_estimate(cfg)
+    assert "9.5x these lyrics pairs" in said and "3.75x as long" in said and "about 1.9 h" in said, said
