@@ -166,7 +166,7 @@ def run_notebooks(notebooks: list[Path], previous: dict[str, float] | None = Non
 
     home = os.getcwd()
     try:
-        done = side_by_side(running, run, jobs, prepare)
+        done = side_by_side(running, run, jobs, prepare, previous)
     finally:  # papermill changes the process's folder for each notebook it runs: two side by side can leave it moved
         os.chdir(home)
     errors = [f.exception() for f in done.values() if f.exception() and not isinstance(f.exception(), NotStarted)]
@@ -192,9 +192,11 @@ class NotStarted(RuntimeError):
 SYNTHETIC = "synthetic"
 
 
-def side_by_side(notebooks: list[Path], run, jobs: int, prepare=None) -> dict:
+def side_by_side(notebooks: list[Path], run, jobs: int, prepare=None,
+                 previous: dict[str, float] | None = None) -> dict:
     """``run(notebook)`` for each notebook, ``jobs`` at a time: what ``dplib reproduce`` and ``dplib nbval`` share.
-    A notebook waits for those its metadata ``dplib.after`` names (it reads their results); see :func:`start_order`.
+    A notebook waits for those its metadata ``dplib.after`` names (it reads their results); see :func:`start_order`
+    (``previous``: the last run's seconds per notebook).
     ``prepare()`` (making the synthetic data) runs in this thread, so that Ctrl-C stops it at once: a notebook whose
     ``dplib.needs`` names ``"synthetic"`` waits for it, the others run beside it; if it fails, those running finish
     and its error is raised. Returns the finished futures by name; after a failure no new notebook starts."""
@@ -220,7 +222,7 @@ def side_by_side(notebooks: list[Path], run, jobs: int, prepare=None) -> dict:
 
     pool, error = ThreadPoolExecutor(max_workers=jobs), None
     try:
-        for nb in start_order(notebooks):
+        for nb in start_order(notebooks, previous):
             futures[nb.name] = pool.submit(one, nb)
         if prepare is not None:
             try:
@@ -266,14 +268,19 @@ def stop_children() -> None:
                 pass
 
 
-def start_order(notebooks: list[Path]) -> list[Path]:
+def start_order(notebooks: list[Path], previous: dict[str, float] | None = None) -> list[Path]:
     """The order notebooks start in: those that need no synthetic data first (06 runs while the data is made);
-    then those whose metadata says ``dplib.first`` (07 and 09, which train the most), so that the short ones fill
-    the other worker meanwhile instead of leaving the longest for the end; then name order; those that wait for
-    others (``dplib.after``) last, so that no worker sits idle waiting while another notebook could run."""
-    def key(nb: Path) -> tuple[bool, bool, bool, str]:
+    then the longest first, so that the short ones fill the other worker at the end instead of one long notebook
+    running alone: by ``previous`` (seconds per notebook, from the last run) when it times every notebook, else by
+    the rank their metadata ``dplib.first`` gives (1 starts first: 07, then 05, the two that train the most in a
+    fresh clone); then name order; those that wait for others (``dplib.after``) last, so that no worker sits idle
+    waiting while another notebook could run."""
+    timed = previous is not None and all(nb.name in previous for nb in notebooks)
+
+    def key(nb: Path) -> tuple:
         meta = notebook_meta(nb)
-        return bool(meta.get("after")), SYNTHETIC in meta.get("needs", []), not meta.get("first"), nb.name
+        rank = -previous[nb.name] if timed else int(meta.get("first", 0)) or float("inf")
+        return bool(meta.get("after")), SYNTHETIC in meta.get("needs", []), rank, nb.name
 
     return sorted(notebooks, key=key)
 

@@ -245,12 +245,16 @@ def test_notebooks_that_train_most_start_first_and_those_that_wait_last(tmp_path
     _notebook(tmp_path / "03_long.ipynb", "")
     _notebook(tmp_path / "04_short.ipynb", "")
     nb = json.loads((tmp_path / "03_long.ipynb").read_text())
-    nb["metadata"]["dplib"] = {"first": True}
+    nb["metadata"]["dplib"] = {"first": 1}
     (tmp_path / "03_long.ipynb").write_text(json.dumps(nb))
-    assert [p.name for p in start_order(notebooks_in(tmp_path))] == [
-        "03_long.ipynb", "01_short.ipynb", "04_short.ipynb", "02_reads_03.ipynb"]
+    order = start_order(notebooks_in(tmp_path))
+    assert [p.name for p in order] == ["03_long.ipynb", "01_short.ipynb", "04_short.ipynb", "02_reads_03.ipynb"]
+    last_run = {"01_short.ipynb": 5.0, "02_reads_03.ipynb": 900.0, "03_long.ipynb": 60.0, "04_short.ipynb": 70.0}
+    assert [p.name for p in start_order(order, last_run)] == [  # the longest first by the last run's clock
+        "04_short.ipynb", "03_long.ipynb", "01_short.ipynb", "02_reads_03.ipynb"]  # the one that waits stays last
+    assert start_order(order, {"01_short.ipynb": 5.0}) == order  # a clock that misses one: the metadata decides
     repo = [p.name for p in start_order(notebooks_in(REPO / "notebooks"))]  # 06 reads no synthetic data
-    assert repo[:3] == ["06_real_lyrics.ipynb", "07_audio_ablation.ipynb", "09_joint_model_and_playlists.ipynb"]
+    assert repo[:3] == ["06_real_lyrics.ipynb", "07_audio_ablation.ipynb", "05_lyrics_ablation.ipynb"]
     assert repo[-2:] == ["08_accuracy_curves.ipynb", "10_streamed_shards.ipynb"]  # they read others' results
 
 
