@@ -272,7 +272,7 @@ def start_order(notebooks: list[Path], previous: dict[str, float] | None = None)
     """The order notebooks start in: those that need no synthetic data first (06 runs while the data is made);
     then the longest first, so that the short ones fill the other worker at the end instead of one long notebook
     running alone: by ``previous`` (seconds per notebook, from the last run) when it times every notebook, else by
-    the rank their metadata ``dplib.first`` gives (1 starts first: 07, then 05, the two that train the most in a
+    the rank their metadata ``dplib.first`` gives (1 starts first: 07, 05, 09, the three that train the most in a
     fresh clone); then name order; those that wait for others (``dplib.after``) last, so that no worker sits idle
     waiting while another notebook could run."""
     timed = previous is not None and all(nb.name in previous for nb in notebooks)

@@ -194,7 +194,7 @@ def test_report_never_replaces_complete_tables_with_a_partial_run(tmp_path):
     code, out, err = run_cli("report", "--readme", readme, "--size", "default",
                              env={"DPLIB_RESULTS": str(tmp_path / "results"), "DPLIB_REAL_LYRICS": str(tmp_path)})
     assert code == 0, err
-    assert "25 synthetic results missing" in out and "lyrics/pair/concat_fc1" in out
+    assert "21 synthetic results missing" in out and "lyrics/pair/concat_fc1" in out  # 15 lyrics, 5 + 1 audio
     text = readme.read_text()
     assert "complete tables of an earlier run" in text  # left as it was
     assert "old real" in text and "real-data section is left as it was" in out  # no answer.json: nothing erased
@@ -254,7 +254,8 @@ def test_notebooks_that_train_most_start_first_and_those_that_wait_last(tmp_path
         "04_short.ipynb", "03_long.ipynb", "01_short.ipynb", "02_reads_03.ipynb"]  # the one that waits stays last
     assert start_order(order, {"01_short.ipynb": 5.0}) == order  # a clock that misses one: the metadata decides
     repo = [p.name for p in start_order(notebooks_in(REPO / "notebooks"))]  # 06 reads no synthetic data
-    assert repo[:3] == ["06_real_lyrics.ipynb", "07_audio_ablation.ipynb", "05_lyrics_ablation.ipynb"]
+    assert repo[:4] == ["06_real_lyrics.ipynb", "07_audio_ablation.ipynb", "05_lyrics_ablation.ipynb",
+                        "09_joint_model_and_playlists.ipynb"]
     assert repo[-2:] == ["08_accuracy_curves.ipynb", "10_streamed_shards.ipynb"]  # they read others' results
 
 
@@ -379,8 +380,8 @@ def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
                                                  **({"machine": machine} if machine else {})}))
     probe = tmp_path / "audio-probe" / "audio" / "song" / "seed1" / "paper_conv1_absdiff.json"
     probe.parent.mkdir(parents=True)
-    probe.write_text(json.dumps({"key": {"protocol": PROTOCOL["audio"]}, "history": {"seconds": 300.0},
-                                 "health": {"machine": "2 CPU cores (A), no GPU"}}))
+    probe.write_text(json.dumps({"protocol": PROTOCOL["audio"], "seconds": 300.0,
+                                 "machine": "2 CPU cores (A), no GPU"}))  # one record schema (dplib.record)
     lines = training_cost_table(cfg).splitlines()
     assert lines[2] == "| 05 Table 2 (lyrics) | 2 | 2 min | 2 min | 2 CPU cores (A), no GPU; not recorded |"
     assert lines[3] == "| 06 real lyrics | 1 | 10 min | 0 min | 2 CPU cores (A), no GPU |"
