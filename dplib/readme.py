@@ -32,9 +32,28 @@ def write_report(readme: Path, size: str | None = None) -> int:
               "the synthetic Results section is left as it was; notebooks 05 and 07 write them")
     else:
         text = fill_section(text, "results", synthetic_results_section(cfg, readme), readme)
+    run = cfg.results_dir / "reproduce_run.json"
+    if run.exists() and "<!-- notebook-minutes:start -->" in text:
+        text = notebook_minutes(text, json.loads(run.read_text())["notebooks"])
     write_text(readme, text)
     print(f"updated {short_path(readme)}")
     return 0
+
+
+def notebook_minutes(text: str, seconds: dict[str, float]) -> str:
+    """The README's notebook table with its minutes column (the fourth) set from ``seconds`` (a run's clock per
+    notebook file); a notebook the run did not time keeps its cell."""
+    head, rest = text.split("<!-- notebook-minutes:start -->", 1)
+    table, tail = rest.split("<!-- notebook-minutes:end -->", 1)
+    rows = []
+    for row in table.strip("\n").split("\n"):
+        cells = row.split(" | ")
+        timed = [sec for name, sec in seconds.items() if name.startswith(cells[0].strip("| ") + "_")]
+        if len(cells) == 5 and timed:
+            cells[3] = f"{timed[0] / 60:.1f}"
+        rows.append(" | ".join(cells))
+    return (head + "<!-- notebook-minutes:start -->\n" + "\n".join(rows) + "\n<!-- notebook-minutes:end -->"
+            + tail)
 
 
 #: the figures the README shows beside the tables; every other one is listed by name (it stays in figures/ and in

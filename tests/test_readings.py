@@ -125,3 +125,17 @@ def test_the_paper_size_estimate_scales_each_tables_recorded_training_by_its_dat
                {"name": "all_fc2", "seed": 0, "protocol": PROTOCOL["lyrics"], "seconds": 720.0})
     said = paper_size_estimate(cfg)
     assert "9.5x these lyrics pairs" in said and "3.75x as long" in said and "about 1.9 h" in said, said
+
+
+def test_the_notebook_table_takes_its_minutes_from_the_runs_clock():
+    """The README's notebook table: the fourth column is the last run's wall clock per notebook, in minutes; a
+    notebook the run did not time keeps its cell, and nothing outside the markers moves."""
+    from dplib.readme import notebook_minutes
+
+    text = ("intro | 01 | x\n<!-- notebook-minutes:start -->\n| | notebook | what | minutes | Colab |\n|---|---|---|---|---|\n"
+            "| 01 | [one](a.ipynb) | a \\| b | - | [open](u) |\n| 02 | [two](b.ipynb) | c | 9.9 | [open](v) |\n"
+            "<!-- notebook-minutes:end -->\nafter")
+    out = notebook_minutes(text, {"01_one.ipynb": 93.0, "11_other.ipynb": 5.0})
+    assert "| 01 | [one](a.ipynb) | a \\| b | 1.6 | [open](u) |" in out  # 93 s
+    assert "| 02 | [two](b.ipynb) | c | 9.9 | [open](v) |" in out and out.startswith("intro | 01 | x\n")
+    assert out.endswith("<!-- notebook-minutes:end -->\nafter") and notebook_minutes(out, {}) == out
