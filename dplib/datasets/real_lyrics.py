@@ -18,6 +18,7 @@ import csv
 import hashlib
 import json
 import shutil
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +191,8 @@ def download(source: Source, folder: Path) -> Path:
         return target
     try:
         return Path(pooch.retrieve(source.url, f"sha256:{source.sha256}" if source.sha256 else None,
-                                   fname=source.filename, path=folder, progressbar=False))
+                                   fname=source.filename, path=folder,
+                                   progressbar=sys.stderr.isatty()))  # a bar at a terminal; CI logs stay quiet
     except Exception as err:  # network and hash errors come in many types
         raise RuntimeError(f"could not download {source.url} ({type(err).__name__}: {err})") from None
 
