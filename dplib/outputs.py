@@ -10,7 +10,9 @@ Every ``dplib`` command that writes a folder (``data synth``, ``data fetch``, ``
 3. the files are written into a temporary folder beside ``--out`` that replaces it when everything is written
    (:func:`dplib.datasets.files.replace_folder`), so an interrupt leaves the previous complete output or the new one.
 
-Each output carries a small ``.dplib-output.json`` naming the command that wrote it.
+Each output carries a small ``.dplib-output.json`` naming the command that wrote it and every file and folder it
+wrote, so that ``--force`` replaces nothing else: a file a user added inside an earlier output (an evaluation's
+folder inside a training run, notes beside the data) makes even ``--force`` refuse, naming it.
 """
 from __future__ import annotations
 
@@ -42,6 +44,30 @@ def writer_of(folder: Path) -> str | None:
             return None
     names = {p.name for p in folder.iterdir()}
     return next((command for command, files in SIGNATURES.items() if set(files) <= names), None)
+
+
+def contents(folder: Path) -> list[str]:
+    """Every file and folder under ``folder`` (links not followed), as sorted paths relative to it, the mark left out."""
+    found = []
+    for top, dirs, files in os.walk(folder):
+        here = Path(top).relative_to(folder)
+        found += [(here / name).as_posix() for name in dirs + files]
+    return sorted(name for name in found if name != MARK)
+
+
+def added_since(folder: Path) -> list[str] | None:
+    """What lies in ``folder`` that its writer did not write; None when its mark lists no files (an output of an
+    older dplib, or one known only by its signature files), so nobody can tell."""
+    try:
+        written = set(json.loads((folder / MARK).read_text())["files"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+    return [name for name in contents(folder) if name not in written]
+
+
+def mark(folder: Path, command: str) -> None:
+    """Write ``folder``'s mark: the command and everything it wrote there."""
+    (folder / MARK).write_text(json.dumps({"command": command, "files": contents(folder)}))
 
 
 def resolved(path: str | Path, what: str) -> Path:
@@ -84,6 +110,15 @@ def _check_output(out, command: str, inputs, force: bool, shared: bool) -> Path:
         if not force:
             raise DataError(f"--out holds an earlier 'dplib {command}' output: add --force to replace it, or choose "
                             "a new folder", out)
+        added = added_since(path)
+        if added is None:
+            raise DataError(f"--out holds a 'dplib {command}' output from a dplib that did not list the files it "
+                            "wrote, so --force cannot tell them from yours: move the folder aside, or choose a new "
+                            "one", out)
+        if added:
+            raise DataError(f"--out holds an earlier 'dplib {command}' output and {len(added):,} file(s) it did not "
+                            f"write (e.g. {added[0]}); --force replaces only what dplib wrote: move them out of it, or "
+                            "choose a new folder", out)
     return path
 
 
@@ -135,7 +170,7 @@ def output_folder(out: str | Path, command: str, inputs: Sequence[str | Path | N
         partial = partial_folder(path)
         try:
             yield partial
-            (partial / MARK).write_text(json.dumps({"command": command}))
+            mark(partial, command)
             replace_folder(partial, path)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
@@ -151,4 +186,4 @@ def owned_folder(out: str | Path, command: str, inputs: Sequence[str | Path | No
         check_output(out, command, inputs, force)
         yield path
         if path.is_dir():
-            (path / MARK).write_text(json.dumps({"command": command}))
+            mark(path, command)

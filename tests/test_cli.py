@@ -101,6 +101,13 @@ def test_a_second_train_into_a_run_folder_is_refused_without_force(trained, synt
     code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", pairs_csv,
                               "--lyrics", synth_quick / "lyrics.jsonl", "--out", out.parent, "--force")
     assert code == 1 and "holds this command's input" in stderr  # never over the folder that holds the run
+    code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", pairs_csv,
+                              "--lyrics", synth_quick / "lyrics.jsonl", "--out", out / "eval")
+    assert code == 0, stderr  # an evaluation kept inside the run's folder...
+    code, _, stderr = run_cli("train", "lyrics", "--pairs", pairs_csv, "--lyrics", synth_quick / "lyrics.jsonl",
+                              "--out", out, "--force")
+    assert code == 1 and "did not write (e.g. eval)" in stderr, stderr  # ...is not deleted by a forced retrain
+    assert (out / "eval" / "metrics.json").is_file() and (out / "model.keras").read_bytes() == before["model.keras"]
 
 
 def test_an_input_that_is_a_symlink_loop_is_named_as_one(tmp_path):

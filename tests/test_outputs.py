@@ -56,7 +56,7 @@ def test_a_commands_own_output_is_replaced_only_with_force(tmp_path):
     out = tmp_path / "run"
     with output_folder(out, "evaluate") as partial:
         (partial / "metrics.json").write_text("{}")
-    assert json.loads((out / MARK).read_text()) == {"command": "evaluate"}
+    assert json.loads((out / MARK).read_text()) == {"command": "evaluate", "files": ["metrics.json"]}
     with pytest.raises(DataError, match="add --force"):
         check_output(out, "evaluate")
     with pytest.raises(DataError, match="'dplib train' did not write"):
@@ -65,6 +65,41 @@ def test_a_commands_own_output_is_replaced_only_with_force(tmp_path):
         (partial / "metrics.json").write_text('{"second": 1}')
     assert json.loads((out / "metrics.json").read_text()) == {"second": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no partial, old or lock file left
+
+
+@pytest.mark.parametrize("added", ["notes.txt", "eval/metrics.json", "plots/"])
+def test_force_never_replaces_a_file_the_user_added_inside_an_earlier_output(added, tmp_path):
+    """``evaluate --out run/eval`` then ``train --out run --force`` must not delete the evaluation: --force replaces
+    only the files its own mark lists, at any depth."""
+    out = tmp_path / "run"
+    with output_folder(out, "train") as partial:
+        (partial / "model.keras").write_text("model")
+        (partial / "assets").mkdir()
+        (partial / "assets" / "vocabulary.json").write_text("[]")
+    check_output(out, "train", force=True)  # nothing added yet: --force may replace it
+    target = out / added
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if added.endswith("/"):
+        target.mkdir()
+    else:
+        target.write_text("the user's own")
+    before = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    with pytest.raises(DataError, match=f"did not write \\(e.g. {added.rstrip('/').split('/')[0]}"):
+        with output_folder(out, "train", force=True) as partial:
+            pytest.fail("the refusal comes before the block runs")
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
+    if not added.endswith("/"):
+        assert target.read_text() == "the user's own"
+
+
+def test_force_refuses_an_output_whose_mark_lists_no_files(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    (out / MARK).write_text(json.dumps({"command": "evaluate"}))  # as an older dplib wrote it
+    with pytest.raises(DataError, match="did not list the files it wrote"):
+        check_output(out, "evaluate", force=True)
+    assert (out / "metrics.json").read_text() == "{}"
 
 
 @pytest.mark.parametrize("stage", ["before any file", "after the model", "after every file"])
