@@ -145,7 +145,7 @@ def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = Fals
     if run.kind == "lyrics":
         songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len))
     else:
-        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus))
+        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus, corpus.audio_ids))
     if query_track not in songs.row:
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
     embeddings = embed_songs(tower_of(run.model), songs)

@@ -87,3 +87,40 @@ def test_strict_stops_audio_training_at_a_bad_clip_before_any_training(tmp_path)
     assert code == 1 and "Traceback" not in stderr and stderr.strip().count("\n") == 0
     assert "TRBAD.wav: unreadable or truncated WAV" in stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_clips_without_a_data_card_are_blocked_at_their_own_length(tmp_path):
+    """No card.json (a user's own clips): the blocks per clip come from the clips, not the 60 of a 30 s preview
+    (3 s clips at 60 blocks of 5,513 bins made 20x the array they need)."""
+    from dplib.datasets.corpus import corpus_from_files
+    from dplib.datasets.prepare import clip_blocks
+
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "BROKEN.wav").write_bytes(b"RIFF")  # unreadable clips are passed over
+    for i, seconds in enumerate([3.0, 3.2, 2.9]):
+        wavfile.write(tmp_path / "audio" / f"T{i}.wav", SAMPLE_RATE, tone(seconds))
+    (tmp_path / "pairs.csv").write_text("track_a,track_b,score\nT0,T1,0.9\n")
+    corpus = corpus_from_files(tmp_path / "pairs.csv", audio=tmp_path / "audio")
+    assert clip_blocks(corpus, ["BROKEN", "T0", "T1", "T2"]) == 6  # the longest: 3.2 s = 6 whole blocks
+    assert clip_blocks(corpus, ["BROKEN"]) == 60  # nothing readable: the preview length
+
+
+def test_spectrograms_beyond_memory_are_refused_before_any_clip_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(audio, "memory_headroom", lambda: 2**30)
+    with pytest.raises(DataError, match=r"would need 2\.1 GiB \(100 clips x 1,000 blocks x 5,513 bins\).*--blocks"):
+        encode_audio(tmp_path, [f"T{i}" for i in range(100)], n_blocks=1_000)  # no file exists: none is opened
+    assert encode_audio(tmp_path, ["T0"], n_blocks=10).track_ids == []  # small enough: read (and skipped)
+
+
+def test_the_memory_check_reads_an_address_space_limit(tmp_path):
+    """Under ``ulimit -v`` (as the adversarial runs used) the refusal comes from the limit, in a fresh process."""
+    import subprocess
+    import sys
+
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (3 * 2**30, resource.RLIM_INFINITY))\n"
+            "from dplib.datasets.audio import memory_headroom, encode_audio\n"
+            "assert memory_headroom() < 3 * 2**30\n"
+            f"encode_audio({str(tmp_path)!r}, ['T%d' % i for i in range(100)], n_blocks=1_500)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "DataError" in done.stderr and "would need 3.1 GiB" in done.stderr, done.stderr
+    assert "MemoryError" not in done.stderr

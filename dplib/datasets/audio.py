@@ -162,6 +162,49 @@ def block_spectrogram(
     return spec
 
 
+def memory_headroom() -> int | None:
+    """Bytes this process may still allocate: the memory the system has available, less for a process under an
+    address-space limit (``ulimit -v``); None where neither can be read (not Linux)."""
+    import resource
+
+    room = []
+    try:
+        with open("/proc/meminfo") as f:
+            room += [int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:")]
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/status") as f:
+                used = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+            room.append(soft - used)
+    except (OSError, ValueError, StopIteration):
+        pass
+    return min(room) if room else None
+
+
+def refuse_beyond_memory(nbytes: int, what: str, path: Path) -> None:
+    """A :class:`DataError` up front when an array of ``nbytes`` would not fit (instead of a MemoryError after the
+    files are read, or a machine swapping for minutes)."""
+    room = memory_headroom()
+    if room is not None and nbytes > 0.8 * room:
+        raise DataError(f"the spectrograms would need {nbytes / 2**30:,.1f} GiB ({what}) and this process has about "
+                        f"{max(room, 0) / 2**30:,.1f} GiB: pass fewer --blocks, or pooled --bands (mel64 keeps 64 of "
+                        f"{N_BINS:,} bins)", path)
+
+
+def clip_length_blocks(audio_dir: str | Path, track_ids: Iterable[str], tries: int = 5) -> int | None:
+    """Blocks in the longest of the first ``tries`` readable clips (at least 1), or None if none is readable:
+    the clips' own length, for data without a card saying it."""
+    found = []
+    for tid in track_ids:
+        try:
+            found.append(max(1, len(read_audio(audio_path(Path(audio_dir), tid))) // BLOCK))
+        except DataError:
+            continue
+        if len(found) == tries:
+            break
+    return max(found) if found else None
+
+
 def encode_audio(
     audio_dir: str | Path,
     track_ids: Iterable[str],
@@ -184,6 +227,8 @@ def encode_audio(
     if bands is not None and bands not in BANDS:
         raise ValueError(f"bands must be one of {sorted(BANDS)}, got {bands!r}")
     width = BANDS[bands][1] if bands is not None else N_BINS
+    refuse_beyond_memory(len(track_ids) * n_blocks * width * 4, f"{len(track_ids):,} clips x {n_blocks:,} blocks x "
+                         f"{width:,} bins", audio_dir)
     data = np.zeros((len(track_ids), n_blocks, width), dtype="float32")
     lengths = np.zeros(len(track_ids), dtype="int32")
     kept = []

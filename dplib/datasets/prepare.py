@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from .audio import encode_audio
+from .audio import clip_length_blocks, encode_audio
 from .corpus import Corpus
 from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, lyric_groups, tokenize
 from .pairs import PARTS, Pairs, PairSplits, build_pair_pool, make_splits
@@ -165,9 +165,12 @@ def encode_split_lyrics(corpus: Corpus, splits: PairSplits, max_len: int, min_co
     return vocab, songs
 
 
-def clip_blocks(corpus: Corpus) -> int:
-    """Blocks per clip: from the synthetic data card, else 60 (the 30 s previews of the real data)."""
-    return int(round(2 * (corpus.card or {}).get("clip_seconds", 30.0)))
+def clip_blocks(corpus: Corpus, track_ids=()) -> int:
+    """Blocks per clip: from the synthetic data card, else the length of the first readable clips among
+    ``track_ids``, else 60 (the 30 s previews of the real data)."""
+    if corpus.card and "clip_seconds" in corpus.card:
+        return int(round(2 * corpus.card["clip_seconds"]))
+    return (clip_length_blocks(corpus.paths.audio, track_ids) if corpus.paths.audio else None) or 60
 
 
 def _draw(corpus: Corpus, available, split: str, n_per_class, negatives: str, seed: int,
@@ -230,7 +233,8 @@ def prepare_audio(
     (``bands``: pooled into frequency bands, notebook 07)."""
     audio = _audio_folder(corpus)
     pool, splits, report = _draw(corpus, corpus.audio_ids, split, n_per_class, negatives, seed, fractions)
-    songs = encode_audio(audio, used_songs(splits), n_blocks or clip_blocks(corpus), report=report, bands=bands)
+    used = used_songs(splits)
+    songs = encode_audio(audio, used, n_blocks or clip_blocks(corpus, used), report=report, bands=bands)
     return finish_prepared("audio", corpus, pool, splits, songs, None, report)
 
 
@@ -253,7 +257,8 @@ def prepare_joint(
     both = set(corpus.lyrics) & set(corpus.audio_ids)
     pool, splits, report = _draw(corpus, both, split, n_per_class, negatives, seed, fractions)
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    audio = encode_audio(audio_dir, used_songs(splits), n_blocks or clip_blocks(corpus), report=report, bands=bands)
+    used = used_songs(splits)
+    audio = encode_audio(audio_dir, used, n_blocks or clip_blocks(corpus, used), report=report, bands=bands)
     return finish_prepared("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)
 
 
