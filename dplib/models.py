@@ -206,8 +206,9 @@ def load_pair_model(path) -> keras.Model:
         raise DataError("no such model file", path)
     try:
         return keras.models.load_model(path, safe_mode=True)
-    except (ValueError, TypeError, OSError) as err:
-        raise DataError(f"not a loadable .keras pair model ({str(err).splitlines()[0][:200]})", path) from None
+    except Exception as err:  # noqa: BLE001 -- a zip without config.json is a KeyError, a torn one BadZipFile...
+        why = (str(err).splitlines() or [""])[0][:200]
+        raise DataError(f"not a loadable .keras pair model ({type(err).__name__}: {why})", path) from None
 
 
 def build_joint_model(

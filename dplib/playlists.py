@@ -23,6 +23,14 @@ def tower_of(model):
     raise ValueError(f"model {model.name!r} has no lyrics_tower or audio_tower layer")
 
 
+def bands_of(audio_tower) -> str | None:
+    """The frequency bands an audio tower was trained on, read from its input width (None: every |FFT| bin)."""
+    from .datasets.audio import BANDS
+
+    width = audio_tower.input_shape[-1]
+    return next((name for name, (_, n) in BANDS.items() if n == width), None)
+
+
 def embed_songs(tower, songs: EncodedSongs, batch_size: int = 512) -> np.ndarray:
     """Tower outputs for every song, in ``songs`` order; lyrics batches are trimmed to their longest song.
     Taught in notebook 04 (also 09).
@@ -145,7 +153,11 @@ def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = Fals
     if run.kind == "lyrics":
         songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len))
     else:
-        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus, corpus.audio_ids))
+        if corpus.paths.audio is None:
+            raise DataError("an audio model needs an audio/ folder of TRACKID.wav clips in the data folder",
+                            corpus.paths.root)
+        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus, corpus.audio_ids),
+                             bands=bands_of(tower_of(run.model)))
     if query_track not in songs.row:
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
     embeddings = embed_songs(tower_of(run.model), songs)

@@ -75,7 +75,12 @@ def load_run(model_path: str | Path) -> SavedRun:
 
     model_path = Path(model_path)
     model = load_pair_model(model_path)
-    kind = "lyrics" if tower_of(model).name == "lyrics_tower" else "audio"
+    try:
+        tower = tower_of(model)
+    except ValueError:
+        raise DataError("a Keras model, but not a pair model of dplib (no lyrics_tower or audio_tower)",
+                        model_path) from None
+    kind = "lyrics" if tower.name == "lyrics_tower" else "audio"
     folder = model_path.parent
     vocab = None
     if kind == "lyrics":
@@ -83,6 +88,10 @@ def load_run(model_path: str | Path) -> SavedRun:
         if not vocab_file.is_file():
             raise DataError("a lyrics model needs the vocabulary it was trained with, beside it", vocab_file)
         vocab = Vocabulary.load(vocab_file)
+        rows = tower.get_layer("embedding").input_dim
+        if vocab.size != rows:  # a smaller one would score garbage silently, a larger one fail inside TensorFlow
+            raise DataError(f"this vocabulary has {vocab.size:,} entries and the model's embedding {rows:,}: it is "
+                            "not the vocabulary the model was trained with", vocab_file)
     metrics_file, metrics = folder / "metrics.json", {}
     if metrics_file.exists():
         try:

@@ -507,3 +507,50 @@ def test_nbval_checks_a_notebook_once_more_only_when_its_kernel_never_started(tm
     run, calls = fake([(1, "Kernel didn't respond in 120 seconds")] * 2)
     monkeypatch.setattr(scheduler.subprocess, "run", run)
     assert scheduler.nbval_one(tmp_path / "01_x.ipynb", tmp_path / "none.cfg")[0] == 1 and len(calls) == 2  # twice only
+
+
+@pytest.mark.parametrize("case", ["vocabulary one word short", "vocabulary one word long", "zip without config.json",
+                                  "not a pair model"])
+def test_a_run_folder_that_does_not_fit_together_is_named_before_any_scoring(case, trained, synth_quick, tmp_path):
+    """A vocabulary of another run (smaller: garbage scores, silently; larger: an error deep in TensorFlow), a
+    .keras zip without its config, a Keras model that is not a pair model: one line naming the file, exit 1."""
+    import shutil
+    import zipfile
+
+    pairs_csv, out = trained
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    words = json.loads((run / "vocabulary.json").read_text())
+    if case.startswith("vocabulary"):
+        (run / "vocabulary.json").write_text(json.dumps(words[:-1] if "short" in case else words + ["zzzextra"]))
+        named = "vocabulary.json: this vocabulary has"
+    elif case == "zip without config.json":
+        with zipfile.ZipFile(run / "model.keras", "w") as z:
+            z.writestr("metadata.json", "{}")
+        named = "model.keras: not a loadable .keras pair model (KeyError"
+    else:
+        import keras
+
+        tokens = keras.Input(shape=(3,))
+        keras.Model(tokens, keras.layers.Dense(1)(tokens)).save(run / "model.keras")
+        named = "model.keras: a Keras model, but not a pair model of dplib"
+    code, _, stderr = run_cli("evaluate", "--model", run / "model.keras", "--pairs", pairs_csv,
+                              "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval")
+    assert code == 1 and named in stderr and len(stderr.strip().splitlines()) == 1, stderr
+    assert not (tmp_path / "eval").exists()
+
+
+def test_an_audio_playlist_on_a_folder_without_audio_says_so(synth_quick, tmp_path):
+    from dplib.models import build_audio_model
+
+    build_audio_model(64, combine="absdiff", fc=1).save(tmp_path / "model.keras")  # a mel64 tower, untrained
+    lyrics_only = tmp_path / "data"
+    lyrics_only.mkdir()
+    for name in ("lastfm_similars.db", "lyrics.jsonl"):
+        (lyrics_only / name).symlink_to(synth_quick / name)
+    code, _, stderr = run_cli("playlist", "--model", tmp_path / "model.keras", "--track", "T", "--data", lyrics_only)
+    assert code == 1 and "an audio model needs an audio/ folder" in stderr and "Traceback" not in stderr, stderr
+    track = sorted(p.stem for p in (synth_quick / "audio").iterdir())[0]
+    code, stdout, stderr = run_cli("playlist", "--model", tmp_path / "model.keras", "--track", track, "--k", "3",
+                                   "--data", synth_quick)
+    assert code == 0 and stdout.splitlines()[0].startswith(f"query: {track}"), stderr  # clips pooled to the tower's 64 bands
