@@ -8,8 +8,9 @@
 * **One save order**: the model and the arrays first, the JSON last, each file written whole
   (:func:`dplib.datasets.files.written`): a JSON on disk means a complete record.
 
-Every record holds :data:`KEYS` (the test ROC AUC as ``roc_auc``); :func:`record` refuses one without them. What trains the model is :func:`dplib.training.train_model`; the
-command line's run folders (``dplib train``) are :mod:`dplib.runs`.
+Every record holds :data:`KEYS` (the test ROC AUC as ``roc_auc``); :func:`record` refuses one without them. What
+trains the model is :func:`dplib.training.train_model`; the command line's run folders (``dplib train``:
+``model.keras`` + ``metrics.json``, :mod:`dplib.runs`) are saved by :func:`record` too, in the same order.
 """
 from __future__ import annotations
 
@@ -76,10 +77,11 @@ def recall(path: Path, data_key: str, settings: dict, protocol: int, model: bool
     return out
 
 
-def record(path: Path, result: dict, model=None, arrays: dict[str, np.ndarray] | None = None) -> dict:
-    """Save ``result`` as ``path`` (``<name>.json``), after ``model`` (``<name>.keras``) and ``arrays``
-    (``<name>.npz``) when given; the JSON goes first when replacing, so an interrupted save leaves no record that
-    points at a half-written model. Returns ``result``."""
+def record(path: Path, result: dict, model=None, arrays: dict[str, np.ndarray] | None = None,
+           model_file: Path | None = None) -> dict:
+    """Save ``result`` as ``path`` (``<name>.json``), after ``model`` (``<name>.keras``, or ``model_file``: a run
+    folder's ``model.keras``, :mod:`dplib.runs`) and ``arrays`` (``<name>.npz``) when given; the JSON goes first
+    when replacing, so an interrupted save leaves no record that points at a half-written model. Returns ``result``."""
     missing = [key for key in KEYS if key not in result]
     if missing:
         raise ValueError(f"a record of {Path(path).name} needs {', '.join(missing)}")
@@ -91,7 +93,7 @@ def record(path: Path, result: dict, model=None, arrays: dict[str, np.ndarray] |
             with open(partial, "wb") as handle:
                 np.savez(handle, **arrays)
     if model is not None:
-        with written(path.with_suffix(".keras")) as partial:
+        with written(model_file or path.with_suffix(".keras")) as partial:
             model.save(partial)
     write_json(path, result)
     return result

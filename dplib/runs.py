@@ -9,22 +9,22 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .datasets.files import write_json, written
 from .datasets.pairs import PARTS
 from .datasets.report import DataError, SkipReport
 from .experiments import Experiment, baseline_results, train_and_evaluate
+from .record import record
 
 
 def save_run(out: Path, model, metrics: dict, vocab=None) -> Path:
-    """``model.keras``, ``vocabulary.json`` (lyrics) and ``metrics.json`` into ``out``, metrics last. The command
-    line writes ``out`` as a temporary folder that replaces the user's ``--out`` whole (:mod:`dplib.outputs`)."""
+    """``vocabulary.json`` (lyrics), ``model.keras`` and ``metrics.json`` into ``out``, by the run recorder
+    (:func:`dplib.record.record`: the common keys checked, metrics last). The command line writes ``out`` as a
+    temporary folder that replaces the user's ``--out`` whole (:mod:`dplib.outputs`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with written(out / "model.keras") as partial:
-        model.save(partial)
     if vocab is not None:
         vocab.save(out / "vocabulary.json")
-    return write_json(out / "metrics.json", metrics)
+    record(out / "metrics.json", metrics, model, model_file=out / "model.keras")
+    return out / "metrics.json"
 
 
 def train_run(exp: Experiment, out: str | Path, combine: str | None = None, fc: int | None = None,
