@@ -286,3 +286,28 @@ def test_endless_and_huge_inputs_end_in_one_named_line_under_a_memory_cap(tmp_pa
     assert code == 1 and "MemoryError" not in err and "Traceback" not in err, err
     assert err.startswith("dplib train: error: big.jsonl: no lyrics read from it") and "1 line over 16 MB" in err, err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes (POSIX)")
+def test_a_pipe_a_device_or_a_huge_file_in_a_lyrics_folder_is_a_counted_skip(tmp_path, monkeypatch):
+    """A folder of TRACKID.txt: a named pipe would block the read forever, a link to /dev/zero or a huge file would
+    fill memory. Each is looked at before it is opened (the limit lowered here so that the test writes little)."""
+    import threading
+
+    from dplib.datasets import lyrics as lyrics_module
+
+    monkeypatch.setattr(lyrics_module, "MAX_LINE_BYTES", 64)
+    (tmp_path / "TRA.txt").write_text("la la la")
+    os.mkfifo(tmp_path / "TRB.txt")
+    (tmp_path / "TRC.txt").write_text("na " * 100)
+    if Path("/dev/zero").exists():
+        (tmp_path / "TRD.txt").symlink_to("/dev/zero")
+    found, report = {}, SkipReport()
+    reader = threading.Thread(target=lambda: found.update(load_lyrics_texts(tmp_path, report=report)), daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "a named pipe blocked the lyrics folder's read"
+    assert list(found) == ["TRA"]
+    assert report.skips["not a regular file"] == 1 + Path("/dev/zero").exists() and report.skips["file over 0 MB"] == 1
+    with pytest.raises(DataError, match=r"TRB\.txt: not a regular file"):
+        load_lyrics_texts(tmp_path, report=SkipReport(strict=True))
