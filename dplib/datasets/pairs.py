@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from .files import written
-from .report import DataError, SkipReport, utf8_lines, valid_track_id
+from .report import DataError, SkipReport, csv_rows, valid_track_id
 
 THRESHOLD = 0.5
 #: the parts of a split (the split itself is "pair" or "song", the way pairs are assigned to them)
@@ -124,31 +124,26 @@ class Pairs:
 def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str, float]]:
     """The rows of a ``track_a,track_b,score`` CSV; bad rows are counted in ``report``."""
     path = Path(path)
-    where = [0]  # the physical line the reader is on (a quoted field may span lines)
-    reader = csv.reader(utf8_lines(path, report, where))
-    try:
-        header = next(reader, None)
-        if header is None or [h.strip() for h in header[:3]] != ["track_a", "track_b", "score"]:
-            raise DataError(f"expected the header 'track_a,track_b,score', got {header}"[:200], path, 1)
-        for row in reader:
-            line_no = where[0]
-            if len(row) < 3 or not row[0].strip() or not row[1].strip():
-                report.skip("malformed pair row", path, line_no, repr(row)[:80])
-                continue
-            a, b = row[0].strip(), row[1].strip()
-            if not (valid_track_id(a) and valid_track_id(b)):
-                report.skip("bad track id", path, line_no, repr(a if not valid_track_id(a) else b)[:60])
-                continue
-            if len(row) > 3 and any(field.strip() for field in row[3:]):
-                report.note("pair row with extra fields after the score (ignored)")
-            try:
-                score = parse_score(row[2], path, line_no)
-            except DataError as err:
-                report.skip(err.reason, path, line_no, repr(row[2])[:40])
-                continue
-            yield a, b, score
-    except csv.Error as err:  # a NUL byte, a field over the csv module's limit: the file is unusable from here on
-        raise DataError(f"unreadable CSV ({str(err)[:120]})", path, where[0]) from None
+    rows = csv_rows(path, report)
+    line_no, header = next(rows, (1, None))
+    if header is None or line_no != 1 or [h.strip() for h in header[:3]] != ["track_a", "track_b", "score"]:
+        raise DataError(f"expected the header 'track_a,track_b,score', got {header}"[:200], path, 1)
+    for line_no, row in rows:
+        if len(row) < 3 or not row[0].strip() or not row[1].strip():
+            report.skip("malformed pair row", path, line_no, repr(row)[:80])
+            continue
+        a, b = row[0].strip(), row[1].strip()
+        if not (valid_track_id(a) and valid_track_id(b)):
+            report.skip("bad track id", path, line_no, repr(a if not valid_track_id(a) else b)[:60])
+            continue
+        if len(row) > 3 and any(field.strip() for field in row[3:]):
+            report.note("pair row with extra fields after the score (ignored)")
+        try:
+            score = parse_score(row[2], path, line_no)
+        except DataError as err:
+            report.skip(err.reason, path, line_no, repr(row[2])[:40])
+            continue
+        yield a, b, score
 
 
 def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:

@@ -26,7 +26,7 @@ from typing import Iterator
 
 from .files import partial_folder, replace_folder, write_json
 from .pairs import parse_score
-from .report import DataError, SkipReport, utf8_lines, valid_track_id
+from .report import DataError, SkipReport, csv_rows, valid_track_id
 
 
 @dataclass(frozen=True)
@@ -98,24 +98,19 @@ def archive_lyrics(archive: str | Path) -> dict[str, str]:
 def iter_score_rows(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str, str]]:
     """``(src, dest, score text)`` of the headerless scores CSV; bad rows are counted (errors when strict)."""
     path = Path(path)
-    where = [0]
-    try:
-        for row in csv.reader(utf8_lines(path, report, where)):
-            line_no = where[0]
-            if len(row) != 3 or not row[0].strip() or not row[1].strip():
-                report.skip("malformed score row", path, line_no, repr(row)[:80])
-                continue
-            if not (valid_track_id(row[0].strip()) and valid_track_id(row[1].strip())):
-                report.skip("bad track id", path, line_no, repr(row[:2])[:80])
-                continue
-            try:
-                parse_score(row[2], path, line_no)
-            except DataError as err:
-                report.skip(err.reason, path, line_no, repr(row[2])[:40])
-                continue
-            yield row[0].strip(), row[1].strip(), row[2].strip()
-    except csv.Error as err:
-        raise DataError(f"unreadable CSV ({str(err)[:120]})", path, where[0]) from None
+    for line_no, row in csv_rows(path, report):
+        if len(row) != 3 or not row[0].strip() or not row[1].strip():
+            report.skip("malformed score row", path, line_no, repr(row)[:80])
+            continue
+        if not (valid_track_id(row[0].strip()) and valid_track_id(row[1].strip())):
+            report.skip("bad track id", path, line_no, repr(row[:2])[:80])
+            continue
+        try:
+            parse_score(row[2], path, line_no)
+        except DataError as err:
+            report.skip(err.reason, path, line_no, repr(row[2])[:40])
+            continue
+        yield row[0].strip(), row[1].strip(), row[2].strip()
 
 
 def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,

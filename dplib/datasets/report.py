@@ -2,6 +2,7 @@
 file (and line), or it is counted in a :class:`SkipReport` that a summary prints."""
 from __future__ import annotations
 
+import csv
 import os
 import re
 import stat
@@ -140,3 +141,19 @@ def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str
                 yield raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
             except UnicodeDecodeError as err:
                 report.skip("not UTF-8 text", path, line_no, f"byte {err.start}")
+
+
+def csv_rows(path: Path, report: SkipReport) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, fields)`` of a CSV whose fields never span lines (track ids and scores): each line is parsed
+    alone, so a stray quote costs its own line, as a counted skip, instead of swallowing the rows after it into one
+    field. Lines come from :func:`utf8_lines` (bounded, decoded one by one)."""
+    where = [0]
+    for line in utf8_lines(path, report, where):
+        text = line.rstrip("\r\n")
+        if text.count('"') % 2:
+            report.skip("unbalanced quote", path, where[0], text[:60])
+            continue
+        try:
+            yield where[0], next(csv.reader([text]), [])
+        except csv.Error as err:  # a field over the csv module's limit
+            report.skip("unreadable CSV row", path, where[0], str(err)[:80])
