@@ -4,6 +4,7 @@ does the job and prints its summary."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 
@@ -36,11 +37,13 @@ def cmd_data_fetch(args) -> None:
         if name == "real-lyrics":
             target = Path(args.out) if args.out else cfg.data_dir / "real-lyrics"
             shown = args.out or cfg.display(target)
+            report = SkipReport(args.strict)
             with owned_folder(target, "data fetch", local + [cache], args.force) as out:
-                counts = fetch_real_lyrics(out, cache, args.scores, args.lyrics_archive, SkipReport(args.strict),
-                                           rebuild=args.force)
+                counts = fetch_real_lyrics(out, cache, args.scores, args.lyrics_archive, report, rebuild=args.force)
             print(f"{shown}: {counts['rows']:,} scored rows ({counts['positive_rows']:,} >= 0.5) over "
                   f"{counts['tracks']:,} tracks with lyrics; check it with: dplib data summary {shown}")
+            if report.total:
+                print(f"{args.scores or 'the scores'}: {report.summary()}", file=sys.stderr)
             if not counts.get("verified", True):
                 print(f"warning: built from files that are not the pinned sources (their sha256 and counts differ): "
                       f"{shown}/build.json records what they were")

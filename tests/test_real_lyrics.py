@@ -107,6 +107,7 @@ def test_cli_builds_from_local_files_in_a_fresh_process(small_sources, tmp_path)
                              "--out", tmp_path / "rl")
     assert code == 0, err
     assert "3 scored rows (2 >= 0.5) over 4 tracks" in out
+    assert "skipped 1:" in err and "non-numeric score" in err  # the skipped row is said, on stderr
     code, out, err = run_cli("data", "summary", tmp_path / "rl")
     assert code == 0, err
     assert "scored rows: 3 (2 with score >= 0.5) over 4 tracks" in out
@@ -208,3 +209,14 @@ def test_lyrics_archive_joins_lastfm_files_by_track_id(small_sources, tmp_path):
     pool = build_pair_pool(corpus.scored, corpus.lyrics, report=report)
     assert sorted(zip(pool.a, pool.b)) == [("TRA", "TRB"), ("TRA", "TRD")]
     assert report.skips == {"pair names a track without data": 2}  # TRX has no file, TRE only the footer
+
+
+@pytest.mark.parametrize("case", ["every row bad", "no row joins the archive"])
+def test_a_build_with_no_pair_left_is_an_error_not_an_empty_set(case, small_sources, tmp_path):
+    scores, archive = small_sources
+    scores.write_text("TRA,TRB,high\nTRA,TRX,nope\n" if case == "every row bad" else "TRA,TRX,0.9\nTRY,TRZ,0.1\n")
+    code, out, err = run_cli("data", "fetch", "real-lyrics", "--scores", scores, "--lyrics-archive", archive,
+                             "--out", tmp_path / "rl")
+    said = "no row was read: 2 non-numeric score; e.g. " if case == "every row bad" else "2 rows read, none with lyrics of both songs"
+    assert code == 1 and "similar_songs.csv: no scored pair to build the set from" in err and said in err, err
+    assert len(err.strip().splitlines()) == 1 and not (tmp_path / "rl").exists()

@@ -124,7 +124,14 @@ def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,
     report = report if report is not None else SkipReport()
     out = Path(out)
     members = archive_lyrics(archive)
-    rows = [r for r in iter_score_rows(scores, report) if r[0] in members and r[1] in members]
+    read = list(iter_score_rows(scores, report))
+    rows = [r for r in read if r[0] in members and r[1] in members]
+    if not rows:  # an empty set would pass for a built one
+        skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.skips.items()))
+        first = next(iter(report.examples.values()), [""])[0]
+        why = (f"{len(read):,} rows read, none with lyrics of both songs in the archive" if read else
+               f"no row was read: {skipped or 'the file is empty'}" + (f"; e.g. {first}" if first else ""))
+        raise DataError(f"no scored pair to build the set from ({why})", scores)
     tracks = sorted({t for r in rows for t in r[:2]})
     partial = partial_folder(out)
     try:
