@@ -49,6 +49,11 @@ def check_usage(args, parser: argparse.ArgumentParser) -> None:
         parser.error(f"{args.folder}: no numbered notebooks (NN_name.ipynb) in this folder")
 
 
+#: the inputs that are one file, and what that file is
+FILE_INPUTS = {"model": "a model.keras file", "pairs": "a track_a,track_b,score CSV file",
+               "scores": "the scores CSV file", "lyrics_archive": "the lyrics zip archive"}
+
+
 def check_inputs(args) -> None:
     """Every input path the user named exists, before anything heavy loads (one line naming it when not)."""
     from .datasets.report import DataError
@@ -62,6 +67,10 @@ def check_inputs(args) -> None:
             raise DataError(f"no such {'model file' if key == 'model' else 'file or folder'}", given)
         if given and not (Path(given).is_file() or Path(given).is_dir()):  # /dev/zero never ends, a pipe reads once
             raise DataError("not a regular file or folder (a device or a pipe): give a file", given)
+        if given and key in FILE_INPUTS and Path(given).is_dir():
+            raise DataError(f"a folder, not a file: --{key.replace('_', '-')} takes {FILE_INPUTS[key]}", given)
+        if given and key in ("audio", "shards", "data") and Path(given).is_file():
+            raise DataError(f"a file, not a folder: --{key} takes a folder", given)
     if args.command == "evaluate" and Path(args.out).resolve() == Path(args.model).resolve().parent:
         raise DataError("--out is the model's own folder: its metrics.json is the training run's; choose another "
                         "folder", args.out)
@@ -77,7 +86,8 @@ def bounded(kind, low, high, what: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
         if not (math.isfinite(value) and low <= value <= high):
-            raise argparse.ArgumentTypeError(f"must be {what} ({low:g} to {high:g}), got {text}")
+            shown = "{:,}" if kind is int else "{:g}"
+            raise argparse.ArgumentTypeError(f"must be {what} ({shown.format(low)} to {shown.format(high)}), got {text}")
         return value
     return parse
 
@@ -238,9 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # every error is one line; the traceback is there when asked for
         if debug:
             raise
+        from .config import SettingError
         from .datasets.report import DataError
 
-        said = str(err) if isinstance(err, (DataError, OSError, RuntimeError)) else f"{type(err).__name__}: {err}"
+        said = str(err) if isinstance(err, (DataError, OSError, RuntimeError, SettingError)) else \
+            f"{type(err).__name__}: {err}"
         print(f"dplib {name}: error: {said.splitlines()[0] if said else type(err).__name__}", file=sys.stderr)
         return 1
 

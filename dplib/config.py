@@ -141,6 +141,10 @@ def _path(name: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+class SettingError(ValueError):
+    """A ``DPLIB_*`` variable that cannot be used (the command line says it in one line, without its type)."""
+
+
 def get_config(**overrides) -> Config:
     """Read ``DPLIB_QUICK`` / ``DPLIB_SIZE`` / ``DPLIB_SEED`` and return the run's settings; ``size=...`` among the
     ``overrides`` picks a size (with its settings) whatever the environment says."""
@@ -149,10 +153,10 @@ def get_config(**overrides) -> Config:
         size = "quick"
     size = overrides.pop("size", size)  # an explicit size wins, with that size's settings
     if size not in SIZE_NAMES:
-        raise ValueError(f"DPLIB_SIZE={size!r}: expected one of {SIZE_NAMES}")
+        raise SettingError(f"DPLIB_SIZE={size!r}: expected one of {', '.join(SIZE_NAMES)}")
     seed = os.environ.get("DPLIB_SEED", "0")
     if not seed.isdigit() or int(seed) >= 2**32:
-        raise ValueError(f"DPLIB_SEED={seed!r}: expected a whole number from 0 to {2**32 - 1}")
+        raise SettingError(f"DPLIB_SEED={seed!r}: expected a whole number from 0 to {2**32 - 1:,}")
     cfg = Config(size=size, seed=int(seed), strategy=os.environ.get("DPLIB_STRATEGY", "default"),
                  data_root=_path("DPLIB_DATA"), user_data_folder=_path("DPLIB_DATA_FOLDER"),
                  real_lyrics_path=_path("DPLIB_REAL_LYRICS"), results_root=_path("DPLIB_RESULTS"))

@@ -134,7 +134,11 @@ def locked(path: Path, shown: str | Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_file = path.with_name(f".{path.name}.lock")
     for _ in range(100):
-        handle = open(lock_file, "a")
+        try:
+            handle = open(lock_file, "a")
+        except OSError as err:  # a place where no file can be made (/proc, a read-only mount)
+            raise DataError(f"--out cannot be written here ({err.strerror or err}): choose another folder",
+                            shown) from None
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:

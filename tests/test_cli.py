@@ -138,14 +138,14 @@ def test_bad_input_is_one_line_and_exit_code_1(tmp_path):
 
 
 @pytest.mark.parametrize("argv, said", [
-    (["train", "lyrics", "--epochs", "0"], "--epochs: must be an epoch count (1 to 10000), got 0"),
+    (["train", "lyrics", "--epochs", "0"], "--epochs: must be an epoch count (1 to 10,000), got 0"),
     (["train", "lyrics", "--lr", "inf"], "--lr: must be a learning rate (1e-07 to 1), got inf"),
     (["train", "lyrics", "--lr", "1e300"], "--lr: must be a learning rate"),
     (["train", "lyrics", "--lr", "nan"], "--lr: must be a learning rate"),
-    (["train", "lyrics", "--seed", "-1"], "--seed: must be a seed (0 to 4.29497e+09), got -1"),
+    (["train", "lyrics", "--seed", "-1"], "--seed: must be a seed (0 to 4,294,967,295), got -1"),
     (["train", "lyrics", "--seed", str(2**70)], "--seed: must be a seed"),
     (["train", "audio", "--blocks", "100000000"], "--blocks: must be blocks per clip"),
-    (["data", "shards", "x", "--max-len", "2000000000"], "--max-len: must be words per song (1 to 10000)"),
+    (["data", "shards", "x", "--max-len", "2000000000"], "--max-len: must be words per song (1 to 10,000)"),
     (["playlist", "--model", "m", "--track", "T", "--k", "-3"], "--k: must be a list length"),
     (["train", "lyrics", "--epochs", "two"], "--epochs: must be a number, got 'two'"),
 ])
@@ -168,6 +168,33 @@ def test_wrong_invocations_answer_at_once_without_making_anything(argv, tmp_path
     assert "/nonexistent" not in stderr or "../" not in stderr  # an absolute path is echoed as typed
     assert list(tmp_path.iterdir()) == [], "no data generated, no folder made"
     assert time.perf_counter() - started < 30  # generous for a loaded CI machine; without TensorFlow it is ~0.2 s
+
+
+@pytest.mark.parametrize("case", ["pairs a folder", "scores a folder", "audio a file", "out in /proc",
+                                  "DPLIB_SEED", "DPLIB_SIZE"])
+def test_a_wrong_kind_of_path_or_setting_is_one_plain_line(case, tmp_path):
+    (tmp_path / "p.csv").write_text("track_a,track_b,score\nA,B,0.5\n")
+    (tmp_path / "folder").mkdir()
+    argv, env, said = {
+        "pairs a folder": (["train", "lyrics", "--pairs", "folder", "--lyrics", "folder", "--out", "o"], {},
+                           "dplib train: error: folder: a folder, not a file: --pairs takes a track_a,track_b,score CSV"),
+        "scores a folder": (["data", "fetch", "real-lyrics", "--scores", "folder", "--lyrics-archive", "p.csv",
+                             "--out", "o"], {}, "dplib data fetch: error: folder: a folder, not a file: --scores"),
+        "audio a file": (["train", "audio", "--pairs", "p.csv", "--audio", "p.csv", "--out", "o"], {},
+                         "dplib train: error: p.csv: a file, not a folder: --audio takes a folder"),
+        "out in /proc": (["train", "lyrics", "--pairs", "p.csv", "--lyrics", "folder", "--out", "/proc/dplib-o"], {},
+                         "dplib train: error: /proc/dplib-o: --out cannot be written here"),
+        "DPLIB_SEED": (["train", "lyrics", "--pairs", "p.csv", "--lyrics", "folder", "--out", "o"],
+                       {"DPLIB_SEED": "abc"}, "dplib train: error: DPLIB_SEED='abc': expected a whole number from 0 to "
+                                              "4,294,967,295"),
+        "DPLIB_SIZE": (["train", "lyrics", "--pairs", "p.csv", "--lyrics", "folder", "--out", "o"],
+                       {"DPLIB_SIZE": "huge"}, "dplib train: error: DPLIB_SIZE='huge': expected one of quick, default"),
+    }[case]
+    if case == "out in /proc" and not Path("/proc").is_dir():
+        pytest.skip("no /proc here")
+    code, _, stderr = run_cli(*argv, cwd=tmp_path, env=env)
+    assert code == 1 and stderr.startswith(said) and len(stderr.strip().splitlines()) == 1, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "p.csv"]
 
 
 def test_train_needs_its_modality(tmp_path):
