@@ -331,3 +331,21 @@ def test_a_pipe_a_device_or_a_huge_file_in_a_lyrics_folder_is_a_counted_skip(tmp
     assert report.skips["not a regular file"] == 1 + Path("/dev/zero").exists() and report.skips["file over 0 MB"] == 1
     with pytest.raises(DataError, match=r"TRB\.txt: not a regular file"):
         load_lyrics_texts(tmp_path, report=SkipReport(strict=True))
+
+
+@pytest.mark.parametrize("text", ["٠.٥", "0_5", "nan", "inf", "0x1", "½", "0.5 0.5", ""])
+def test_a_score_is_ascii_decimal_text_only(text):
+    """float() reads Arabic-Indic digits, underscores and "nan": none of them is a score a Last.fm file writes."""
+    from dplib.datasets.pairs import parse_score
+
+    with pytest.raises(DataError, match="non-numeric score"):
+        parse_score(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(min_value=0.0, max_value=1.0, allow_nan=False))
+def test_every_score_written_as_text_reads_back_as_itself(score):
+    from dplib.datasets.pairs import parse_score
+
+    for text in (repr(score), f"{score:.6g}", f"{score:e}", f" {score} "):
+        assert parse_score(text) == float(text)

@@ -12,6 +12,7 @@ Steps, each a small function a notebook can show (notebook 01):
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
@@ -26,9 +27,15 @@ THRESHOLD = 0.5
 PARTS = ("train", "val", "test")
 
 
+#: a score as the Last.fm files write one: ASCII digits, a point, an exponent
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def parse_score(text, path=None, line=None) -> float:
     """A similarity score in [0, 1]; anything else (a boolean too) raises :class:`DataError`."""
     if isinstance(text, bool):  # float(True) is 1.0: a JSON true is not a score
+        raise DataError(f"non-numeric score: {text!r}", path, line)
+    if isinstance(text, str) and not DECIMAL.fullmatch(text.strip()):  # float() also reads "٠.٥", "1_0", "inf"
         raise DataError(f"non-numeric score: {text!r}", path, line)
     try:
         score = float(text)
