@@ -119,8 +119,9 @@ def cmd_evaluate(args, out: Path) -> None:
     metrics = score_saved(load_run(args.model), args.pairs, args.lyrics, args.strict, get_config().max_len)
     write_json(out / "metrics.json", metrics)
     print(json.dumps({k: v for k, v in metrics.items() if k != "report"}, indent=1))
-    lo, hi = metrics["roc_auc_ci"]
-    print(f"ROC AUC {metrics['roc_auc']:.3f} [{lo:.3f}, {hi:.3f}] on {metrics['n_pairs']:,} pairs "
+    ci = metrics["roc_auc_ci"]
+    shown = f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else " (no interval)"
+    print(f"ROC AUC {metrics['roc_auc']:.3f}{shown} on {metrics['n_pairs']:,} pairs "
           f"(95% bootstrap over source tracks); TF-IDF cosine {metrics['baseline_auc']:.3f}"
           + (f"; warning: {metrics['warning']}" if "warning" in metrics else ""))
     print(metrics["report"])

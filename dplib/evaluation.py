@@ -202,9 +202,19 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
         "report": report.summary(),
     }
     fewest = min(metrics["n_positive"], metrics["n_pairs"] - metrics["n_positive"])
+    warnings = []
     if fewest < 30:  # the AUC compares every similar pair with every other: its interval rests on so few
-        metrics["warning"] = (f"only {fewest} {'similar' if fewest == metrics['n_positive'] else 'not similar'} "
-                              f"pair{'s' if fewest != 1 else ''}: the AUC and its interval rest on them")
+        warnings.append(f"only {fewest} {'similar' if fewest == metrics['n_positive'] else 'not similar'} "
+                        f"pair{'s' if fewest != 1 else ''}: the AUC and its interval rest on them")
+    sources = len(set(rows.source))
+    if sources < 2:  # every resample is the same set: a zero-width interval would claim certainty
+        for key in ("roc_auc_ci", "baseline_auc_ci", "model_minus_baseline_ci"):
+            metrics[key] = None
+        warnings.append("all pairs hang on one source track: no interval (a bootstrap over sources needs several)")
+    elif sources < 10:
+        warnings.append(f"only {sources} source tracks: the interval, resampled over them, is a rough guide")
+    if warnings:
+        metrics["warning"] = "; ".join(warnings)
     return metrics
 
 

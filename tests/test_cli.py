@@ -84,6 +84,16 @@ def test_evaluate_scores_new_pairs_in_a_fresh_process(trained, synth_quick, tmp_
                                    "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval2")
     few = json.loads((tmp_path / "eval2" / "metrics.json").read_text())
     assert code == 0 and few["warning"].startswith(f"only {few['n_positive']} similar pair") and "warning: only" in stdout
+    by_source = {}
+    for r in rows[1:]:
+        by_source.setdefault(r.split(",")[0], []).append(r)
+    lone = next(listed for listed in by_source.values() if len({float(r.split(",")[2]) >= 0.5 for r in listed}) == 2)
+    (tmp_path / "lone.csv").write_text("\n".join(rows[:1] + lone) + "\n")  # every pair from one track's list
+    code, stdout, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "lone.csv",
+                                   "--lyrics", synth_quick / "lyrics.jsonl", "--out", tmp_path / "eval3")
+    lone_metrics = json.loads((tmp_path / "eval3" / "metrics.json").read_text())
+    assert code == 0 and lone_metrics["roc_auc_ci"] is None and "(no interval)" in stdout, stderr
+    assert "one source track: no interval" in lone_metrics["warning"]
     code, _, stderr = run_cli("evaluate", "--model", out / "model.keras", "--pairs", tmp_path / "new.csv",
                               "--lyrics", synth_quick / "lyrics.jsonl", "--out", out)
     assert code == 1 and "the model's own folder" in stderr and "settings" in (out / "metrics.json").read_text()
