@@ -240,10 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_usage(args, args.parser)
         return run(args) or 0
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if debug:
             raise
-        print(f"dplib {name}: interrupted; nothing half-written was kept", file=sys.stderr)
+        from .outputs import InterruptedAfterSave
+
+        said = str(err) if isinstance(err, InterruptedAfterSave) else "interrupted; nothing half-written was kept"
+        print(f"dplib {name}: {said}", file=sys.stderr)
         return 130
     except Exception as err:  # every error is one line; the traceback is there when asked for
         if debug:

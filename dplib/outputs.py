@@ -122,6 +122,13 @@ def _check_output(out, command: str, inputs, force: bool, shared: bool) -> Path:
     return path
 
 
+class InterruptedAfterSave(KeyboardInterrupt):
+    """Ctrl-C that arrived while the finished output was being put in place: it waited, and the output is whole."""
+
+    def __init__(self, out):
+        super().__init__(f"interrupted as the output was put in place; it is complete: {out}")
+
+
 @contextmanager
 def locked(path: Path, shown: str | Path) -> Iterator[None]:
     """One writer at a time for ``path``: a second one gets a one-line refusal (the lock ends with the process).
@@ -175,7 +182,12 @@ def output_folder(out: str | Path, command: str, inputs: Sequence[str | Path | N
         try:
             yield partial
             mark(partial, command)
-            replace_folder(partial, path)
+            try:
+                replace_folder(partial, path)
+            except KeyboardInterrupt:  # held until the swap was done: the new output is in place, say so
+                if not partial.exists():
+                    raise InterruptedAfterSave(out) from None
+                raise
         finally:
             shutil.rmtree(partial, ignore_errors=True)
 

@@ -144,6 +144,31 @@ def test_a_signal_between_the_two_renames_waits_until_both_are_done(tmp_path, mo
     assert (out / "new").read_text() == "new" and len(calls) == 2
 
 
+def test_ctrl_c_during_the_swap_says_the_new_output_was_kept(tmp_path, monkeypatch):
+    """The signal waits until the new folder is in place; the command then says that the output is complete,
+    not that nothing was kept."""
+    from dplib.outputs import InterruptedAfterSave
+
+    out = tmp_path / "run"
+    with output_folder(out, "train") as partial:
+        (partial / "metrics.json").write_text("old")
+    real_rename, calls = Path.rename, []
+
+    def rename_then_signal(self, target):
+        result = real_rename(self, target)
+        calls.append(target)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(Path, "rename", rename_then_signal)
+    with pytest.raises(InterruptedAfterSave, match="it is complete"):
+        with output_folder(out, "train", force=True) as partial:
+            (partial / "metrics.json").write_text("new")
+    assert (out / "metrics.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
 def test_a_second_writer_is_refused_while_the_first_one_runs(tmp_path):
     out = tmp_path / "data"
     with locked(out.resolve(), out):
