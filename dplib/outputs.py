@@ -97,6 +97,10 @@ def _check_output(out, command: str, inputs, force: bool, shared: bool) -> Path:
         raise DataError(f"--out lies under a file ({above.name}): choose a folder elsewhere", out)
     if not os.access(above, os.W_OK | os.X_OK):
         raise DataError("--out cannot be written here (no permission): choose another folder", out)
+    here = Path.cwd().resolve()
+    if not shared and (path == here or path in here.parents):
+        raise DataError("--out is the folder you are in (or holds it), and the output replaces the folder it names: "
+                        "name a new folder, e.g. --out run", out)
     for given in (i for i in inputs if i):
         source = resolved(given, "an input")
         if source == path or path in source.parents:

@@ -202,6 +202,15 @@ def test_a_lock_file_removed_by_the_writer_before_is_not_held_alone(tmp_path, mo
     assert not lock_file.exists()
 
 
+@pytest.mark.parametrize("out", [".", ".."])
+def test_the_working_folder_is_never_an_output(out, tmp_path, monkeypatch):
+    """An empty working folder as --out would be swapped away under the user's shell."""
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    with pytest.raises(DataError, match="the folder you are in"):
+        check_output(out, "evaluate")
+
+
 @pytest.mark.parametrize("text", ["../x", "a/b", "/etc", "~", "x" * 300])
 def test_out_paths_that_are_names_of_nothing_yet_are_accepted(text, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
