@@ -26,6 +26,27 @@ def test_a_data_chunk_shorter_than_its_header_is_read_with_a_note(tmp_path):
     assert report.total == 0
 
 
+def test_a_header_claiming_gigabytes_over_a_small_file_reads_the_samples_present(tmp_path):
+    """A data chunk size of ~4 GiB over 2 s of samples: scipy would allocate the claim first (a skip, or a
+    MemoryError under a cap); the samples present are read, with the note, in a process capped at 2 GiB."""
+    import struct
+    import subprocess
+    import sys
+
+    wavfile.write(tmp_path / "BIG.wav", SAMPLE_RATE, tone(seconds=2.0))
+    raw = bytearray((tmp_path / "BIG.wav").read_bytes())
+    at = raw.find(b"data")
+    raw[at + 4:at + 8] = struct.pack("<I", 0xFFFFFF00)
+    (tmp_path / "BIG.wav").write_bytes(bytes(raw))
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+            "from dplib.datasets.audio import read_audio\nfrom dplib.datasets.report import SkipReport\n"
+            f"report = SkipReport(); x = read_audio({str(tmp_path / 'BIG.wav')!r}, report=report)\n"
+            "print(len(x), dict(report.notes))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{2 * SAMPLE_RATE} ") and "shorter than its header says" in done.stdout
+
+
 @pytest.mark.parametrize("rate", [1, 1_000_000])
 def test_a_sample_rate_outside_the_audible_range_is_refused_before_resampling(tmp_path, rate):
     wavfile.write(tmp_path / "ODD.wav", rate, tone(seconds=0.1))  # at 1 Hz, 2,205 samples would resample to 48 M

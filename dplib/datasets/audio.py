@@ -45,6 +45,34 @@ def _to_float(x: np.ndarray) -> np.ndarray:
     return x.astype("float32")
 
 
+def _overstated_wav(path: Path):
+    """The WAV's bytes with its data chunk's size cut to the bytes present (a file-like), when its header claims
+    more than the file holds (scipy would first allocate what the header claims: a 4 GiB claim over 88 KB of
+    samples is a 4 GiB allocation); None when the header is honest or not found in the first 64 KiB."""
+    import io
+
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    at = 12
+    while at + 8 <= len(head):
+        chunk, length = head[at:at + 4], struct.unpack("<I", head[at + 4:at + 8])[0]
+        if chunk == b"data":
+            present = size - at - 8
+            if length <= present:
+                return None
+            data = bytearray(path.read_bytes()) if size <= MAX_SECONDS * MAX_RATE * 8 else None
+            if data is None:
+                raise DataError(f"file too large for a clip ({size / 2**30:,.1f} GiB)", path)
+            data[at + 4:at + 8] = struct.pack("<I", present - present % 8)
+            data[4:8] = struct.pack("<I", size - 8)
+            return io.BytesIO(bytes(data))
+        at += 8 + length + length % 2
+    return None
+
+
 def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipReport | None = None) -> np.ndarray:
     """Mono float32 samples at ``sample_rate``, from a WAV (or mp3/flac/ogg with the ``mp3`` extra).
 
@@ -58,12 +86,13 @@ def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipRep
         raise DataError("missing audio file", path)
     if path.suffix.lower() == ".wav":
         try:
+            source = _overstated_wav(path) or path
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", wavfile.WavFileWarning)
-                rate, x = wavfile.read(path, mmap=False)
+                rate, x = wavfile.read(source, mmap=False)
         except (ValueError, EOFError, OSError, struct.error, MemoryError) as err:
             raise DataError(f"unreadable or truncated WAV ({err})", path) from None
-        if any("EOF" in str(w.message) for w in caught):
+        if source is not path or any("EOF" in str(w.message) for w in caught):
             report.note("WAV data shorter than its header says (the samples present are used)")
     else:
         try:
