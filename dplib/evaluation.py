@@ -201,21 +201,24 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
         "majority_accuracy": float(max(positives.mean(), 1 - positives.mean())), "skipped": dict(report.skips),
         "report": report.summary(),
     }
+    warning = small_sample_warning(metrics, len(set(rows.source)))
+    return metrics | ({"warning": warning} if warning else {})
+
+
+def small_sample_warning(metrics: dict, sources: int) -> str:
+    """What ``dplib evaluate`` says when its numbers rest on few pairs or few source tracks ("" when neither); with
+    one source track every resample is the same set, so the intervals are set to None rather than to zero width."""
     fewest = min(metrics["n_positive"], metrics["n_pairs"] - metrics["n_positive"])
-    warnings = []
+    said = []
     if fewest < 30:  # the AUC compares every similar pair with every other: its interval rests on so few
-        warnings.append(f"only {fewest} {'similar' if fewest == metrics['n_positive'] else 'not similar'} "
-                        f"pair{'s' if fewest != 1 else ''}: the AUC and its interval rest on them")
-    sources = len(set(rows.source))
-    if sources < 2:  # every resample is the same set: a zero-width interval would claim certainty
-        for key in ("roc_auc_ci", "baseline_auc_ci", "model_minus_baseline_ci"):
-            metrics[key] = None
-        warnings.append("all pairs hang on one source track: no interval (a bootstrap over sources needs several)")
+        said.append(f"only {fewest} {'similar' if fewest == metrics['n_positive'] else 'not similar'} "
+                    f"pair{'s' if fewest != 1 else ''}: the AUC and its interval rest on them")
+    if sources < 2:
+        metrics |= {key: None for key in ("roc_auc_ci", "baseline_auc_ci", "model_minus_baseline_ci")}
+        said.append("all pairs hang on one source track: no interval (a bootstrap over sources needs several)")
     elif sources < 10:
-        warnings.append(f"only {sources} source tracks: the interval, resampled over them, is a rough guide")
-    if warnings:
-        metrics["warning"] = "; ".join(warnings)
-    return metrics
+        said.append(f"only {sources} source tracks: the interval, resampled over them, is a rough guide")
+    return "; ".join(said)
 
 
 def balanced_accuracy(p: np.ndarray, similar: np.ndarray) -> float:

@@ -27,8 +27,7 @@ THRESHOLD = 0.5
 PARTS = ("train", "val", "test")
 
 
-#: a score as the Last.fm files write one: ASCII digits, a point, an exponent
-DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # a score as Last.fm writes one
 
 
 def parse_score(text, path=None, line=None) -> float:
