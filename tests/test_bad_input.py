@@ -328,7 +328,7 @@ def test_a_pipe_a_device_or_a_huge_file_in_a_lyrics_folder_is_a_counted_skip(tmp
     reader.join(timeout=30)
     assert not reader.is_alive(), "a named pipe blocked the lyrics folder's read"
     assert list(found) == ["TRA"]
-    assert report.skips["not a regular file"] == 1 + Path("/dev/zero").exists() and report.skips["file over 0 MB"] == 1
+    assert report.skips["not a regular file"] == 1 + Path("/dev/zero").exists() and report.skips["file too large"] == 1
     with pytest.raises(DataError, match=r"TRB\.txt: not a regular file"):
         load_lyrics_texts(tmp_path, report=SkipReport(strict=True))
 
@@ -349,3 +349,11 @@ def test_every_score_written_as_text_reads_back_as_itself(score):
 
     for text in (repr(score), f"{score:.6g}", f"{score:e}", f" {score} "):
         assert parse_score(text) == float(text)
+
+
+def test_a_number_too_long_for_python_in_a_jsonl_lyric_is_a_counted_skip(tmp_path):
+    path = tmp_path / "lyrics.jsonl"
+    path.write_text('{"track_id": ' + "1" * 5000 + ', "text": "a b"}\n{"track_id": "TRA", "text": "la la"}\n')
+    report = SkipReport()
+    assert list(load_lyrics_texts(path, report=report)) == ["TRA"] and report.skips == {"malformed JSON": 1}
+    assert "lyrics.jsonl, line 1" in report.summary()

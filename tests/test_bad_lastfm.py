@@ -134,3 +134,39 @@ def test_summary_names_the_similarity_database_it_does_not_read(tmp_path):
     assert code == 0, err
     assert "scored rows: 1 " in out  # from the JSON tree, not the database's 2
     assert "present but not read: lastfm_similars.db (pairs come from one source" in out
+
+
+def test_pipes_devices_links_and_huge_numbers_in_a_lastfm_folder_are_counted_skips(tmp_path):
+    """A named pipe called X.json hung every command that read the folder; a link to /dev/zero filled memory; a link
+    to ``..`` looped; a 5,000-digit track id stopped the command with Python's integer limit. Each is one skip."""
+    import os
+    import threading
+    from pathlib import Path
+
+    root = write_tracks(tmp_path / "lastfm_subset", {"TRGOOD.json": GOOD,
+                                                     "TRBIG.json": '{"track_id": ' + "1" * 5000 + "}"})
+    folder = root / "A" / "B" / "C"
+    expected = {"malformed JSON": 1, "link to a folder (not followed)": 1}
+    (folder / "loop").symlink_to("..")
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(folder / "TRPIPE.json")
+        expected["not a regular file"] = 1
+    if Path("/dev/zero").exists():
+        (folder / "TRZERO.json").symlink_to("/dev/zero")
+        expected["not a regular file"] = expected.get("not a regular file", 0) + 1
+    found = {}
+    reader = threading.Thread(target=lambda: found.update(data=load_lastfm_json(root)), daemon=True)
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "a named pipe blocked the Last.fm folder's read"
+    assert list(found["data"].tracks) == ["TRGOOD"] and found["data"].report.skips == expected
+    with pytest.raises(DataError, match=r"C/TRBIG\.json: malformed JSON: Exceeds the limit"):  # sorted: the first
+        load_lastfm_json(root, strict=True)
+
+
+def test_a_lone_surrogate_id_is_a_bad_track_id_when_read(tmp_path):
+    """JSON can spell ``"TR\\ud800X"``; no UTF-8 file or file name can hold it (it failed later, writing shards)."""
+    root = write_tracks(tmp_path / "lastfm_subset", {"TRGOOD.json": GOOD,
+                                                     "TRSUR.json": '{"track_id": "TR\\ud800X", "similars": []}'})
+    data = load_lastfm_json(root)
+    assert list(data.tracks) == ["TRGOOD"] and data.report.skips == {"bad track id": 1}

@@ -137,7 +137,7 @@ def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
     audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if paths.audio else []
     try:
         card = json.loads(paths.card.read_text(encoding="utf-8")) if paths.card else None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+    except ValueError as err:  # not JSON, not UTF-8, or an integer too long to convert
         raise DataError(f"unreadable data card ({err})", paths.card) from None
     return Corpus(paths, tracks, scored, lyrics, form, audio_ids, report, card)
 

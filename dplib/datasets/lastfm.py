@@ -21,7 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from .pairs import ScoredPairs, parse_score
-from .report import DataError, SkipReport, valid_track_id
+from .report import DataError, SkipReport, small_file, valid_track_id
 
 REQUIRED_KEYS = ("track_id", "similars")
 MAX_TRACK_JSON = 32 << 20  # bytes; the largest real track file is a few hundred KB
@@ -62,21 +62,29 @@ def _json_sources(root: Path, report: SkipReport) -> Iterator[tuple[str, bytes]]
                     raise DataError(f"damaged .zip member {name} ({err})", root) from None
                 yield f"{root}!{name}", raw
     elif root.is_dir():
-        for path in _sorted_json_files(root):
-            yield path, Path(path).read_bytes()
+        for path in _sorted_json_files(root, report):
+            try:
+                yield path, small_file(Path(path), MAX_TRACK_JSON, "a real one is a few hundred KB", "track file")
+            except DataError as err:
+                report.skip(err.reason, path, detail=err.detail)
+            except OSError as err:  # a link that leads nowhere, a file that cannot be read
+                report.skip("unreadable file", path, detail=err.strerror or type(err).__name__)
     else:
         raise DataError("not a Last.fm folder or .zip", root)
 
 
-def _sorted_json_files(folder: Path) -> Iterator[str]:
+def _sorted_json_files(folder: Path, report: SkipReport) -> Iterator[str]:
     """``*.json`` under ``folder`` in sorted path order, one directory at a time: a full
-    listing of the 943,000 files would itself take hundreds of MB."""
+    listing of the 943,000 files would itself take hundreds of MB. A link to a folder is not followed (a link to
+    ``..`` would loop): counted."""
     with os.scandir(folder) as it:
-        entries = sorted((e.name, e.is_dir()) for e in it)
-    for name, is_dir in entries:
+        entries = sorted((e.name, e.is_dir(follow_symlinks=False), e.is_symlink() and e.is_dir()) for e in it)
+    for name, is_dir, linked_dir in entries:
         path = os.path.join(folder, name)
-        if is_dir:
-            yield from _sorted_json_files(path)
+        if linked_dir:
+            report.skip("link to a folder (not followed)", path)
+        elif is_dir:
+            yield from _sorted_json_files(path, report)
         elif name.endswith(".json"):
             yield path
 
@@ -88,8 +96,8 @@ def parse_track_json(raw: bytes, name: str, report: SkipReport):
         return None
     try:
         doc = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        report.skip("malformed JSON", name, getattr(err, "lineno", None), str(err))
+    except ValueError as err:  # not JSON, not UTF-8, or an integer of more digits than Python converts
+        report.skip("malformed JSON", name, getattr(err, "lineno", None), str(err)[:120])
         return None
     except RecursionError:
         report.skip("malformed JSON", name, detail="nested too deeply")

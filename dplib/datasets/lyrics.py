@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import stat
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from .files import write_text
-from .report import MAX_LINE_BYTES, DataError, SkipReport, utf8_lines, valid_track_id
+from .report import MAX_LINE_BYTES, DataError, SkipReport, small_file, utf8_lines, valid_track_id
 
 TOKEN = re.compile(r"[a-z0-9']+")
 #: the last line of every Musixmatch API excerpt (the authors' lyrics files end with it, after a "..." line)
@@ -48,18 +47,6 @@ def _lyrics_text(text: str, report: SkipReport) -> str:
     return text
 
 
-def _small_file(file: Path) -> bytes:
-    """A lyrics file's bytes: a regular file of at most :data:`MAX_LINE_BYTES` (a pipe would block the read forever,
-    a device or a huge file would fill memory; the check is made before opening it)."""
-    if not stat.S_ISREG(file.stat().st_mode):
-        raise DataError("not a regular file (a device, a pipe or a folder)", file)
-    with open(file, "rb") as f:
-        data = f.read(MAX_LINE_BYTES + 1)
-    if len(data) > MAX_LINE_BYTES:
-        raise DataError(f"file over {MAX_LINE_BYTES >> 20} MB (lyrics are a few KB)", file)
-    return data
-
-
 def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str]]:
     """``(track_id, text)`` from a folder of ``TRACKID.txt`` or a JSONL of ``{"track_id", "text"}``.
 
@@ -71,7 +58,7 @@ def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[st
     if path.is_dir():
         for file in sorted(path.glob("*.txt")):
             try:
-                text = _lyrics_text(_small_file(file).decode("utf-8-sig"), report)
+                text = _lyrics_text(small_file(file, MAX_LINE_BYTES, "lyrics are a few KB").decode("utf-8-sig"), report)
             except UnicodeDecodeError as err:
                 report.skip("not UTF-8 text", file, detail=f"byte {err.start}")
                 continue
@@ -95,7 +82,7 @@ def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[st
             try:
                 doc = json.loads(line)
                 tid, text = doc["track_id"], doc["text"]
-            except (json.JSONDecodeError, RecursionError) as err:
+            except (ValueError, RecursionError) as err:  # ValueError: also an integer too long to convert
                 report.skip("malformed JSON", path, line_no, str(err)[:80])
                 continue
             except (KeyError, TypeError):
@@ -196,7 +183,7 @@ class Vocabulary:
             words = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise DataError("no vocabulary file", path) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except ValueError as err:  # not JSON, not UTF-8, or an integer too long to convert
             raise DataError(f"unreadable vocabulary ({err})", path) from None
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
             raise DataError("not a vocabulary (expected a JSON list of words)", path)

@@ -27,13 +27,14 @@ def short_path(path: str | Path) -> str:
 
 
 TRACK_ID_MAX = 200
-_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f]")  # path separators and control characters
+_FORBIDDEN = re.compile(r"[/\\\x00-\x1f\x7f\ud800-\udfff]")  # path separators, control characters, lone surrogates
 
 
 def valid_track_id(value) -> bool:
     """The track id grammar every loader applies (MSD ids like ``TRAAAAW128F429D538`` and any id of your own): a
-    string of 1 to 200 characters without path separators or control characters (newlines, NUL), that is not ``.``
-    or ``..`` and has no blank at either end. An id names files (``lyrics/TRACKID.txt``) and CSV cells."""
+    string of 1 to 200 characters without path separators, control characters (newlines, NUL) or lone surrogates
+    (JSON's ``"\\ud800"``: no file name or UTF-8 file can hold one), that is not ``.`` or ``..`` and has no blank at
+    either end. An id names files (``lyrics/TRACKID.txt``) and CSV cells."""
     return (isinstance(value, str) and 0 < len(value) <= TRACK_ID_MAX and value == value.strip()
             and value not in (".", "..") and _FORBIDDEN.search(value) is None)
 
@@ -118,6 +119,19 @@ class SkipReport:
 
 
 MAX_LINE_BYTES = 16 << 20  # no line of these formats comes near it; a longer one is skipped, never read whole
+
+
+def small_file(path: Path, limit: int, usual: str, what: str = "file") -> bytes:
+    """A whole small file's bytes: a regular file of at most ``limit`` bytes (``usual``: what such files hold, and
+    ``what`` they are, for the message). Looked at before it is opened: a named pipe would block the read forever, a device or a huge file
+    would fill memory."""
+    if not stat.S_ISREG(Path(path).stat().st_mode):
+        raise DataError("not a regular file (a device, a pipe or a folder)", path)
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise DataError(f"{what} too large ({usual}; at most {limit:,} bytes read)", path)
+    return data
 
 
 def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str]:

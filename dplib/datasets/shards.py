@@ -33,7 +33,7 @@ class StreamedLyrics:
             raise DataError(f"no {MANIFEST}: not a folder written by 'dplib data shards'", folder)
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        except ValueError as err:  # not JSON, not UTF-8, or an integer too long to convert
             raise DataError(f"unreadable manifest ({err})", path) from None
         for name, expected in manifest.get("files", {}).items():
             part = folder / name
