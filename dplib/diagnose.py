@@ -13,6 +13,7 @@ import numpy as np
 from .datasets.lyrics import EncodedSongs
 from .playlists import embed_songs, tower_of
 from .runtime import machine_summary
+from .tables import by_seed, paired_seeds, spread, versus
 
 #: a gate's pre-activation beyond this is saturated: sigmoid(4) = 0.982, its slope 0.018 (a 14th of its peak)
 SATURATED = 4.0
@@ -114,9 +115,10 @@ def standardised_bins(data):
 
 
 def probe_table(cfg, variants=VARIANTS, seeds=(0, 1, 2), split: str = "song", conv_layers: int = 1) -> list[dict]:
-    """Why the paper's audio towers collapse, measured: one row per (variant, seed) of :func:`train_and_inspect` on
-    the synthetic data of ``cfg``'s size (conv ``conv_layers`` + absdiff + 1 FC, the paper's best audio row),
-    without the per-song arrays. About 4-8 minutes a row on 2 CPU cores at the default size."""
+    """Why the paper's audio towers collapse, over seeds: one row per (seed, variant) of :func:`train_and_inspect`
+    on the audio data of ``cfg``'s size (conv ``conv_layers`` + |h1 - h2| + 1 FC, the paper's best audio row), each
+    trained once and reused after, without the per-song arrays. Taught in notebook 07 (:func:`probe_markdown`
+    prints it)."""
     from dataclasses import replace
 
     from .experiments import prepare
@@ -126,6 +128,77 @@ def probe_table(cfg, variants=VARIANTS, seeds=(0, 1, 2), split: str = "song", co
         exp = prepare("audio", replace(cfg, seed=seed), split)
         for variant in variants:
             _, health = train_and_inspect(exp, variant, conv_layers)
-            rows.append({"seed": seed, **{k: v for k, v in health.items() if k not in ("embeddings",
-                                                                                        "gate_preactivations")}})
+            rows.append({"seed": seed, **{k: v for k, v in health.items() if k not in ARRAYS}})
     return rows
+
+
+def median_seed(rows: list[dict], variant: str = "paper", key: str = "dead_filters") -> int:
+    """The seed whose ``variant`` run has the median ``key`` (the lower of the two middle ones for an even count):
+    the seed notebook 07 plots, chosen by a rule rather than by its look."""
+    mine = sorted((r[key], r["seed"]) for r in rows if r["variant"] == variant)
+    return mine[(len(mine) - 1) // 2][1]
+
+
+#: notebook 07's names for the probe's variants (:data:`dplib.diagnose.VARIANTS`)
+PROBE_LABELS = {"paper": "the paper's tower", "step_scale": "step-scaled (ours)",
+                "bin_standardise": "inputs standardised per bin", "lr_1e-4": "learning rate 1e-4"}
+
+
+def probe_markdown(rows: list[dict]) -> str:
+    """Notebook 07's probe over seeds (:func:`probe_table`): one line per variant, each measure as
+    the mean ± standard deviation over seeds with the seeds' own values, and the test AUC against the paper's tower
+    by the one rule (the per-seed paired difference, :func:`difference`)."""
+    def cell(mine, key, fmt):
+        values = [r[key] for r in mine]
+        mean, sd, _ = spread(values)
+        return f"{fmt.format(mean)} ± {fmt.format(sd)} ({' / '.join(fmt.format(v) for v in values)})"
+
+    paper = by_seed(r for r in rows if r["variant"] == "paper")
+    seeds = sorted({r["seed"] for r in rows})
+    lines = [f"| tower (seeds {', '.join(map(str, seeds))}) | dead filters (of {rows[0].get('filters', 32)}) | saturated gates | embedding spread "
+             "| epochs run | test AUC | AUC minus the paper's tower's (paired) |", "|---|---|---|---|---|---|---|"]
+    for variant, label in PROBE_LABELS.items():
+        mine = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["seed"])
+        if not mine:
+            continue
+        against = "—" if variant == "paper" else _against(by_seed(mine), paper)
+        lines.append(f"| {label} | {cell(mine, 'dead_filters', '{:.0f}')} | {cell(mine, 'saturated_gates', '{:.0%}')} "
+                     f"| {cell(mine, 'embedding_sd', '{:.2f}')} | {cell(mine, 'epochs_run', '{:.0f}')} "
+                     f"| {cell(mine, 'roc_auc', '{:.3f}')} | {against} |")
+    return "\n".join(lines)
+
+
+def _against(mine: dict, paper: dict) -> str:
+    mean, lo, hi, n = paired_seeds(mine, paper)
+    verdict = versus(mine, paper).replace(" from", "")
+    return f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]: {verdict}" if n > 1 else f"{mean:+.3f} (one seed: no interval)"
+
+
+def probe_reading(rows: list[dict]) -> str:
+    """The probe table (:func:`probe_markdown`) in words, written from its rows: which towers keep every filter
+    alive on every seed, which seeds' paper towers collapsed outright, and what the one rule says of their AUCs."""
+    def of(variant, key):
+        return [r[key] for r in sorted(rows, key=lambda r: r["seed"]) if r["variant"] == variant]
+
+    seeds = sorted({r["seed"] for r in rows})
+    alive = [PROBE_LABELS[v] for v in PROBE_LABELS if of(v, "dead_filters") and max(of(v, "dead_filters")) == 0]
+    dead = of("paper", "dead_filters")
+    collapsed = [r["seed"] for r in rows if r["variant"] == "paper" and r["embedding_sd"] < 0.01]
+    paper = by_seed(r for r in rows if r["variant"] == "paper")
+    verdicts = {PROBE_LABELS[v]: versus(by_seed(r for r in rows if r["variant"] == v), paper)
+                for v in PROBE_LABELS if v != "paper" and of(v, "roc_auc")}
+    said = [f"The paper's tower lost {min(dead)} to {max(dead)} of its {rows[0]['filters']} first-layer filters on the "
+            f"{len(dead)} seeds" + (f", and on seed{'s' if len(collapsed) > 1 else ''} "
+                                    f"{', '.join(map(str, collapsed))} it collapsed outright (embedding spread under "
+                                    "0.01: nearly the same vector for every song)" if collapsed else "") + "."]
+    if alive:
+        said.append(f"No filter died on any seed with: {', '.join(a for a in alive)}.")
+    above = [k for k, v in verdicts.items() if v == "above"]
+    same = [k for k, v in verdicts.items() if v == "not distinguishable from"]
+    if above:
+        said.append(f"By the one rule, the test AUC on new songs is above the paper's tower's with: {', '.join(above)}.")
+    if same:
+        said.append(f"By the one rule, {len(same)} of the {len(verdicts)} fixes ({', '.join(same)}) cannot be told "
+                    f"from the paper's tower in test AUC on new songs with {len(seeds)} seeds: a healthier tower is "
+                    "not shown to rank better.")
+    return " ".join(said)
