@@ -41,12 +41,25 @@ def check_usage(args, parser: argparse.ArgumentParser) -> None:
             parser.error("lyrics needs --lyrics (a JSONL file or a folder of TRACKID.txt)")
         if not args.shards and args.kind == "audio" and not args.audio:
             parser.error("audio needs --audio (a folder of TRACKID.wav)")
+        unused = [f"--{key.replace('_', '-')}" for key in ignored_by_train(args) if getattr(args, key) is not None]
+        if unused:
+            parser.error(f"{', '.join(unused)} would be ignored here: "
+                         + ("the shards fix their lyrics, split and caps ('dplib data shards' sets them)"
+                            if args.shards else f"a {args.kind} model does not read {'it' if len(unused) == 1 else 'them'}"))
     if args.command == "data" and args.data_command == "shards" and len(args.pairs_per_class) > 3:
         parser.error("--pairs-per-class takes at most three caps: train [val [test]]")
     if args.command == "data" and args.data_command == "fetch" and args.scores and "real-lyrics" not in args.files:
         parser.error("--scores belongs to real-lyrics")
     if args.command in ("reproduce", "nbval") and not any(Path(args.folder).glob("[0-9][0-9]_*.ipynb")):
         parser.error(f"{args.folder}: no numbered notebooks (NN_name.ipynb) in this folder")
+
+
+def ignored_by_train(args) -> tuple[str, ...]:
+    """The ``dplib train`` options that this kind of run would not use (a usage error when given)."""
+    audio_only = ("audio", "conv", "blocks")
+    if args.shards:
+        return ("lyrics", "split", "pairs_per_class", *audio_only)
+    return audio_only if args.kind == "lyrics" else ("lyrics",)
 
 
 #: the inputs that are one file, and what that file is
@@ -199,12 +212,12 @@ def add_model_commands(sub) -> None:
     p.add_argument("--combine", choices=["concat", "diff", "absdiff", "product", "all", "all_sym"],
                    help="how the two songs' states are combined (default: all for lyrics, absdiff for audio)")
     p.add_argument("--fc", type=int, choices=[1, 2], help="FC layers in the head (default: 2 lyrics, 1 audio)")
-    p.add_argument("--conv", type=int, default=1, choices=[0, 1, 2], help="audio: Conv1D layers")
+    p.add_argument("--conv", type=int, choices=[0, 1, 2], help="audio: Conv1D layers (default: 1)")
     p.add_argument("--blocks", type=bounded(int, 1, 7_200, "blocks per clip (up to an hour)"),
                    help="audio: blocks per clip (default: the clips' length; 60 blocks are 30 s)")
-    p.add_argument("--split", choices=["pair", "song"], default="song",
+    p.add_argument("--split", choices=["pair", "song"],
                    help="pair: random over pairs (songs leak across parts); song: song-disjoint, with tracks whose "
-                   "lyrics are the same text (other releases, covers) kept on one side")
+                   "lyrics are the same text (other releases, covers) kept on one side (default: song)")
     p.add_argument("--epochs", type=bounded(int, 1, 10_000, "an epoch count"), help="most epochs (default: the "
                    "configuration's)")
     p.add_argument("--patience", type=positive_int, help="stop this many epochs after the best validation ROC AUC "

@@ -104,8 +104,9 @@ def cmd_train(args, out: Path) -> None:
     else:
         corpus = corpus_from_files(args.pairs, args.lyrics if args.kind == "lyrics" else None,
                                    args.audio if args.kind == "audio" else None, strict=args.strict)
-        exp = prepare(args.kind, cfg, args.split, corpus, caps=(args.pairs_per_class, None, None), n_blocks=args.blocks)
-    metrics = train_run(exp, out, args.combine, args.fc, args.conv, args.epochs)
+        exp = prepare(args.kind, cfg, args.split or "song", corpus, caps=(args.pairs_per_class, None, None),
+                      n_blocks=args.blocks)
+    metrics = train_run(exp, out, args.combine, args.fc, 1 if args.conv is None else args.conv, args.epochs)
     print(json.dumps({k: v for k, v in metrics.items() if k not in ("history", "counts", "report")}, indent=1))
     print(metrics["report"])
 

@@ -207,6 +207,21 @@ def test_a_wrong_kind_of_path_or_setting_is_one_plain_line(case, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "p.csv"]
 
 
+@pytest.mark.parametrize("argv, said", [
+    (["lyrics", "--shards", "sh", "--lyrics", "l.jsonl", "--split", "pair"], "--lyrics, --split would be ignored here: "
+                                                                            "the shards fix"),
+    (["lyrics", "--shards", "sh", "--pairs-per-class", "3"], "--pairs-per-class would be ignored here"),
+    (["lyrics", "--pairs", "p.csv", "--lyrics", "l.jsonl", "--conv", "2", "--blocks", "5"],
+     "--conv, --blocks would be ignored here: a lyrics model does not read them"),
+    (["audio", "--pairs", "p.csv", "--audio", "a", "--lyrics", "l.jsonl"], "--lyrics would be ignored here"),
+])
+def test_train_options_that_would_be_ignored_are_usage_errors(argv, said, tmp_path):
+    """``train --shards`` silently ignored --lyrics, --split and the cap; a lyrics model --conv and --blocks."""
+    code, _, stderr = run_cli("train", *argv, "--out", "o", cwd=tmp_path)
+    assert code == 2 and said in stderr and "usage: dplib train" in stderr, stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_train_needs_its_modality(tmp_path):
     (tmp_path / "p.csv").write_text("track_a,track_b,score\nA,B,0.5\n")
     code, _, stderr = run_cli("train", "lyrics", "--pairs", tmp_path / "p.csv", "--out", tmp_path / "o")
