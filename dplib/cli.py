@@ -250,17 +250,19 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv or os.environ.get("DPLIB_DEBUG", "") not in ("", "0")
     args = build_parser().parse_args([a for a in argv if a != "--debug"])
     name = args.command + (f" {args.data_command}" if args.command == "data" else "")
+    from .outputs import InterruptedAfterSave, Terminated, sigterm_as_interrupt
+
+    sigterm_as_interrupt()
     try:
         check_usage(args, args.parser)
         return run(args) or 0
     except KeyboardInterrupt as err:
         if debug:
             raise
-        from .outputs import InterruptedAfterSave
-
-        said = str(err) if isinstance(err, InterruptedAfterSave) else "interrupted; nothing half-written was kept"
+        how = "terminated" if isinstance(err, Terminated) else "interrupted"
+        said = str(err) if isinstance(err, InterruptedAfterSave) else f"{how}; nothing half-written was kept"
         print(f"dplib {name}: {said}", file=sys.stderr)
-        return 130
+        return 143 if isinstance(err, Terminated) else 130
     except Exception as err:  # every error is one line; the traceback is there when asked for
         if debug:
             raise

@@ -126,6 +126,21 @@ def _check_output(out, command: str, inputs, force: bool, shared: bool) -> Path:
     return path
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as Ctrl-C is (:func:`sigterm_as_interrupt`), so that every ``finally`` runs: temporary
+    folders are removed, locks released, notebook kernels stopped."""
+
+
+def sigterm_as_interrupt() -> None:
+    """From now on SIGTERM raises :class:`Terminated` in the main thread (the command line's first step)."""
+    import signal
+
+    def terminated(number, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminated)
+
+
 class InterruptedAfterSave(KeyboardInterrupt):
     """Ctrl-C that arrived while the finished output was being put in place: it waited, and the output is whole."""
 

@@ -249,3 +249,24 @@ def test_option_validators_accept_exactly_their_ranges(text):
         else:
             with pytest.raises(argparse.ArgumentTypeError):
                 parse(text)
+
+
+def test_sigterm_stops_a_command_as_ctrl_c_does_leaving_nothing_half_written(tmp_path):
+    """SIGTERM (a job scheduler, ``kill``) killed the process before its clean-up: ``.out.partial-*`` and the lock
+    stayed beside --out for ever. Now it runs the same clean-up as Ctrl-C, says so in one line, exit 143."""
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "dplib.cli", "data", "synth", "--size", "quick", "--out", "new"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    deadline = time.time() + 120
+    while not list(tmp_path.glob(".new.partial-*")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)  # the generation has begun writing
+    assert proc.poll() is None, "the generation ended before it could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and stderr.strip().splitlines() == ["dplib data synth: terminated; nothing "
+                                                                      "half-written was kept"], stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no partial folder, no lock, no output
