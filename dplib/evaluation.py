@@ -177,7 +177,8 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
     songs = encode_lyrics(texts, run.vocab, run.max_len(max_len), report)
     pairs = build_pair_pool(scored, songs.track_ids, report=report)
     if len(pairs) == 0:
-        raise DataError("no pair left to score: both songs of a pair need lyrics with known words", pairs_csv)
+        raise DataError("no pair left to score: both songs of a pair need lyrics with known words"
+                        + (f" (skipped: {report.top()})" if report.skips else ""), pairs_csv)
     if pairs.n_positive in (0, len(pairs)):
         raise DataError(f"all {len(pairs):,} scorable pairs are {'similar' if pairs.n_positive else 'not similar'} "
                         "(score >= 0.5 is similar): an AUC needs pairs of both classes", pairs_csv)

@@ -189,6 +189,18 @@ def locked(path: Path, shown: str | Path) -> Iterator[None]:
 
 
 @contextmanager
+def disk_full_named(out) -> Iterator[None]:
+    """A full disk (or quota) while writing is said as one line naming ``--out``, not as a bare errno."""
+    try:
+        yield
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DataError(f"the disk of --out is full ({err.strerror}): free some space or choose another folder; "
+                            "the previous output, if any, is untouched", out) from None
+        raise
+
+
+@contextmanager
 def output_folder(out: str | Path, command: str, inputs: Sequence[str | Path | None] = (),
                   force: bool = False) -> Iterator[Path]:
     """A temporary folder to write ``command``'s output into; it replaces ``out`` when the block ends, and is
@@ -199,8 +211,9 @@ def output_folder(out: str | Path, command: str, inputs: Sequence[str | Path | N
         check_output(out, command, inputs, force)  # again under the lock: another writer may have just finished
         partial = partial_folder(path)
         try:
-            yield partial
-            mark(partial, command)
+            with disk_full_named(out):
+                yield partial
+                mark(partial, command)
             try:
                 replace_folder(partial, path)
             except KeyboardInterrupt:  # held until the swap was done: the new output is in place, say so
@@ -217,7 +230,7 @@ def owned_folder(out: str | Path, command: str, inputs: Sequence[str | Path | No
     """For library calls that already build their folder whole (synthetic data, shards, the real lyrics set):
     ``out`` checked and locked around the call, and marked as ``command``'s afterwards."""
     path = check_output(out, command, inputs, force)
-    with locked(path, out):
+    with locked(path, out), disk_full_named(out):
         check_output(out, command, inputs, force)
         yield path
         if path.is_dir():

@@ -357,3 +357,31 @@ def test_a_number_too_long_for_python_in_a_jsonl_lyric_is_a_counted_skip(tmp_pat
     report = SkipReport()
     assert list(load_lyrics_texts(path, report=report)) == ["TRA"] and report.skips == {"malformed JSON": 1}
     assert "lyrics.jsonl, line 1" in report.summary()
+
+
+@pytest.mark.parametrize("case", ["utf-16", "bare CR", "trailing blank lines"])
+def test_a_pairs_file_in_another_text_form_says_which(case, tmp_path):
+    """UTF-16 and old-Mac line ends made 'expected the header ... got None' (or line 2's bytes as line 1's); blank
+    lines at the end were each a malformed row (an error under --strict)."""
+    text = "track_a,track_b,score\nTRA,TRB,0.9\nTRA,TRC,0.1\n"
+    f = tmp_path / "pairs.csv"
+    if case == "utf-16":
+        f.write_bytes(text.encode("utf-16"))
+    elif case == "bare CR":
+        f.write_bytes(text.replace("\n", "\r").encode())
+    else:
+        f.write_text(text + "\n\n  \n")
+        assert len(read_pairs_csv(f, SkipReport(strict=True))) == 2
+        return
+    with pytest.raises(DataError, match="UTF-16 text: save it as UTF-8" if case == "utf-16" else "bare CR"):
+        read_pairs_csv(f)
+
+
+def test_a_pool_skip_names_the_pairs_file_not_input(tmp_path):
+    f = tmp_path / "pairs.csv"
+    f.write_text("track_a,track_b,score\nTRA,TRB,0.9\nTRA,TRX,0.1\n")
+    report = SkipReport()
+    build_pair_pool(read_pairs_csv(f), {"TRA", "TRB"}, report=report)
+    assert "pairs.csv: 1 listed pairs" in report.summary() and "<input>" not in report.summary()
+    with pytest.raises(DataError, match=r"pairs\.csv: pair names a track without data"):
+        build_pair_pool(read_pairs_csv(f), {"TRA", "TRB"}, report=SkipReport(strict=True))

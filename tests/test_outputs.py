@@ -270,3 +270,16 @@ def test_sigterm_stops_a_command_as_ctrl_c_does_leaving_nothing_half_written(tmp
     assert proc.returncode == 143 and stderr.strip().splitlines() == ["dplib data synth: terminated; nothing "
                                                                       "half-written was kept"], stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # no partial folder, no lock, no output
+
+
+def test_a_full_disk_is_one_line_naming_out_and_leaves_the_previous_output(tmp_path):
+    import errno
+
+    out = tmp_path / "run"
+    with output_folder(out, "train") as partial:
+        (partial / "metrics.json").write_text("old")
+    with pytest.raises(DataError, match=r"run: the disk of --out is full \(No space left on device\)"):
+        with output_folder(out, "train", force=True) as partial:
+            (partial / "model.keras").write_text("half")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert (out / "metrics.json").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["run"]

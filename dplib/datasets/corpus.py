@@ -18,7 +18,7 @@ from .lastfm import TrackInfo, iter_lastfm_json, iter_lastfm_sqlite, load_lastfm
 from .lyrics import iter_lyrics_texts, load_lyrics_texts
 from .musixmatch import iter_musixmatch_texts, load_musixmatch
 from .pairs import ScoredPairs, iter_pairs_csv, read_pairs_csv
-from .report import DataError, SkipReport, short_path
+from .report import DataError, SkipReport, short_path, text_hint
 
 
 @dataclass
@@ -153,7 +153,8 @@ def corpus_from_files(pairs_csv: str | Path, lyrics: str | Path | None = None, a
     if lyrics and not texts:  # named here: otherwise the pairs file would seem to blame ("0 similar pairs")
         why = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.skips.items()))
         raise DataError("no lyrics read from it (a JSONL file of {track_id, text} or a folder of TRACKID.txt; "
-                        f"skipped: {why or 'nothing'})", lyrics)
+                        f"skipped: {why or 'nothing'})" + (text_hint(Path(lyrics)) if Path(lyrics).is_file() else ""),
+                        lyrics)
     audio_ids: list[str] = []
     if audio:
         paths.audio = Path(audio)

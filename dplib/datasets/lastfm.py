@@ -177,7 +177,8 @@ def load_lastfm_json(root: str | Path, strict: bool = False, report: SkipReport 
             a.append(tid)
             b.append(other)
             scores.append(score)
-    pairs = ScoredPairs(np.array(a, dtype=object), np.array(b, dtype=object), np.frombuffer(scores, dtype="float32").copy())
+    pairs = ScoredPairs(np.array(a, dtype=object), np.array(b, dtype=object),
+                        np.frombuffer(scores, dtype="float32").copy(), root)
     return LastfmData(tracks, pairs, report)
 
 
@@ -260,4 +261,4 @@ def load_lastfm_sqlite(
     rows: list[tuple[str, str, float]] = []
     for parsed in iter_lastfm_sqlite(path, table, report):
         rows.extend(parsed)
-    return ScoredPairs.from_rows(rows)
+    return ScoredPairs.from_rows(rows, path)

@@ -20,7 +20,7 @@ from typing import Iterable, Iterator, Mapping
 import numpy as np
 
 from .files import written
-from .report import DataError, SkipReport, csv_rows, valid_track_id
+from .report import DataError, SkipReport, csv_rows, text_hint, valid_track_id
 
 THRESHOLD = 0.5
 #: the parts of a split (the split itself is "pair" or "song", the way pairs are assigned to them)
@@ -52,14 +52,12 @@ class ScoredPairs:
     a: np.ndarray
     b: np.ndarray
     score: np.ndarray
+    source: str | Path | None = None  # the file or folder they were read from (what skip reports name)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, float]]) -> "ScoredPairs":
-        rows = list(rows)
-        if not rows:
-            return cls(np.array([], dtype=object), np.array([], dtype=object), np.array([], dtype="float32"))
-        a, b, s = zip(*rows)
-        return cls(np.array(a, dtype=object), np.array(b, dtype=object), np.array(s, dtype="float32"))
+    def from_rows(cls, rows: Iterable[tuple[str, str, float]], source: str | Path | None = None) -> "ScoredPairs":
+        a, b, s = zip(*rows) if (rows := list(rows)) else ((), (), ())
+        return cls(np.array(a, dtype=object), np.array(b, dtype=object), np.array(s, dtype="float32"), source)
 
     def __len__(self) -> int:
         return len(self.score)
@@ -133,7 +131,7 @@ def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, 
     rows = csv_rows(path, report)
     line_no, header = next(rows, (1, None))
     if header is None or line_no != 1 or [h.strip() for h in header[:3]] != ["track_a", "track_b", "score"]:
-        raise DataError(f"expected the header 'track_a,track_b,score', got {header}"[:200], path, 1)
+        raise DataError(f"expected the header 'track_a,track_b,score', got {header}"[:200] + text_hint(path), path, 1)
     for line_no, row in rows:
         if len(row) < 3 or not row[0].strip() or not row[1].strip():
             report.skip("malformed pair row", path, line_no, repr(row)[:80])
@@ -155,7 +153,7 @@ def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, 
 def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:
     """A ``track_a,track_b,score`` CSV with that header: the bring-your-own-pairs entry."""
     report = report if report is not None else SkipReport()
-    return ScoredPairs.from_rows(iter_pairs_csv(path, report))
+    return ScoredPairs.from_rows(iter_pairs_csv(path, report), path)
 
 
 def write_pairs_csv(pairs: ScoredPairs | Pairs | Iterable[tuple[str, str, float]], path: str | Path,
@@ -171,14 +169,16 @@ def write_pairs_csv(pairs: ScoredPairs | Pairs | Iterable[tuple[str, str, float]
     return Path(path)
 
 
-def report_pool_skips(report: SkipReport, unknown: int = 0, self_pairs: int = 0, conflicts: int = 0) -> None:
-    """What pooling drops or merges, counted in the same words by both preparation paths."""
+def report_pool_skips(report: SkipReport, unknown: int = 0, self_pairs: int = 0, conflicts: int = 0,
+                      source: str | Path | None = None) -> None:
+    """What pooling drops or merges, counted in the same words by both preparation paths (``source``: the pairs'
+    file or folder, which the report names)."""
     if conflicts:
         report.note("pair listed twice with different scores (the higher kept)", conflicts)
     if unknown:
-        report.skip("pair names a track without data", detail=f"{unknown} listed pairs", count=unknown)
+        report.skip("pair names a track without data", source, detail=f"{unknown} listed pairs", count=unknown)
     if self_pairs:
-        report.skip("pair of a track with itself", detail=f"{self_pairs} listed pairs", count=self_pairs)
+        report.skip("pair of a track with itself", source, detail=f"{self_pairs} listed pairs", count=self_pairs)
 
 
 def build_pair_pool(
@@ -216,7 +216,7 @@ def build_pair_pool(
             conflicts += 1
         if seen is None or s > seen:
             best[key] = float(s)
-    report_pool_skips(report, unknown, self_pairs, conflicts)
+    report_pool_skips(report, unknown, self_pairs, conflicts, scored.source)
     keys = sorted(best)
     a = np.array([k[0] for k in keys], dtype=object)
     b = np.array([k[1] for k in keys], dtype=object)

@@ -146,9 +146,10 @@ def _check_parts(splits: PairSplits, pool_positive: int, pool_size: int, corpus:
         part = splits[name]
         if len(part) == 0 or part.n_positive in (0, len(part)):
             source = corpus.paths.pairs_csv or corpus.paths.root
+            skipped = f" (skipped while reading: {corpus.report.top()})" if corpus.report.skips else ""
             raise DataError(f"the {name} part has no balanced pairs after the split ({len(part)} rows): the pairs "
                             f"with data for both songs were {pool_positive:,} similar and "
-                            f"{pool_size - pool_positive:,} not similar, and every part needs both", source)
+                            f"{pool_size - pool_positive:,} not similar, and every part needs both{skipped}", source)
     return splits
 
 

@@ -104,6 +104,10 @@ class SkipReport:
             mine.extend(shown[: self.max_examples - len(mine)])
         return self
 
+    def top(self, n: int = 3) -> str:
+        """The ``n`` most frequent skip reasons with their counts, for an error that needs its cause ("" if none)."""
+        return ", ".join(f"{count:,} {reason}" for reason, count in self.skips.most_common(n))
+
     def summary(self) -> str:
         if not self.skips and not self.notes:
             return "nothing skipped"
@@ -157,13 +161,28 @@ def utf8_lines(path: Path, report: SkipReport, where: list[int]) -> Iterator[str
                 report.skip("not UTF-8 text", path, line_no, f"byte {err.start}")
 
 
+def text_hint(path: Path) -> str:
+    """Why a text file may not read as its format says, from its first bytes: UTF-16, or lines that end in a bare
+    CR (old Mac files, read as one long line); "" when neither."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return ""
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in head:
+        return " (it looks like UTF-16 text: save it as UTF-8)"
+    return " (its lines end in a bare CR: save it with \\n line ends)" if b"\r" in head and b"\n" not in head else ""
+
+
 def csv_rows(path: Path, report: SkipReport) -> Iterator[tuple[int, list[str]]]:
-    """``(line number, fields)`` of a CSV whose fields never span lines (track ids and scores): each line is parsed
-    alone, so a stray quote costs its own line, as a counted skip, instead of swallowing the rows after it into one
+    """``(line number, fields)`` of a CSV whose fields never span lines (track ids and scores), blank lines passed
+    over: each line is parsed alone, so a stray quote costs its own line, as a counted skip, instead of swallowing the rows after it into one
     field. Lines come from :func:`utf8_lines` (bounded, decoded one by one)."""
     where = [0]
     for line in utf8_lines(path, report, where):
         text = line.rstrip("\r\n")
+        if not text.strip():  # a blank line is no record (trailing ones are common)
+            continue
         if text.count('"') % 2:
             report.skip("unbalanced quote", path, where[0], text[:60])
             continue

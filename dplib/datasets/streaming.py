@@ -173,7 +173,7 @@ def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: in
     finally:
         for f in files:
             f.close()
-    report_pool_skips(report, unknown, self_pairs)
+    report_pool_skips(report, unknown, self_pairs, source=paths.pairs_csv or paths.root)
     return Buckets(folder, n_buckets, listed, in_pool)
 
 
