@@ -43,9 +43,9 @@ def check_usage(args, parser: argparse.ArgumentParser) -> None:
             parser.error("audio needs --audio (a folder of TRACKID.wav)")
         unused = [f"--{key.replace('_', '-')}" for key in ignored_by_train(args) if getattr(args, key) is not None]
         if unused:
-            parser.error(f"{', '.join(unused)} would be ignored here: "
-                         + ("the shards fix their lyrics, split and caps ('dplib data shards' sets them)"
-                            if args.shards else f"a {args.kind} model does not read {'it' if len(unused) == 1 else 'them'}"))
+            why = ("the shards fix their lyrics, split and caps ('dplib data shards' sets them)" if args.shards
+                   else f"a {args.kind} model does not read {'it' if len(unused) == 1 else 'them'}")
+            parser.error(f"{', '.join(unused)} would be ignored here: {why}")
     if args.command == "data" and args.data_command == "shards" and len(args.pairs_per_class) > 3:
         parser.error("--pairs-per-class takes at most three caps: train [val [test]]")
     if args.command == "data" and args.data_command == "fetch" and args.scores and "real-lyrics" not in args.files:
@@ -99,8 +99,8 @@ def bounded(kind, low, high, what: str):
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
         if not (math.isfinite(value) and low <= value <= high):
-            shown = "{:,}" if kind is int else "{:g}"
-            raise argparse.ArgumentTypeError(f"must be {what} ({shown.format(low)} to {shown.format(high)}), got {text}")
+            lo, hi = (f"{low:,}", f"{high:,}") if kind is int else (f"{low:g}", f"{high:g}")
+            raise argparse.ArgumentTypeError(f"must be {what} ({lo} to {hi}), got {text}")
         return value
     return parse
 

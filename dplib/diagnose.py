@@ -155,7 +155,8 @@ def probe_markdown(rows: list[dict]) -> str:
 
     paper = by_seed(r for r in rows if r["variant"] == "paper")
     seeds = sorted({r["seed"] for r in rows})
-    lines = [f"| tower (seeds {', '.join(map(str, seeds))}) | dead filters (of {rows[0].get('filters', 32)}) | saturated gates | embedding spread "
+    lines = [f"| tower (seeds {', '.join(map(str, seeds))}) | dead filters (of {rows[0].get('filters', 32)}) "
+             "| saturated gates | embedding spread "
              "| epochs run | test AUC | AUC minus the paper's tower's (paired) |", "|---|---|---|---|---|---|---|"]
     for variant, label in PROBE_LABELS.items():
         mine = sorted((r for r in rows if r["variant"] == variant), key=lambda r: r["seed"])
@@ -196,7 +197,8 @@ def probe_reading(rows: list[dict]) -> str:
     above = [k for k, v in verdicts.items() if v == "above"]
     same = [k for k, v in verdicts.items() if v == "not distinguishable from"]
     if above:
-        said.append(f"By the one rule, the test AUC on new songs is above the paper's tower's with: {', '.join(above)}.")
+        said.append("By the one rule, the test AUC on new songs is above the paper's tower's with: "
+                    f"{', '.join(above)}.")
     if same:
         said.append(f"By the one rule, {len(same)} of the {len(verdicts)} fixes ({', '.join(same)}) cannot be told "
                     f"from the paper's tower in test AUC on new songs with {len(seeds)} seeds: a healthier tower is "

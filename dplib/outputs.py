@@ -47,7 +47,7 @@ def writer_of(folder: Path) -> str | None:
 
 
 def contents(folder: Path) -> list[str]:
-    """Every file and folder under ``folder`` (links not followed), as sorted paths relative to it, the mark left out."""
+    """Every file and folder under ``folder`` (links not followed), as sorted relative paths, the mark left out."""
     found = []
     for top, dirs, files in os.walk(folder):
         here = Path(top).relative_to(folder)

@@ -139,3 +139,31 @@ def test_the_notebook_table_takes_its_minutes_from_the_runs_clock():
     assert "| 01 | [one](a.ipynb) | a \\| b | 1.6 | [open](u) |" in out  # 93 s
     assert "| 02 | [two](b.ipynb) | c | 9.9 | [open](v) |" in out and out.startswith("intro | 01 | x\n")
     assert out.endswith("<!-- notebook-minutes:end -->\nafter") and notebook_minutes(out, {}) == out
+
+
+def test_the_probe_table_and_its_reading_quote_the_rows_they_are_written_from():
+    """Notebook 07's probe over seeds: each cell is the rows' mean ± sd with every seed's value, the last column the
+    per-seed paired difference with the paired rule's verdict, and the paragraph names what the rows say."""
+    from dplib.diagnose import median_seed, probe_markdown, probe_reading
+
+    def row(seed, variant, dead, auc, sd=0.3):
+        return {"seed": seed, "variant": variant, "dead_filters": dead, "filters": 32, "saturated_gates": 0.5,
+                "embedding_sd": sd, "epochs_run": 5, "roc_auc": auc}
+
+    rows = [row(0, "paper", 8, 0.50, 0.04), row(1, "paper", 16, 0.52, 0.10), row(2, "paper", 6, 0.44, 0.0),
+            row(0, "step_scale", 0, 0.60), row(1, "step_scale", 0, 0.63), row(2, "step_scale", 0, 0.55),
+            row(0, "lr_1e-4", 3, 0.51), row(1, "lr_1e-4", 5, 0.60), row(2, "lr_1e-4", 3, 0.40)]
+    table = probe_markdown(rows)
+    assert "| the paper's tower | 10 ± 5 (8 / 16 / 6) |" in table
+    from scipy.stats import t
+
+    half = t.ppf(0.975, 2) * np.std([0.10, 0.11, 0.11], ddof=1) / np.sqrt(3)  # the per-seed differences' interval
+    assert "| step-scaled (ours) | 0 ± 0 (0 / 0 / 0) |" in table
+    assert f"{0.32 / 3:+.3f} [{0.32 / 3 - half:+.3f}, {0.32 / 3 + half:+.3f}]: above |" in table
+    assert "learning rate 1e-4" in table and ": not distinguishable |" in table and "per bin" not in table
+    reading = probe_reading(rows)
+    assert "lost 6 to 16 of its 32 first-layer filters on the 3 seeds, and on seed 2 it collapsed outright" in reading
+    assert "No filter died on any seed with: step-scaled (ours)." in reading
+    assert "above the paper's tower's with: step-scaled (ours)." in reading
+    assert "1 of the 2 fixes (learning rate 1e-4) cannot be told" in reading
+    assert median_seed(rows) == 0  # dead filters 6, 8, 16: the middle one is seed 0's

@@ -58,7 +58,8 @@ def iter_lyrics_texts(path: str | Path, report: SkipReport) -> Iterator[tuple[st
     if path.is_dir():
         for file in sorted(path.glob("*.txt")):
             try:
-                text = _lyrics_text(small_file(file, MAX_LINE_BYTES, "lyrics are a few KB").decode("utf-8-sig"), report)
+                raw = small_file(file, MAX_LINE_BYTES, "lyrics are a few KB")
+                text = _lyrics_text(raw.decode("utf-8-sig"), report)
             except UnicodeDecodeError as err:
                 report.skip("not UTF-8 text", file, detail=f"byte {err.start}")
                 continue

@@ -127,8 +127,8 @@ MAX_LINE_BYTES = 16 << 20  # no line of these formats comes near it; a longer on
 
 def small_file(path: Path, limit: int, usual: str, what: str = "file") -> bytes:
     """A whole small file's bytes: a regular file of at most ``limit`` bytes (``usual``: what such files hold, and
-    ``what`` they are, for the message). Looked at before it is opened: a named pipe would block the read forever, a device or a huge file
-    would fill memory."""
+    ``what`` they are, for the message). Looked at before it is opened: a named pipe would block the read
+    forever, a device or a huge file would fill memory."""
     if not stat.S_ISREG(Path(path).stat().st_mode):
         raise DataError("not a regular file (a device, a pipe or a folder)", path)
     with open(path, "rb") as f:
@@ -176,8 +176,8 @@ def text_hint(path: Path) -> str:
 
 def csv_rows(path: Path, report: SkipReport) -> Iterator[tuple[int, list[str]]]:
     """``(line number, fields)`` of a CSV whose fields never span lines (track ids and scores), blank lines passed
-    over: each line is parsed alone, so a stray quote costs its own line, as a counted skip, instead of swallowing the rows after it into one
-    field. Lines come from :func:`utf8_lines` (bounded, decoded one by one)."""
+    over. Each line is parsed alone, so a stray quote costs its own line, as a counted skip, instead of swallowing
+    the rows after it into one field. Lines come from :func:`utf8_lines` (bounded, decoded one by one)."""
     where = [0]
     for line in utf8_lines(path, report, where):
         text = line.rstrip("\r\n")
