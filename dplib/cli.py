@@ -208,13 +208,13 @@ def add_model_commands(sub) -> None:
     p.add_argument("--pairs", help="CSV with track_a,track_b,score")
     p.add_argument("--shards", help="lyrics: a folder written by 'dplib data shards' (streamed, any corpus size)")
     p.add_argument("--lyrics", help="JSONL of {track_id, text} or a folder of TRACKID.txt")
-    p.add_argument("--audio", help="folder of TRACKID.wav")
+    p.add_argument("--audio", help="folder of TRACKID.wav clips (or of MSD TRACKID.h5 track files)")
     p.add_argument("--combine", choices=["concat", "diff", "absdiff", "product", "all", "all_sym"],
                    help="how the two songs' states are combined (default: all for lyrics, absdiff for audio)")
     p.add_argument("--fc", type=int, choices=[1, 2], help="FC layers in the head (default: 2 lyrics, 1 audio)")
     p.add_argument("--conv", type=int, choices=[0, 1, 2], help="audio: Conv1D layers (default: 1)")
     p.add_argument("--blocks", type=bounded(int, 1, 7_200, "blocks per clip (up to an hour)"),
-                   help="audio: blocks per clip (default: the clips' length; 60 blocks are 30 s)")
+                   help="audio: blocks per clip (default: the clips' length; 60 blocks are 30 s); .h5: segments (400)")
     p.add_argument("--split", choices=["pair", "song"],
                    help="pair: random over pairs (songs leak across parts); song: song-disjoint, with tracks whose "
                    "lyrics are the same text (other releases, covers) kept on one side (default: song)")

@@ -145,19 +145,17 @@ def describe(track_id: str, tracks: Mapping) -> str:
 def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = False, max_len: int = 120) -> list[str]:
     """``dplib playlist``: the ``k`` songs of ``corpus`` nearest to ``query_track`` by the saved run's tower
     (cosine of the tower states), or by its own p(similar) with ``pair_score``; one line per song, the query first."""
-    from .datasets.audio import encode_audio
     from .datasets.lyrics import encode_lyrics
-    from .datasets.prepare import clip_blocks
-    from .datasets.report import DataError
+    from .datasets.prepare import encode_clips
+    from .datasets.report import DataError, SkipReport
 
     if run.kind == "lyrics":
         songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len))
     else:
         if corpus.paths.audio is None:
-            raise DataError("an audio model needs an audio/ folder of TRACKID.wav clips in the data folder",
+            raise DataError("an audio model needs an audio/ folder of clips (or MSD .h5 track files) in the data folder",
                             corpus.paths.root)
-        songs = encode_audio(corpus.paths.audio, corpus.audio_ids, clip_blocks(corpus, corpus.audio_ids),
-                             bands=bands_of(tower_of(run.model)))
+        songs = encode_clips(corpus, corpus.audio_ids, None, SkipReport(), bands_of(tower_of(run.model)))
     if query_track not in songs.row:
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
     embeddings = embed_songs(tower_of(run.model), songs)

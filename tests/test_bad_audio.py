@@ -145,3 +145,38 @@ def test_the_memory_check_reads_an_address_space_limit(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "DataError" in done.stderr and "would need 3.1 GiB" in done.stderr, done.stderr
     assert "MemoryError" not in done.stderr
+
+
+def test_train_audio_reads_a_folder_of_msd_h5_track_files(tmp_path):
+    """MSD track files instead of clips: ``dplib train audio --audio FOLDER`` trains on their 24 segment features
+    per step; a folder that mixes them with clips is one named error."""
+    pytest.importorskip("h5py")
+    import json
+
+    from conftest import run_cli
+
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "h5"
+    folder.mkdir()
+    ids = [f"TRH{i:03d}" for i in range(40)]
+    for i, tid in enumerate(ids):  # two kinds of timbre: songs of a kind are the similar ones
+        write_msd_h5(folder / f"{tid}.h5", tid, rng.normal(loc=3.0 * (i % 2), size=(30 + i, 12)))
+    pairs = [(a, b) for k, a in enumerate(ids) for b in ids[k + 1:k + 6]]
+    (tmp_path / "pairs.csv").write_text("track_a,track_b,score\n" + "".join(
+        f"{a},{b},{0.9 if ids.index(a) % 2 == ids.index(b) % 2 else 0.1}\n" for a, b in pairs))
+    code, _, stderr = run_cli("train", "audio", "--pairs", tmp_path / "pairs.csv", "--audio", folder, "--split",
+                              "pair", "--epochs", "1", "--out", tmp_path / "run")
+    assert code == 0, stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["n_train_pairs"] > 0 and metrics["settings"]["params"] > 0
+    import keras
+
+    from dplib.models import load_pair_model
+    from dplib.playlists import tower_of
+
+    assert tower_of(load_pair_model(tmp_path / "run" / "model.keras")).input_shape[-1] == 24  # 12 timbre + 12 chroma
+    keras.backend.clear_session()
+    wavfile.write(folder / "TRH000.wav", SAMPLE_RATE, tone())
+    code, _, stderr = run_cli("train", "audio", "--pairs", tmp_path / "pairs.csv", "--audio", folder, "--split",
+                              "pair", "--epochs", "1", "--out", tmp_path / "run2")
+    assert code == 1 and "h5: MSD .h5 track files are read as they are: one kind of file per audio folder" in stderr

@@ -14,6 +14,13 @@ from pathlib import Path
 from typing import Iterator
 
 from .audio import AUDIO_SUFFIXES
+
+CLIP_SUFFIXES = (*AUDIO_SUFFIXES, ".h5")  # audio clips, or MSD track files of segment features (:mod:`.msd_h5`)
+
+
+def clip_ids(folder: Path) -> list[str]:
+    """The track ids of the audio files in ``folder`` (``TRACKID.wav``, ``.mp3``, ... or ``TRACKID.h5``), once each."""
+    return sorted({p.stem for p in folder.iterdir() if p.suffix.lower() in CLIP_SUFFIXES})
 from .lastfm import TrackInfo, iter_lastfm_json, iter_lastfm_sqlite, load_lastfm_json, load_lastfm_sqlite
 from .lyrics import iter_lyrics_texts, load_lyrics_texts
 from .musixmatch import iter_musixmatch_texts, load_musixmatch
@@ -134,7 +141,7 @@ def load_corpus(root: str | Path, strict: bool = False) -> Corpus:
             lyrics.update(load_musixmatch(f, report=report).as_texts())
     else:
         lyrics, form = {}, "none"
-    audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if paths.audio else []
+    audio_ids = clip_ids(paths.audio) if paths.audio else []
     try:
         card = json.loads(paths.card.read_text(encoding="utf-8")) if paths.card else None
     except ValueError as err:  # not JSON, not UTF-8, or an integer too long to convert
@@ -160,7 +167,7 @@ def corpus_from_files(pairs_csv: str | Path, lyrics: str | Path | None = None, a
         paths.audio = Path(audio)
         if not paths.audio.is_dir():
             raise DataError("no such folder of audio clips", paths.audio)
-        audio_ids = sorted(p.stem for p in paths.audio.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+        audio_ids = clip_ids(paths.audio)
     return Corpus(paths, {}, scored, texts, "ordered text" if lyrics else "none", audio_ids, report)
 
 

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from .audio import clip_length_blocks, encode_audio
-from .corpus import Corpus
+from .corpus import CLIP_SUFFIXES, Corpus
+from .msd_h5 import encode_msd_h5
 from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, lyric_groups, tokenize
 from .pairs import PARTS, Pairs, PairSplits, build_pair_pool, make_splits
 from .report import DataError, SkipReport
@@ -166,6 +167,21 @@ def encode_split_lyrics(corpus: Corpus, splits: PairSplits, max_len: int, min_co
     return vocab, songs
 
 
+def encode_clips(corpus: Corpus, track_ids: list[str], n_blocks: int | None, report: SkipReport,
+                 bands: str | None = None) -> EncodedSongs:
+    """The songs' audio as the tower reads it: block spectrograms of the clips (notebook 02), or, when the audio
+    folder holds MSD track files (``TRACKID.h5``), their Echo Nest segment features (:mod:`.msd_h5`; ``n_blocks``
+    is then segments per song, default 400)."""
+    folder = _audio_folder(corpus)
+    kinds = {p.suffix.lower() == ".h5" for p in folder.iterdir() if p.suffix.lower() in CLIP_SUFFIXES}
+    if True not in kinds:
+        return encode_audio(folder, track_ids, n_blocks or clip_blocks(corpus, track_ids), report=report, bands=bands)
+    if len(kinds) > 1 or bands:
+        raise DataError("MSD .h5 track files are read as they are: one kind of file per audio folder (no clips beside "
+                        "them) and no frequency bands", folder)
+    return encode_msd_h5([folder / f"{t}.h5" for t in track_ids], n_blocks or 400, report=report)
+
+
 def clip_blocks(corpus: Corpus, track_ids=()) -> int:
     """Blocks per clip: from the synthetic data card, else the length of the first readable clips among
     ``track_ids``, else 60 (the 30 s previews of the real data)."""
@@ -232,10 +248,9 @@ def prepare_audio(
 ) -> Prepared:
     """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file
     (``bands``: pooled into frequency bands, notebook 07)."""
-    audio = _audio_folder(corpus)
+    _audio_folder(corpus)  # before the pairs are drawn: no audio folder, no work
     pool, splits, report = _draw(corpus, corpus.audio_ids, split, n_per_class, negatives, seed, fractions)
-    used = used_songs(splits)
-    songs = encode_audio(audio, used, n_blocks or clip_blocks(corpus, used), report=report, bands=bands)
+    songs = encode_clips(corpus, used_songs(splits), n_blocks, report, bands)
     return finish_prepared("audio", corpus, pool, splits, songs, None, report)
 
 
@@ -254,12 +269,11 @@ def prepare_joint(
 ) -> Prepared:
     """Pairs whose two songs have both lyrics and audio, encoded both ways (``bands``: the audio pooled into
     frequency bands, as in :func:`prepare_audio`)."""
-    audio_dir = _audio_folder(corpus)
+    _audio_folder(corpus)
     both = set(corpus.lyrics) & set(corpus.audio_ids)
     pool, splits, report = _draw(corpus, both, split, n_per_class, negatives, seed, fractions)
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    used = used_songs(splits)
-    audio = encode_audio(audio_dir, used, n_blocks or clip_blocks(corpus, used), report=report, bands=bands)
+    audio = encode_clips(corpus, used_songs(splits), n_blocks, report, bands)
     return finish_prepared("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)
 
 
