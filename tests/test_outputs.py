@@ -120,6 +120,22 @@ def test_an_interrupt_while_saving_leaves_the_previous_run_whole(stage, tmp_path
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
+def signal_after_the_first_rename(monkeypatch) -> list:
+    """Ctrl-C delivered between the two renames of a swap (``--out`` aside, the new folder in); returns the
+    renames' targets as they happen."""
+    real_rename, calls = Path.rename, []
+
+    def rename_then_signal(self, target):
+        result = real_rename(self, target)
+        calls.append(target)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(Path, "rename", rename_then_signal)
+    return calls
+
+
 def test_a_signal_between_the_two_renames_waits_until_both_are_done(tmp_path, monkeypatch):
     """The swap renames --out aside, then the new folder in: Ctrl-C arriving in between is held until both are done."""
     out, partial = tmp_path / "run", None
@@ -127,16 +143,7 @@ def test_a_signal_between_the_two_renames_waits_until_both_are_done(tmp_path, mo
     (out / "old").write_text("old")
     partial = partial_folder(out)
     (partial / "new").write_text("new")
-    real_rename, calls = Path.rename, []
-
-    def rename_then_signal(self, target):
-        result = real_rename(self, target)
-        calls.append(target)
-        if len(calls) == 1:
-            os.kill(os.getpid(), signal.SIGINT)  # arrives between the two renames
-        return result
-
-    monkeypatch.setattr(Path, "rename", rename_then_signal)
+    calls = signal_after_the_first_rename(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         replace_folder(partial, out)
         for _ in range(1000):  # the held signal is delivered as soon as the swap ends
@@ -152,16 +159,7 @@ def test_ctrl_c_during_the_swap_says_the_new_output_was_kept(tmp_path, monkeypat
     out = tmp_path / "run"
     with output_folder(out, "train") as partial:
         (partial / "metrics.json").write_text("old")
-    real_rename, calls = Path.rename, []
-
-    def rename_then_signal(self, target):
-        result = real_rename(self, target)
-        calls.append(target)
-        if len(calls) == 1:
-            os.kill(os.getpid(), signal.SIGINT)
-        return result
-
-    monkeypatch.setattr(Path, "rename", rename_then_signal)
+    signal_after_the_first_rename(monkeypatch)
     with pytest.raises(InterruptedAfterSave, match="it is complete"):
         with output_folder(out, "train", force=True) as partial:
             (partial / "metrics.json").write_text("new")
