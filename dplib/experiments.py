@@ -240,11 +240,12 @@ def shards_experiment(shards: str | Path, cfg: Config) -> Experiment:
 
 def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None = None, pool: int = 1,
                epochs: int | None = None, rerun: bool = False, keep_model: bool = False,
-               extra: dict | None = None) -> dict:
+               extra: dict | None = None, save_model: bool = False) -> dict:
     """Train and evaluate one configuration; write its JSON, or reuse a saved one made from the same pairs.
 
-    ``keep_model`` needs a trained model, so it always trains. ``extra``: more pairs to score with the trained
-    model (``{key: Pairs}``, both orders side by side), saved as ``<key>_p`` beside the test part's ``test_p``.
+    ``keep_model`` needs a trained model, so it always trains; ``save_model`` keeps it on disk beside the JSON and
+    returns it (``"model"``) trained or reloaded (notebook 07's probe looks inside Table 3's own row). ``extra``: more
+    pairs to score with the trained model (``{key: Pairs}``, both orders side by side), saved as ``<key>_p``.
     Taught in notebook 03 (also 06, 09).
     """
     from .evaluation import predict_pairs
@@ -252,15 +253,16 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     name = config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset)
     path = exp.folder / f"{name}.json"
     extra = extra or {}
-    saved = None if rerun or keep_model else recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
+    saved = None if rerun or keep_model else recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind],
+                                                    model=save_model)
     if saved is not None and all(saved.get(f"{key}_key") == pairs_key(p) for key, p in extra.items()):
         return newer_counts(saved)
     model, result = train_and_evaluate(exp, combine, fc, conv_layers, epochs, pool=pool)
     for key, pairs in extra.items():
         result[f"{key}_p"] = [round(float(x), 5) for x in predict_pairs(model, pairs, exp.data.songs)]
         result[f"{key}_key"] = pairs_key(pairs)
-    record(path, result)
-    if keep_model:
+    record(path, result, model=model if save_model else None)
+    if keep_model or save_model:
         result["model"] = model
     return result
 
