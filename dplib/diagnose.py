@@ -61,21 +61,22 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
                       rerun: bool = False) -> tuple[dict, dict]:
     """Train one audio configuration of ``exp`` (an :class:`dplib.experiments.Experiment`) as the tables do, as one
     of :data:`VARIANTS`: ``paper`` (the paper's tower), ``step_scale`` (the default, see
-    :func:`dplib.models.build_audio_tower`: Table 3's own row, trained once for both and kept beside its record), ``bin_standardise`` (the paper's tower on inputs standardised per
-    frequency bin over the training songs), ``lr_1e-4`` (the paper's tower at a tenth of the learning rate). Returns
-    its history and the :func:`tower_health` of its best epoch on the test songs, with the test accuracy, ROC AUC
-    (``roc_auc``) and the settings it trained with added. Saved under ``results/<size>/audio-probe/`` and reused, as
-    the tables' results are, when made from the same pairs, settings and protocol (``rerun``: train anyway).
-    Taught in notebook 07."""
+    :func:`dplib.models.build_audio_tower`; for a row the tables train, that row itself, kept beside its record),
+    ``bin_standardise`` (the paper's tower on inputs standardised per frequency bin over the training songs),
+    ``lr_1e-4`` (the paper's tower at a tenth of the learning rate). Returns its history and the
+    :func:`tower_health` of its best epoch on the test songs, with the test accuracy, ROC AUC (``roc_auc``) and the
+    settings it trained with added. Saved under ``results/<size>/audio-probe/`` and reused, as the tables' results
+    are, when made from the same pairs, settings and protocol (``rerun``: train anyway). Taught in notebook 07."""
     from .evaluation import evaluate
-    from .experiments import PROTOCOL, run_config, training_settings
+    from .experiments import FFT_SONG_SPLIT, PROTOCOL, run_config, training_settings
     from .models import build_audio_model
     from .record import HISTORY, recall, record, run_folder
     from .training import train_model
 
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    settings = training_settings(exp) | ({"from_table": True} if variant == "step_scale" else {})
+    from_table = variant == "step_scale" and dict(conv_layers=conv_layers, combine=combine, fc=1) in FFT_SONG_SPLIT
+    settings = training_settings(exp) | ({"from_table": True} if from_table else {})
     if variant == "lr_1e-4":
         settings["learning_rate"] = 1e-4
     folder = run_folder(exp.cfg, f"audio-probe/{exp.dataset or 'audio'}", exp.split)
@@ -84,13 +85,14 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
     if saved is not None:
         return saved["history"], saved
     data = standardised_bins(exp.data) if variant == "bin_standardise" else exp.data
-    if variant == "step_scale":  # the step-scaled tower is Table 3's own row: trained once, kept for both
+    if from_table:  # the step-scaled tower is Table 3's own song-split row: trained once, kept for both
         row = run_config(exp, combine, 1, conv_layers, save_model=True)
         model, history = row.pop("model"), {**row["history"], "best_epoch": row["best_epoch"],
                                             "epochs_run": row["epochs_run"], "seconds": 0.0}  # counted by the table
     else:
         model, history = train_model(
-            data, lambda: build_audio_model(data.input_dim, conv_layers, combine, 1, step_scale=False,
+            data, lambda: build_audio_model(data.input_dim, conv_layers, combine, 1,
+                                            step_scale=variant == "step_scale",
                                             learning_rate=settings["learning_rate"]), settings, exp.cfg.seed,
             exp.cfg.strategy)
     test = evaluate(model, data, "test")
