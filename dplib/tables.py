@@ -167,7 +167,7 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
                 rows.append((joint, result["name"], seed, result))
         for path in sorted((cfg.results_dir / "audio-probe").glob(f"*/*/seed{seed}/*.json")):
             probe = json.loads(path.read_text())
-            if probe.get("protocol") == PROTOCOL["audio"] and not probe["settings"].get("from_table"):
+            if probe.get("protocol") == PROTOCOL["audio"] and not probe.get("settings", {}).get("from_table"):
                 rows.append((table3, "probe", seed, probe))
     for path in sorted(cfg.results_dir.glob("real-lyrics*/*/seed*/*_fc[12].json")):  # repeats are seeds there too
         stage = f"{path.parts[-4]}, {path.parts[-3].split('_')[0]}"
