@@ -33,4 +33,7 @@ def setup(data: str = "synthetic") -> tuple[Config, Path]:
         runs = f"seed: {cfg.seed}"
     print(device_summary())
     print(f"size: {cfg.size}, {runs}, data: {cfg.display(folder)}")
+    if cfg.quick and data == "synthetic":  # (the real-data notebook says it in its own words)
+        print("QUICK MODE (DPLIB_QUICK=1): tiny data, few epochs and seeds, a smoke test of the code; its numbers "
+              "answer nothing, and the prose between them describes the default run")
     return cfg, folder

@@ -184,3 +184,17 @@ def test_a_library_one_reads_in_an_afternoon():
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 lines = node.end_lineno - node.lineno + 1
                 assert lines <= 60, f"{path.relative_to(REPO)}: {node.name} has {lines} lines, at most 60"
+
+
+def test_quick_mode_says_its_numbers_are_a_smoke_test_in_every_notebooks_setup(synth_quick, monkeypatch, capsys):
+    """Every notebook's setup cell (``dplib.notebook.setup``) says, in quick mode only, that the numbers below are
+    a smoke test and that the prose describes the default run (a reader's pass found most notebooks silent)."""
+    from dplib.notebook import setup
+
+    monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))  # no data generated
+    monkeypatch.setenv("DPLIB_QUICK", "1")
+    cfg, _ = setup()
+    assert cfg.quick and "QUICK MODE (DPLIB_QUICK=1)" in capsys.readouterr().out
+    monkeypatch.setenv("DPLIB_QUICK", "")
+    cfg, _ = setup()
+    assert not cfg.quick and "QUICK MODE" not in capsys.readouterr().out
