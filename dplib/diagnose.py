@@ -162,7 +162,7 @@ def probe_markdown(rows: list[dict]) -> str:
 
     paper = by_seed(r for r in rows if r["variant"] == "paper")
     seeds = sorted({r["seed"] for r in rows})
-    lines = [f"| tower (seeds {', '.join(map(str, seeds))}) | dead filters (of {rows[0].get('filters', 32)}) "
+    lines = [f"| tower (seeds {', '.join(map(str, seeds))}) | dead filters (of {rows[0]['filters']}) "
              "| saturated gates | embedding spread "
              "| epochs run | test AUC | AUC minus the paper's tower's (paired) |", "|---|---|---|---|---|---|---|"]
     for variant, label in PROBE_LABELS.items():

@@ -63,9 +63,9 @@ def _overstated_wav(path: Path):
             present = size - at - 8
             if length <= present:
                 return None
-            data = bytearray(path.read_bytes()) if size <= MAX_SECONDS * MAX_RATE * 8 else None
-            if data is None:
+            if size > MAX_SECONDS * MAX_RATE * 8:  # the longest clip read, in 64-bit stereo samples
                 raise DataError(f"file too large for a clip ({size / 2**30:,.1f} GiB)", path)
+            data = bytearray(path.read_bytes())
             data[at + 4:at + 8] = struct.pack("<I", present - present % 8)
             data[4:8] = struct.pack("<I", size - 8)
             return io.BytesIO(bytes(data))
