@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     name = args.command + (f" {args.data_command}" if args.command == "data" else "")
     from .outputs import InterruptedAfterSave, Terminated, sigterm_as_interrupt
 
-    sigterm_as_interrupt()
+    ended = sigterm_as_interrupt()
     try:
         check_usage(args, args.parser)
         return run(args) or 0
@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{type(err).__name__}: {err}"
         print(f"dplib {name}: error: {said.splitlines()[0] if said else type(err).__name__}", file=sys.stderr)
         return 1
+    finally:
+        ended()
 
 
 def run(args) -> int | None:

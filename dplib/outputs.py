@@ -20,7 +20,9 @@ import errno
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -131,14 +133,38 @@ class Terminated(KeyboardInterrupt):
     folders are removed, locks released, notebook kernels stopped."""
 
 
-def sigterm_as_interrupt() -> None:
-    """From now on SIGTERM raises :class:`Terminated` in the main thread (the command line's first step)."""
+def sigterm_as_interrupt(every: float = 1.0) -> Callable[[], None]:
+    """From now on SIGTERM raises :class:`Terminated` in the main thread (the command line's first step). Returns
+    the function to call when the command has ended: it puts the previous handler back.
+
+    C code may swallow an exception that a signal handler raises: numpy's coercion of a Python list did, in about 1
+    run of 4 of ``data synth``, and the command went on. So after the first SIGTERM the signal is sent again every
+    ``every`` seconds until the command ends; a repeat that finds the main thread already handling an interrupt
+    (inside an ``except`` or ``finally`` on the way out) is ignored, so the clean-up is never cut short."""
     import signal
 
+    ended, insisting = threading.Event(), []
+
+    def insist():
+        while not ended.wait(every):
+            os.kill(os.getpid(), signal.SIGTERM)
+
     def terminated(number, frame):
+        if ended.is_set() or isinstance(sys.exc_info()[1], KeyboardInterrupt):
+            return
+        if not insisting:
+            insisting.append(threading.Thread(target=insist, name="sigterm-again", daemon=True))
+            insisting[0].start()
         raise Terminated()
 
-    signal.signal(signal.SIGTERM, terminated)
+    def end():
+        ended.set()
+        for thread in insisting:
+            thread.join()  # a signal it sent meanwhile is still handled (ignored) by `terminated`
+        signal.signal(signal.SIGTERM, before if before is not None else signal.SIG_DFL)
+
+    before = signal.signal(signal.SIGTERM, terminated)
+    return end
 
 
 class InterruptedAfterSave(KeyboardInterrupt):
