@@ -140,8 +140,8 @@ def below_chance_reading(new: dict) -> str:
     if not below:
         return ""
     return (f"Below chance, with an interval that excludes 0.5: {', '.join(below)}: what these scorers learned from "
-            "the training folds does not carry over to new songs (notebook 06 lists possible reasons, not separated "
-            "here); it is no evidence of a signal to be read backwards.")
+            "the training folds does not carry over to new songs (possible reasons, not separated here, are listed "
+            "in section 5 of notebook 06); it is no evidence of a signal to be read backwards.")
 
 
 def bound_reading(answer: dict) -> str:

@@ -125,7 +125,15 @@ def verdict_cell(mine: dict, other: dict, fmt: str, chance: bool = False) -> str
         return "n/a"
     if n == 1:
         return f"{fmt.format(mean + shift)} (1 seed)"
-    return f"{fmt.format(mean + shift)} [{fmt.format(lo + shift)}, {fmt.format(hi + shift)}] {word}"
+    lo, hi = possible(lo + shift, hi + shift, chance)
+    return f"{fmt.format(mean + shift)} [{fmt.format(lo)}, {fmt.format(hi)}] {word}"
+
+
+def possible(lo: float, hi: float, chance: bool = False) -> tuple[float, float]:
+    """An interval cut to the values the quantity can take: [0, 1] for an AUC or accuracy (``chance``), [-1, 1] for
+    a difference of two. With 2 seeds Student's t stretches to 12.7 standard errors, past both ends; the cut never
+    changes whether 0.5 or 0 is inside."""
+    return max(lo, 0.0 if chance else -1.0), min(hi, 1.0)
 
 
 def cost_table(results: dict[str, list[dict]]) -> str:
@@ -291,12 +299,22 @@ def difference(a: dict, b: dict) -> str:
     mean, lo, hi, n = paired_seeds(a, b)
     if n < 2:
         return f"{n} seed{'s' if n != 1 else ''}, no interval"
+    lo, hi = possible(lo, hi)
     return f"paired difference {mean:+.3f} [{lo:+.3f}, {hi:+.3f}], {n} seeds"
 
 
 def by_seed(runs, key: str = "roc_auc") -> dict[int, float]:
     """``{seed: run[key]}`` for runs (result dicts that carry their seed)."""
     return {r["seed"]: r[key] for r in runs}
+
+
+def above_chance(above: int, of: int) -> str:
+    """``"2 of 5 are above chance: their mean AUC's 95% interval over seeds excludes 0.5"``, in words that fit 0 and 1."""
+    if above == 0:
+        return f"none of the {of} is above chance: no mean AUC's 95% interval over seeds excludes 0.5"
+    if above == 1:
+        return f"1 of {of} is above chance: its mean AUC's 95% interval over seeds excludes 0.5"
+    return f"{above} of {of} are above chance: their mean AUC's 95% interval over seeds excludes 0.5"
 
 
 def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
@@ -325,8 +343,7 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
             f"{label} (about {pairs[0]:,.0f} training pairs), the best of the {len(names)} networks by mean test AUC "
             f"is {best}: {100 * acc[best][0]:.1f} ± "
             f"{100 * acc[best][1]:.1f}% test accuracy (on its training pairs {100 * fit[0]:.1f} ± {100 * fit[1]:.1f}%), "
-            f"AUC {auc[best][0]:.3f} ± {auc[best][1]:.3f}; {above} of "
-            f"{len(names)} are above chance: their mean AUC's 95% interval over seeds excludes 0.5. The spectral "
+            f"AUC {auc[best][0]:.3f} ± {auc[best][1]:.3f}; {above_chance(above, len(names))}. The spectral "
             f"cosine, which learns nothing, has AUC {cosine[0]:.3f} ± {cosine[1]:.3f}; against it, seed by seed on the "
             f"same test pairs, {standing.count('above')} networks are above, {standing.count('below')} below, and "
             f"{standing.count('not distinguishable from')} cannot be told from it (the paired rule).")

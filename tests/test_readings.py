@@ -167,3 +167,28 @@ def test_the_probe_table_and_its_reading_quote_the_rows_they_are_written_from():
     assert "above the paper's tower's with: step-scaled (ours)." in reading
     assert "1 of the 2 fixes (learning rate 1e-4) cannot be told" in reading
     assert median_seed(rows) == 0  # dead filters 6, 8, 16: the middle one is seed 0's
+
+
+def test_with_two_seeds_intervals_stay_within_what_an_auc_can_be_and_the_chance_count_reads_as_the_table(tmp_path):
+    """Quick mode trains 2 seeds: Student's t then spans 12.7 standard errors and printed AUC intervals ran past 0
+    and 1. They are cut to the possible values, which never moves 0.5 or 0 across an end; the reading counts the
+    rows above chance in words that also fit 0 and 1 of them."""
+    from dplib.config import get_config
+    from dplib.experiments import AUDIO_BEYOND
+    from dplib.tables import paired_table, table3_paragraph
+
+    cfg = get_config(size="default", results_root=tmp_path, seeds=(0, 1))
+    save_audio_results(cfg, np.random.default_rng(5))
+    rows = [line.split(" | ")[1:] for line in paired_table(cfg, "audio", extra=tuple(AUDIO_BEYOND)).splitlines()
+            if line.startswith("| ") and "[" in line and "model" not in line]
+    chance_cells = [row[2 * column].strip(" |") for row in rows for column in (0, 1) if "[" in row[2 * column]]
+    for cell in chance_cells:
+        low, high = (float(x) for x in re.findall(r"\[([\d.]+), ([\d.]+)\]", cell)[0])
+        assert 0 <= low <= high <= 1, cell
+    assert any("[0.000," in c or ", 1.000]" in c for c in chance_cells), "uncut, some would pass an end"
+    said = re.findall(r"(?:none of the (\d+) is|(\d+) of (\d+) (?:is|are)) above chance", table3_paragraph(cfg))
+    assert len(said) == 2
+    for column, (none_of, above, of) in enumerate(said):
+        words = [row[2 * column].strip(" |") for row in rows if row[2 * column].strip(" |") != "n/a"]
+        assert int(of or none_of) == len(words)
+        assert int(above or 0) == sum(w.endswith("above chance") for w in words), (column, words)
