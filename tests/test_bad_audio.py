@@ -26,9 +26,11 @@ def test_a_data_chunk_shorter_than_its_header_is_read_with_a_note(tmp_path):
     assert report.total == 0
 
 
-def test_a_header_claiming_gigabytes_over_a_small_file_reads_the_samples_present(tmp_path):
+@pytest.mark.parametrize("metadata", [0, 100_000])
+def test_a_header_claiming_gigabytes_over_a_small_file_reads_the_samples_present(tmp_path, metadata):
     """A data chunk size of ~4 GiB over 2 s of samples: scipy would allocate the claim first (a skip, or a
-    MemoryError under a cap); the samples present are read, with the note, in a process capped at 2 GiB."""
+    MemoryError under a cap); the samples present are read, with the note, in a process capped at 2 GiB. Also
+    behind 100 KB of metadata (a LIST chunk), where a check of the file's first 64 KiB missed the claim."""
     import struct
     import subprocess
     import sys
@@ -36,6 +38,9 @@ def test_a_header_claiming_gigabytes_over_a_small_file_reads_the_samples_present
     wavfile.write(tmp_path / "BIG.wav", SAMPLE_RATE, tone(seconds=2.0))
     raw = bytearray((tmp_path / "BIG.wav").read_bytes())
     at = raw.find(b"data")
+    if metadata:
+        raw[at:at] = b"LIST" + struct.pack("<I", metadata) + b"INFO" + bytes(metadata - 4)
+        at += 8 + metadata
     raw[at + 4:at + 8] = struct.pack("<I", 0xFFFFFF00)
     (tmp_path / "BIG.wav").write_bytes(bytes(raw))
     code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"

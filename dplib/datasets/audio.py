@@ -48,29 +48,33 @@ def _to_float(x: np.ndarray) -> np.ndarray:
 def _overstated_wav(path: Path):
     """The WAV's bytes with its data chunk's size cut to the bytes present (a file-like), when its header claims
     more than the file holds (scipy would first allocate what the header claims: a 4 GiB claim over 88 KB of
-    samples is a 4 GiB allocation); None when the header is honest or not found in the first 64 KiB."""
+    samples is a 4 GiB allocation); None when the header is honest or has no data chunk. Reads only the chunk
+    headers (8 bytes each) up to the data chunk."""
     import io
 
     size = path.stat().st_size
     with open(path, "rb") as f:
-        head = f.read(1 << 16)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        riff = f.read(12)
+        if riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+            return None
+        at = 12
+        while at + 8 <= size:
+            f.seek(at)
+            chunk, length = struct.unpack("<4sI", f.read(8))
+            if chunk == b"data":
+                break
+            at += 8 + length + length % 2
+        else:
+            return None
+    present = size - at - 8
+    if length <= present:
         return None
-    at = 12
-    while at + 8 <= len(head):
-        chunk, length = head[at:at + 4], struct.unpack("<I", head[at + 4:at + 8])[0]
-        if chunk == b"data":
-            present = size - at - 8
-            if length <= present:
-                return None
-            if size > MAX_SECONDS * MAX_RATE * 8:  # the longest clip read, in 64-bit stereo samples
-                raise DataError(f"file too large for a clip ({size / 2**30:,.1f} GiB)", path)
-            data = bytearray(path.read_bytes())
-            data[at + 4:at + 8] = struct.pack("<I", present - present % 8)
-            data[4:8] = struct.pack("<I", size - 8)
-            return io.BytesIO(bytes(data))
-        at += 8 + length + length % 2
-    return None
+    if size > MAX_SECONDS * MAX_RATE * 8:  # the longest clip read, in 64-bit stereo samples
+        raise DataError(f"file too large for a clip ({size / 2**30:,.1f} GiB)", path)
+    data = bytearray(path.read_bytes())
+    data[at + 4:at + 8] = struct.pack("<I", present - present % 8)
+    data[4:8] = struct.pack("<I", size - 8)
+    return io.BytesIO(bytes(data))
 
 
 def read_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, report: SkipReport | None = None) -> np.ndarray:
