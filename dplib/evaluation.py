@@ -202,20 +202,21 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
         "majority_accuracy": float(max(positives.mean(), 1 - positives.mean())), "skipped": dict(report.skips),
         "report": report.summary(),
     }
-    warning = small_sample_warning(metrics, len(set(rows.source)))
+    sources = len(set(rows.source))
+    if sources < 2:  # every resample is the same set: no interval, rather than one of zero width
+        metrics |= {key: None for key in ("roc_auc_ci", "baseline_auc_ci", "model_minus_baseline_ci")}
+    warning = small_sample_warning(metrics, sources)
     return metrics | ({"warning": warning} if warning else {})
 
 
 def small_sample_warning(metrics: dict, sources: int) -> str:
-    """What ``dplib evaluate`` says when its numbers rest on few pairs or few source tracks ("" when neither); with
-    one source track every resample is the same set, so the intervals are set to None rather than to zero width."""
+    """What ``dplib evaluate`` says when its numbers rest on few pairs or few source tracks ("" when neither)."""
     fewest = min(metrics["n_positive"], metrics["n_pairs"] - metrics["n_positive"])
     said = []
     if fewest < 30:  # the AUC compares every similar pair with every other: its interval rests on so few
         said.append(f"only {fewest} {'similar' if fewest == metrics['n_positive'] else 'not similar'} "
                     f"pair{'s' if fewest != 1 else ''}: the AUC and its interval rest on them")
     if sources < 2:
-        metrics |= {key: None for key in ("roc_auc_ci", "baseline_auc_ci", "model_minus_baseline_ci")}
         said.append("all pairs hang on one source track: no interval (a bootstrap over sources needs several)")
     elif sources < 10:
         said.append(f"only {sources} source tracks: the interval, resampled over them, is a rough guide")
