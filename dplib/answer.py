@@ -10,6 +10,7 @@ The rule for "better", everywhere: a paired difference on the same test pairs wh
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -139,8 +140,8 @@ def below_chance_reading(new: dict) -> str:
              for name, stat in summary["scorers"].items() if stat["ci"][1] < 0.5]
     if not below:
         return ""
-    return (f"Below chance, with an interval that excludes 0.5: {', '.join(below)}: what these scorers learned from "
-            "the training folds does not carry over to new songs (possible reasons, not separated here, are listed "
+    return (f"Below chance, with an interval that excludes 0.5: {', '.join(below)}: what "
+            f"{'these scorers' if len(below) > 1 else 'this scorer'} learned from the training folds does not carry over to new songs (possible reasons, not separated here, are listed "
             "in section 5 of notebook 06); it is no evidence of a signal to be read backwards.")
 
 
@@ -170,8 +171,8 @@ def answer_paragraph(answer: dict) -> str:
         f"{sum(lst['positive_pairs']) // lst['repeats']:,} similar and {sum(lst['negative_pairs']) // lst['repeats']:,} "
         f"listed dissimilar test pairs per repeat, 95% intervals from a bootstrap over the {lst['clusters']} source "
         f"tracks of these pairs), the paper's best head ({m}) reaches a mean AUC of {fmt(lst['scorers'][m])}: for "
-        f"this model, trained this way on these songs, a mean AUC above {hi:.2f} on new songs is ruled out by these "
-        "data.",
+        f"this model, trained this way on these songs, a mean AUC above {math.ceil(100 * hi) / 100:.2f} on new songs is "
+        "ruled out by these data.",
         f"Against TF-IDF cosine of the lyrics ({fmt(lst['scorers'][tfidf])}) its paired difference is "
         f"{fmt_diff(d[f'{m}-{tfidf}-listed'])} ({verdict(d[f'{m}-{tfidf}-listed']['ci'])}); against the song-identity "
         f"baseline, which knows nothing of new songs (AUC exactly 0.5), {fmt_diff(d[f'{m}-{ident}-listed'])} "

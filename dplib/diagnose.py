@@ -13,7 +13,7 @@ import numpy as np
 from .datasets.lyrics import EncodedSongs
 from .playlists import embed_songs, tower_of
 from .runtime import machine_summary
-from .tables import by_seed, paired_seeds, spread, versus
+from .tables import by_seed, paired_seeds, possible, spread, versus
 
 #: a gate's pre-activation beyond this is saturated: sigmoid(4) = 0.982, its slope 0.018 (a 14th of its peak)
 SATURATED = 4.0
@@ -178,6 +178,7 @@ def probe_markdown(rows: list[dict]) -> str:
 
 def _against(mine: dict, paper: dict) -> str:
     mean, lo, hi, n = paired_seeds(mine, paper)
+    lo, hi = possible(lo, hi)
     verdict = versus(mine, paper).replace(" from", "")
     return f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]: {verdict}" if n > 1 else f"{mean:+.3f} (one seed: no interval)"
 
