@@ -154,8 +154,8 @@ def bound_reading(answer: dict) -> str:
     stat = every["scorers"]["TF-IDF cosine"]
     return (f"TF-IDF cosine fits no labels, so it can be scored on every listed pair at once ("
             f"{sum(every['positive_pairs']) + sum(every['negative_pairs']):,} pairs, {every['clusters']} source "
-            f"tracks): {fmt(stat)}, a half-width of {(stat['ci'][1] - stat['ci'][0]) / 2:.3f}; no fold design "
-            "gives its interval on these lists a much smaller width.")
+            f"tracks): {fmt(stat)}, a half-width of {(stat['ci'][1] - stat['ci'][0]) / 2:.3f}; with listed "
+            "negatives no fold design gives its interval a much smaller width.")
 
 
 def answer_paragraph(answer: dict) -> str:

@@ -12,10 +12,9 @@ import os
 import sys
 from pathlib import Path
 
+from . import commands as do
 from .config import SIZE_NAMES
 from .datasets.download import PUBLIC_FILES
-
-from . import commands as do
 
 WRITERS = {"synth": "data synth", "shards": "data shards"}  # data commands that own an --out (fetch: one per name)
 
@@ -268,7 +267,6 @@ def main(argv: list[str] | None = None) -> int:
             raise
         from .config import SettingError
         from .datasets.report import DataError
-
         said = str(err) if isinstance(err, (DataError, OSError, RuntimeError, SettingError)) else \
             f"{type(err).__name__}: {err}"
         print(f"dplib {name}: error: {said.splitlines()[0] if said else type(err).__name__}", file=sys.stderr)

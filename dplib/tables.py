@@ -151,7 +151,7 @@ def cost_table(results: dict[str, list[dict]]) -> str:
     return "\n".join(lines)
 
 
-TRAINING_NOTEBOOKS = ("05 Table 2 (lyrics)", "06 real lyrics", "07 Table 3 (audio) and future-work rows",
+TRAINING_NOTEBOOKS = ("05 Table 2 (lyrics)", "06 real lyrics", "07 Table 3 (audio), future-work rows, probe",
                       "09 joint model and playlist towers")
 
 

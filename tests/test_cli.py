@@ -447,7 +447,7 @@ def test_training_cost_table_sums_what_the_runs_recorded(tmp_path, monkeypatch):
     lines = training_cost_table(cfg).splitlines()
     assert lines[2] == "| 05 Table 2 (lyrics) | 2 | 2 min | 2 min | 2 CPU cores (A), no GPU; not recorded |"
     assert lines[3] == "| 06 real lyrics | 1 | 10 min | 0 min | 2 CPU cores (A), no GPU |"
-    assert lines[4] == "| 07 Table 3 (audio) and future-work rows | 1 | 5 min | 0 min | 2 CPU cores (A), no GPU |"
+    assert lines[4] == "| 07 Table 3 (audio), future-work rows, probe | 1 | 5 min | 0 min | 2 CPU cores (A), no GPU |"
     assert lines[5] == "| 09 joint model and playlist towers | 1 | 120 min | 120 min | 1 GPU |"
     assert lines[6] == "| total | | 2.3 h | 2.0 h | |"
     stages = {(row["notebook"][:2], row["stage"]): row for row in training_costs(cfg, by_stage=True)}
