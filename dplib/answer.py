@@ -140,9 +140,10 @@ def below_chance_reading(new: dict) -> str:
              for name, stat in summary["scorers"].items() if stat["ci"][1] < 0.5]
     if not below:
         return ""
-    return (f"Below chance, with an interval that excludes 0.5: {', '.join(below)}: what "
-            f"{'these scorers' if len(below) > 1 else 'this scorer'} learned from the training folds does not carry over to new songs (possible reasons, not separated here, are listed "
-            "in section 5 of notebook 06); it is no evidence of a signal to be read backwards.")
+    who = "these scorers" if len(below) > 1 else "this scorer"
+    return (f"Below chance, with an interval that excludes 0.5: {', '.join(below)}: what {who} learned from the "
+            "training folds does not carry over to new songs (possible reasons, not separated here, are listed in "
+            "section 5 of notebook 06); it is no evidence of a signal to be read backwards.")
 
 
 def bound_reading(answer: dict) -> str:
