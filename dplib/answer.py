@@ -172,7 +172,7 @@ def answer_paragraph(answer: dict) -> str:
         f"{sum(lst['positive_pairs']) // lst['repeats']:,} similar and {sum(lst['negative_pairs']) // lst['repeats']:,} "
         f"listed dissimilar test pairs per repeat, 95% intervals from a bootstrap over the {lst['clusters']} source "
         f"tracks of these pairs), the paper's best head ({m}) reaches a mean AUC of {fmt(lst['scorers'][m])}: for "
-        f"this model, trained this way on these songs, a mean AUC above {math.ceil(100 * hi) / 100:.2f} on new songs is "
+        f"this model, trained this way on these songs, a mean AUC above {math.ceil(100 * hi - 1e-9) / 100:.2f} on new songs is "
         "ruled out by these data.",
         f"Against TF-IDF cosine of the lyrics ({fmt(lst['scorers'][tfidf])}) its paired difference is "
         f"{fmt_diff(d[f'{m}-{tfidf}-listed'])} ({verdict(d[f'{m}-{tfidf}-listed']['ci'])}); against the song-identity "
