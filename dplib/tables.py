@@ -317,6 +317,11 @@ def above_chance(above: int, of: int) -> str:
     return f"{above} of {of} are above chance: their mean AUC's 95% interval over seeds excludes 0.5"
 
 
+def one_sided(p) -> bool:
+    """Whether every saved test score ``p`` falls on one side of the 0.5 cut (False when none were saved)."""
+    return p is not None and len(p) > 0 and (min(p) >= 0.5 or max(p) < 0.5)
+
+
 def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
     """What Table 3 (with the extra rows) says, every number from the saved results: per split the best network
     by mean test AUC, how many are above chance and how they stand against the spectral cosine; the cells at
@@ -362,12 +367,27 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
                                  f"({auc[paper_best][0]:.3f} ± {auc[paper_best][1]:.3f}; "
                                  f"{difference(seeded[name], seeded[paper_best])}).")
     runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
-    half = [r for r in runs if r["test_accuracy"] == 0.5]
-    if half:
-        aucs = ", ".join(f"{r['roc_auc']:.2f}" for r in half)
-        parts.append(f"{len(half)} of {len(runs)} runs end at exactly 50.0% test accuracy (AUC {aucs}): all their "
-                     "scores fall on one side of 0.5, so accuracy at that cut says nothing; an AUC near 0.5 is a tower "
-                     "that learned nothing, one far from it ranks pairs but was not calibrated by its best epoch.")
-    else:
-        parts.append(f"None of the {len(runs)} runs ends at exactly 50.0% test accuracy.")
+    parts.append(half_accuracy_reading(runs))
     return " ".join(parts)
+
+
+
+def half_accuracy_reading(runs: list[dict]) -> str:
+    """The runs that end at exactly 50.0% test accuracy, and whether their saved test scores all fall on one side
+    of the 0.5 cut (accuracy at that cut then says nothing)."""
+    half = [r for r in runs if r["test_accuracy"] == 0.5]
+    if not half:
+        return f"None of the {len(runs)} runs ends at exactly 50.0% test accuracy."
+    sided = sum(one_sided(r.get("test_p")) for r in half)  # every test score on one side of the cut
+    if sided == len(half):
+        said = f"{'it puts' if sided == 1 else 'all of them put'} every test pair on one side of 0.5, so accuracy at " \
+               "that cut says nothing"
+    elif sided == 0:
+        said = "none of them puts every test pair on one side of 0.5: each is right on exactly half at that cut"
+    else:
+        said = (f"{sided} of them put{'s' if sided == 1 else ''} every test pair on one side of 0.5 (accuracy at that "
+                "cut then says nothing)")
+    aucs = ", ".join(f"{r['roc_auc']:.2f}" for r in half)
+    return (f"{len(half)} of {len(runs)} runs end{'s' if len(half) == 1 else ''} at exactly 50.0% test accuracy (AUC "
+            f"{aucs}); {said}. An AUC near 0.5 is a tower that learned nothing, one far from it ranks pairs but was not "
+            "calibrated by its best epoch.")

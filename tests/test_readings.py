@@ -192,3 +192,24 @@ def test_with_two_seeds_intervals_stay_within_what_an_auc_can_be_and_the_chance_
         words = [row[2 * column].strip(" |") for row in rows if row[2 * column].strip(" |") != "n/a"]
         assert int(of or none_of) == len(words)
         assert int(above or 0) == sum(w.endswith("above chance") for w in words), (column, words)
+
+
+def test_runs_at_exactly_half_accuracy_are_said_to_be_one_sided_only_when_their_saved_scores_are(tmp_path):
+    """The reading said every run at exactly 50.0% put all its test scores on one side of 0.5; quick mode had three
+    such runs and none did. It now reads the saved scores."""
+    import json
+
+    from dplib.config import get_config
+    from dplib.tables import table3_paragraph
+
+    cfg = get_config(size="default", results_root=tmp_path)
+    save_audio_results(cfg, np.random.default_rng(2))
+    folder = cfg.results_dir / "audio" / "pair"
+    for seed, p in ((0, [0.61, 0.7, 0.93]), (1, [0.2, 0.61, 0.7]), (2, [0.4, 0.61, 0.7])):
+        path = folder / f"seed{seed}" / "conv1_absdiff_fc1.json"
+        result = json.loads(path.read_text())
+        path.write_text(json.dumps(result | {"test_accuracy": 0.5, "test_p": p}))
+    said = re.search(r"(\d+) of (\d+) runs end at exactly 50.0% test accuracy \(AUC [\d., ]+\); (.*?)\. An AUC",
+                     table3_paragraph(cfg))
+    assert said and said.group(1) == "3", said
+    assert said.group(3).startswith("1 of them puts every test pair on one side of 0.5")
