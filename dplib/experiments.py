@@ -20,7 +20,7 @@ from .datasets.pairs import PARTS
 from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, saved_counts, splits_key
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate, roc_auc
-from .record import HISTORY, recall, record, run_folder, same_making
+from .record import HISTORY, recall, record, reproduced, run_folder, same_making
 
 # The paper's reported numbers (train %, validation %), for the tables "beside the paper".
 PAPER_TABLE2 = {
@@ -261,7 +261,8 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     for key, pairs in extra.items():
         result[f"{key}_p"] = [round(float(x), 5) for x in predict_pairs(model, pairs, exp.data.songs)]
         result[f"{key}_key"] = pairs_key(pairs)
-    record(path, result, model=model if save_model else None)
+    if save_model or not reproduced(recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind]), result):
+        record(path, result, model=model if save_model else None)  # a rerun that measured the same keeps its record
     if keep_model or save_model:
         result["model"] = model
     return result

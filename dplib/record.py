@@ -97,3 +97,14 @@ def record(path: Path, result: dict, model=None, arrays: dict[str, np.ndarray] |
             model.save(partial)
     write_json(path, result)
     return result
+
+
+#: what a training measured; equal on two runs, the second reproduced the first (same machine, same seed)
+MEASURED = ("train_accuracy", "val_accuracy", "test_accuracy", "roc_auc", "best_epoch", "epochs_run", "history")
+
+
+def reproduced(saved: dict | None, result: dict) -> bool:
+    """Whether a retrained ``result`` measured what a reusable record (``saved``, from :func:`recall`) did. Notebook
+    03 retrains Table 2's row to show its curves; rewriting the record then changed only its clock, and with it the
+    training time the README sums next to notebook 05's."""
+    return saved is not None and all(saved.get(key) == result.get(key) for key in MEASURED)

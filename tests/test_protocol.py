@@ -289,3 +289,23 @@ def test_the_run_recorder_keeps_one_schema_and_reuses_only_whole_records_made_th
     assert recall(path, "pairs-1", settings, 3, arrays=("embeddings",)) is None
     path.write_text(json.dumps(result)[:40])  # cut short
     assert recall(path, "pairs-1", settings, 3) is None
+
+
+def test_a_rerun_that_measures_what_the_record_holds_keeps_the_record(tmp_path, synth_quick):
+    """Notebook 03 retrains Table 2's row (rerun=True) to show its curves; rewriting the record changed only its
+    clock, so the README's training time (summed later) and notebook 05's (summed earlier) disagreed. A rerun that
+    measures the same numbers now keeps the record; one that measures otherwise replaces it."""
+    from dplib.config import get_config
+    from dplib.experiments import prepare, run_config
+
+    cfg = get_config(size="quick", results_root=tmp_path, user_data_folder=synth_quick)
+    exp = prepare("lyrics", cfg)
+    run_config(exp, "all", 2, epochs=2)
+    path = exp.folder / "all_fc2.json"
+    kept = path.read_text()
+    again = run_config(exp, "all", 2, epochs=2, rerun=True)
+    assert path.read_text() == kept, "the same numbers: the record and its clock stay"
+    assert again["test_accuracy"] == json.loads(kept)["test_accuracy"]
+    path.write_text(json.dumps(json.loads(kept) | {"roc_auc": 0.123}))  # a record another machine measured
+    run_config(exp, "all", 2, epochs=2, rerun=True)
+    assert json.loads(path.read_text())["roc_auc"] == again["roc_auc"] != 0.123
