@@ -261,8 +261,9 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     for key, pairs in extra.items():
         result[f"{key}_p"] = [round(float(x), 5) for x in predict_pairs(model, pairs, exp.data.songs)]
         result[f"{key}_key"] = pairs_key(pairs)
-    if save_model or not reproduced(recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind]), result):
-        record(path, result, model=model if save_model else None)  # a rerun that measured the same keeps its record
+    same = reproduced(recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind]), result)
+    if save_model or extra or not same:  # a rerun that measured what the record holds keeps the record
+        record(path, result, model=model if save_model else None)
     if keep_model or save_model:
         result["model"] = model
     return result
