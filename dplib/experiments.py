@@ -261,8 +261,8 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     for key, pairs in extra.items():
         result[f"{key}_p"] = [round(float(x), 5) for x in predict_pairs(model, pairs, exp.data.songs)]
         result[f"{key}_key"] = pairs_key(pairs)
-    same = reproduced(recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind]), result)
-    if save_model or extra or not same:  # a rerun that measured what the record holds keeps the record
+    kept = recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind]) if rerun or keep_model else None
+    if save_model or extra or not reproduced(kept, result):  # a rerun that measured what the record holds keeps it
         record(path, result, model=model if save_model else None)
     if keep_model or save_model:
         result["model"] = model

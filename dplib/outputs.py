@@ -137,8 +137,8 @@ def sigterm_as_interrupt(every: float = 1.0) -> Callable[[], None]:
     """From now on SIGTERM raises :class:`Terminated` in the main thread (the command line's first step). Returns
     the function to call when the command has ended: it puts the previous handler back.
 
-    C code may swallow an exception that a signal handler raises: numpy's coercion of a Python list did, in about 1
-    run of 4 of ``data synth``, and the command went on. So after the first SIGTERM the signal is sent again every
+    C code may swallow an exception that a signal handler raises: numpy's coercion of a Python list did during
+    ``data synth`` (now and then, when the signal landed there), and the command went on. So after the first SIGTERM the signal is sent again every
     ``every`` seconds until the command ends; a repeat that finds the main thread already handling an interrupt
     (inside an ``except`` or ``finally`` on the way out) is ignored, so the clean-up is never cut short."""
     import signal

@@ -317,11 +317,6 @@ def above_chance(above: int, of: int) -> str:
     return f"{above} of {of} are above chance: their mean AUC's 95% interval over seeds excludes 0.5"
 
 
-def one_sided(p) -> bool:
-    """Whether every saved test score ``p`` falls on one side of the 0.5 cut (False when none were saved)."""
-    return p is not None and len(p) > 0 and (min(p) >= 0.5 or max(p) < 0.5)
-
-
 def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
     """What Table 3 (with the extra rows) says, every number from the saved results: per split the best network
     by mean test AUC, how many are above chance and how they stand against the spectral cosine; the cells at
@@ -370,6 +365,11 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
     parts.append(half_accuracy_reading(runs))
     return " ".join(parts)
 
+
+
+def one_sided(p) -> bool:
+    """Whether every saved test score ``p`` falls on one side of the 0.5 cut (False when none were saved)."""
+    return p is not None and len(p) > 0 and (min(p) >= 0.5 or max(p) < 0.5)
 
 
 def half_accuracy_reading(runs: list[dict]) -> str:

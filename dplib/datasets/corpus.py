@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Iterator
 
 from .audio import AUDIO_SUFFIXES
+from .lastfm import TrackInfo, iter_lastfm_json, iter_lastfm_sqlite, load_lastfm_json, load_lastfm_sqlite
+from .lyrics import iter_lyrics_texts, load_lyrics_texts
+from .musixmatch import iter_musixmatch_texts, load_musixmatch
+from .pairs import ScoredPairs, iter_pairs_csv, read_pairs_csv
+from .report import DataError, SkipReport, short_path, text_hint
 
 CLIP_SUFFIXES = (*AUDIO_SUFFIXES, ".h5")  # audio clips, or MSD track files of segment features (:mod:`.msd_h5`)
 
@@ -21,11 +26,6 @@ CLIP_SUFFIXES = (*AUDIO_SUFFIXES, ".h5")  # audio clips, or MSD track files of s
 def clip_ids(folder: Path) -> list[str]:
     """The track ids of the audio files in ``folder`` (``TRACKID.wav``, ``.mp3``, ... or ``TRACKID.h5``), once each."""
     return sorted({p.stem for p in folder.iterdir() if p.suffix.lower() in CLIP_SUFFIXES})
-from .lastfm import TrackInfo, iter_lastfm_json, iter_lastfm_sqlite, load_lastfm_json, load_lastfm_sqlite
-from .lyrics import iter_lyrics_texts, load_lyrics_texts
-from .musixmatch import iter_musixmatch_texts, load_musixmatch
-from .pairs import ScoredPairs, iter_pairs_csv, read_pairs_csv
-from .report import DataError, SkipReport, short_path, text_hint
 
 
 @dataclass
