@@ -84,8 +84,7 @@ def check_inputs(args) -> None:
         if given and key in ("audio", "shards", "data") and Path(given).is_file():
             raise DataError(f"a file, not a folder: --{key} takes a folder", given)
     if args.command == "evaluate" and Path(args.out).resolve() == Path(args.model).resolve().parent:
-        raise DataError("--out is the model's own folder: its metrics.json is the training run's; choose another "
-                        "folder", args.out)
+        raise DataError("--out is the model's own folder (its metrics.json is the training run's)", args.out)
     if args.command == "data" and args.data_command == "summary" and not Path(args.folder).is_dir():
         raise DataError("no such folder", args.folder)
 
@@ -241,6 +240,7 @@ def add_model_commands(sub) -> None:
     p.add_argument("--k", type=bounded(int, 1, 10_000, "a list length"), default=10, help="songs to list")
     p.add_argument("--data", help="data folder with the songs (default: the synthetic data of this size)")
     p.add_argument("--pair-score", action="store_true", help="rank by the pair model's p(similar) instead of cosine")
+    p.add_argument("--strict", action="store_true", help="every skipped record or song is an error")
 
 
 def main(argv: list[str] | None = None) -> int:

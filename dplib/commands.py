@@ -137,8 +137,10 @@ def cmd_playlist(args) -> None:
 
     run = load_run(args.model)  # before the data: a wrong --model costs no data generation
     cfg = get_config()
-    print("\n".join(playlist(run, load_corpus(args.data or data_folder(cfg)), args.track, args.k, args.pair_score,
-                             cfg.max_len)))
+    corpus = load_corpus(args.data or data_folder(cfg), strict=args.strict)
+    print("\n".join(playlist(run, corpus, args.track, args.k, args.pair_score, cfg.max_len)))
+    if corpus.report.total:  # songs left out of the ranking (or unreadable records) are said, never dropped silently
+        print(f"{cfg.display(corpus.paths.root)}: {corpus.report.summary()}", file=sys.stderr)
 
 
 def cmd_reproduce(args) -> int:

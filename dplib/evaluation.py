@@ -44,10 +44,36 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
         return {"accuracy": float("nan"), "roc_auc": float("nan"), "symmetry_gap": float("nan"), "n_rows": 0}
     if not (np.array_equal(pairs.a[0::2], pairs.b[1::2]) and np.array_equal(pairs.b[0::2], pairs.a[1::2])):
         raise ValueError(f"the {part} part does not hold each pair in both orders side by side (Pairs.with_flips)")
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
-        p = model.predict(data.dataset(part, batch_size, shuffle=False).map(_inputs), verbose=0)[:, 1]
+    towers = {layer.name for layer in model.layers} & {"audio_tower", "lyrics_tower"}
+    if towers == {"audio_tower"} and hasattr(data, "songs"):  # one audio tower, songs in memory
+        p = audio_pair_scores(model, data.songs, pairs)
+    else:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
+            p = model.predict(data.dataset(part, batch_size, shuffle=False).map(_inputs), verbose=0)[:, 1]
     return scores_metrics(pairs.label, p, keep_scores)
+
+
+def audio_pair_scores(model, songs: EncodedSongs, pairs: Pairs, batch_size: int = 4096) -> np.ndarray:
+    """p(similar) of every pair of an audio model, with its tower run once per song rather than twice per row:
+    what ``model.predict`` computes (the head's layers on the combined tower outputs, dropout off), about 3x faster
+    for |FFT| towers, whose convolution is most of the work (a row's two orders and a song's many pairs share it).
+    Equal to ``model.predict`` to float32 rounding (tested)."""
+    from .playlists import embed_songs, pair_head
+
+    used = sorted(pairs.songs())
+    embeddings = embed_songs(model.get_layer("audio_tower"), songs.subset(used))
+    row = {t: i for i, t in enumerate(used)}
+    a = np.fromiter((row[t] for t in pairs.a), dtype="int64", count=len(pairs))
+    b = np.fromiter((row[t] for t in pairs.b), dtype="int64", count=len(pairs))
+    combine, head = pair_head(model)
+    out = []
+    for start in range(0, len(pairs), batch_size):
+        x = combine(embeddings[a[start : start + batch_size]], embeddings[b[start : start + batch_size]])
+        for layer in head:
+            x = layer(x)
+        out.append(np.asarray(x)[:, 1])
+    return np.concatenate(out)
 
 
 def scores_metrics(label: np.ndarray, p: np.ndarray, keep_scores: bool = False) -> dict:

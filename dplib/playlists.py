@@ -54,6 +54,20 @@ def pair_score_matrix(model, queries: np.ndarray, items: np.ndarray, rows_per_ca
     """p(similar) of every (query, item) pair of embedded songs, from the layers of ``model`` after its tower (its one
     combiner, then its dense head, dropout off): the tower runs once per song, not once per pair. For a model whose
     combiner is symmetric the matrix is symmetric. Taught in notebook 09."""
+    combine, head = pair_head(model)
+    out = np.empty((len(queries), len(items)), dtype="float32")
+    for start in range(0, len(queries), rows_per_call):
+        q = queries[start : start + rows_per_call]
+        x = combine(np.repeat(q, len(items), axis=0), np.tile(items, (len(q), 1)))
+        for layer in head:
+            x = layer(x)
+        out[start : start + len(q)] = np.asarray(x)[:, 1].reshape(len(q), len(items))
+    return out
+
+
+def pair_head(model) -> tuple:
+    """What a pair model does after its tower: its one combiner layer, and its dense layers in order (dropout is
+    off outside training, so it is left out)."""
     import keras
 
     from .layers import PairCombiner
@@ -61,15 +75,7 @@ def pair_score_matrix(model, queries: np.ndarray, items: np.ndarray, rows_per_ca
     combiners = [layer for layer in model.layers if isinstance(layer, PairCombiner)]
     if len(combiners) != 1:
         raise ValueError(f"model {model.name!r} has {len(combiners)} pair combiners; a pair model has one")
-    head = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    out = np.empty((len(queries), len(items)), dtype="float32")
-    for start in range(0, len(queries), rows_per_call):
-        q = queries[start : start + rows_per_call]
-        x = combiners[0](np.repeat(q, len(items), axis=0), np.tile(items, (len(q), 1)))
-        for layer in head:
-            x = layer(x)
-        out[start : start + len(q)] = np.asarray(x)[:, 1].reshape(len(q), len(items))
-    return out
+    return combiners[0], [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
 def nearest(embeddings: np.ndarray, track_ids: Sequence[str], seed: str, k: int = 10) -> list[tuple[str, float]]:
@@ -144,18 +150,19 @@ def describe(track_id: str, tracks: Mapping) -> str:
 
 def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = False, max_len: int = 120) -> list[str]:
     """``dplib playlist``: the ``k`` songs of ``corpus`` nearest to ``query_track`` by the saved run's tower
-    (cosine of the tower states), or by its own p(similar) with ``pair_score``; one line per song, the query first."""
+    (cosine of the tower states), or by its own p(similar) with ``pair_score``; one line per song, the query first.
+    A song that cannot be encoded is counted in ``corpus.report`` (an error there when the corpus is strict)."""
     from .datasets.lyrics import encode_lyrics
     from .datasets.prepare import encode_clips
-    from .datasets.report import DataError, SkipReport
+    from .datasets.report import DataError
 
     if run.kind == "lyrics":
-        songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len))
+        songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len), corpus.report)
     else:
         if corpus.paths.audio is None:
             raise DataError("an audio model needs an audio/ folder of clips (or MSD .h5 track files) in the data folder",
                             corpus.paths.root)
-        songs = encode_clips(corpus, corpus.audio_ids, None, SkipReport(), bands_of(tower_of(run.model)))
+        songs = encode_clips(corpus, corpus.audio_ids, None, corpus.report, bands_of(tower_of(run.model)))
     if query_track not in songs.row:
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
     embeddings = embed_songs(tower_of(run.model), songs)

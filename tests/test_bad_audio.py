@@ -185,3 +185,17 @@ def test_train_audio_reads_a_folder_of_msd_h5_track_files(tmp_path):
     code, _, stderr = run_cli("train", "audio", "--pairs", tmp_path / "pairs.csv", "--audio", folder, "--split",
                               "pair", "--epochs", "1", "--out", tmp_path / "run2")
     assert code == 1 and "h5: MSD .h5 track files are read as they are: one kind of file per audio folder" in stderr
+
+
+def test_a_clip_is_encoded_once_per_process_until_its_file_changes(tmp_path, monkeypatch):
+    stereo = np.stack([tone(), tone(freq=220.0)], axis=1)
+    wavfile.write(tmp_path / "TRSTEREO0000000001.wav", SAMPLE_RATE, stereo)
+    decoded = []
+    monkeypatch.setattr(audio, "read_audio", lambda *a, **k: decoded.append(a[0]) or read_audio(*a, **k))
+    reports = [SkipReport(), SkipReport()]
+    first, again = (encode_audio(tmp_path, ["TRSTEREO0000000001"], 2, report=r) for r in reports)
+    assert len(decoded) == 1 and np.array_equal(first.data, again.data)  # the second encoding decoded nothing
+    assert [r.notes for r in reports] == [{"stereo mixed down to mono": 1}] * 2  # notes said on every call
+    wavfile.write(tmp_path / "TRSTEREO0000000001.wav", SAMPLE_RATE, stereo[: len(stereo) // 2, ::-1])
+    changed = encode_audio(tmp_path, ["TRSTEREO0000000001"], 2)
+    assert len(decoded) == 2 and changed.lengths[0] == 1  # a new file (size and time) is read again

@@ -49,6 +49,7 @@ def test_playlist_loads_the_saved_model_in_a_fresh_process(trained, synth_quick)
     lines = stdout.strip().splitlines()
     assert lines[0].startswith(f"query: {track}") and len(lines) == 6
     assert track not in "".join(lines[1:])
+    assert "empty lyrics" in stderr  # the instrumentals left out of the ranking are counted, not dropped silently
     code, stdout, stderr = run_cli("playlist", "--model", out / "model.keras", "--track", track, "--k", "5",
                                    "--data", synth_quick, "--pair-score")
     assert code == 0, stderr
@@ -609,3 +610,17 @@ def test_an_audio_playlist_on_a_folder_without_audio_says_so(synth_quick, tmp_pa
     code, stdout, stderr = run_cli("playlist", "--model", tmp_path / "model.keras", "--track", track, "--k", "3",
                                    "--data", synth_quick)
     assert code == 0 and stdout.splitlines()[0].startswith(f"query: {track}"), stderr  # clips pooled to the tower's 64 bands
+    assert ".wav" not in stderr, stderr  # every clip read (what reading the lyrics skipped is said, beside)
+    with_bad_clip = tmp_path / "bad"  # no lyrics here: nothing skipped but the one clip
+    (with_bad_clip / "audio").mkdir(parents=True)
+    (with_bad_clip / "lastfm_similars.db").symlink_to(synth_quick / "lastfm_similars.db")
+    for clip in (synth_quick / "audio").iterdir():
+        (with_bad_clip / "audio" / clip.name).symlink_to(clip)
+    (with_bad_clip / "audio" / "TRBADCLIP000000000.wav").write_bytes(b"RIFF not a wave file")
+    code, stdout, stderr = run_cli("playlist", "--model", tmp_path / "model.keras", "--track", track, "--k", "3",
+                                   "--data", with_bad_clip)
+    assert code == 0 and len(stdout.splitlines()) == 4, stderr  # the ranking, and the clip left out of it said:
+    assert "skipped 1:" in stderr and "TRBADCLIP000000000.wav" in stderr, stderr
+    code, stdout, stderr = run_cli("playlist", "--model", tmp_path / "model.keras", "--track", track, "--k", "3",
+                                   "--data", with_bad_clip, "--strict")
+    assert code == 1 and stdout == "" and "TRBADCLIP000000000.wav" in stderr and len(stderr.splitlines()) == 1, stderr

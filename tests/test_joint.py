@@ -155,6 +155,27 @@ def test_pair_score_matrix_is_what_the_model_predicts_for_each_pair(synth_quick,
             np.testing.assert_allclose(matrix, matrix.T, atol=1e-6)
 
 
+def test_audio_evaluation_runs_the_tower_once_per_song_and_scores_what_the_model_predicts(synth_quick, monkeypatch,
+                                                                                          tmp_path):
+    from dplib.evaluation import evaluate
+    from dplib.experiments import prepare
+    from dplib.models import build_audio_model
+
+    cfg, _ = _setup(synth_quick, monkeypatch, tmp_path)
+    exp = prepare("audio", cfg, "pair")
+    test = exp.data.pairs("test")
+    for conv, combine, pool, step in ((0, "concat", 1, False), (1, "absdiff", 1, True), (2, "product", 2, False)):
+        model = build_audio_model(exp.data.input_dim, conv, combine, 1, pool=pool, step_scale=step)
+        predicted = model.predict(exp.data.dataset("test", 64, shuffle=False).map(lambda x, y: (x,)), verbose=0)[:, 1]
+        monkeypatch.setattr(model, "predict", None)  # evaluate never runs the pair model on rows
+        scored = evaluate(model, exp.data, "test", keep_scores=True)
+        # p in [0, 1]: a song's tower output may differ in its last bits with the batch it runs in, nothing more
+        np.testing.assert_allclose(scored["p"], predicted, atol=1e-5)
+        assert scored["n_rows"] == len(test) == len(predicted)
+        if combine == "absdiff":  # both orders of a pair read the same two embeddings: exactly symmetric
+            assert scored["symmetry_gap"] == 0.0
+
+
 def test_late_fusion_scores_the_mean_of_the_two_models_probabilities_on_the_joint_rows(synth_quick, monkeypatch,
                                                                                       tmp_path):
     from dplib.baselines import roc_auc

@@ -238,6 +238,34 @@ def clip_length_blocks(audio_dir: str | Path, track_ids: Iterable[str], tries: i
     return max(found) if found else None
 
 
+#: spectrograms this process has computed: (clip, its size and time, settings) -> (blocks, conversion notes)
+_SPECTRA: dict[tuple, tuple[np.ndarray, dict]] = {}
+SPECTRA_BYTES = 512 << 20  # at most this much is kept; later clips are computed each time
+_kept = [0]  # bytes in _SPECTRA
+
+
+def clip_spectrogram(path: Path, log: bool, normalize: bool, bands: str | None, report: SkipReport) -> np.ndarray:
+    """:func:`block_spectrogram` of one clip file, computed once per process while the file is unchanged (notebook
+    07 encodes the same clips for every seed and split); its conversion notes go to ``report`` on every call."""
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, log, normalize, bands)
+    except OSError:
+        key = None  # read_audio says what is wrong with it
+    if key not in _SPECTRA:
+        notes = SkipReport()
+        spec = block_spectrogram(read_audio(path, report=notes), log=log, normalize=normalize, bands=bands)
+        spec.setflags(write=False)  # shared by every later call
+        if key is None or _kept[0] + spec.nbytes > SPECTRA_BYTES:
+            report.merge(notes)
+            return spec
+        _SPECTRA[key], _kept[0] = (spec, dict(notes.notes)), _kept[0] + spec.nbytes
+    spec, notes = _SPECTRA[key]
+    for what, n in notes.items():
+        report.note(what, n)
+    return spec
+
+
 def encode_audio(
     audio_dir: str | Path,
     track_ids: Iterable[str],
@@ -268,7 +296,7 @@ def encode_audio(
     for tid in track_ids:
         path = audio_path(audio_dir, tid)
         try:
-            spec = block_spectrogram(read_audio(path, report=report), log=log, normalize=normalize, bands=bands)
+            spec = clip_spectrogram(path, log, normalize, bands, report)
         except DataError as err:
             if report.strict:
                 raise
