@@ -56,9 +56,9 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
 
 def audio_pair_scores(model, songs: EncodedSongs, pairs: Pairs, batch_size: int = 4096) -> np.ndarray:
     """p(similar) of every pair of an audio model, with its tower run once per song rather than twice per row:
-    what ``model.predict`` computes (the head's layers on the combined tower outputs, dropout off), about 3x faster
-    for |FFT| towers, whose convolution is most of the work (a row's two orders and a song's many pairs share it).
-    Equal to ``model.predict`` to float32 rounding (tested)."""
+    what ``model.predict`` computes (the head's layers on the combined tower outputs, dropout off), with the tower,
+    most of the work, run about a quarter as often on a training part (a row's two orders and a song's several pairs
+    share it). Equal to ``model.predict`` to float32 rounding (tested)."""
     from .playlists import embed_songs, pair_head
 
     used = sorted(pairs.songs())
