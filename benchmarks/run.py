@@ -13,7 +13,8 @@ keeps every measurement in results.json (so `--from-json` rewrites RESULTS.md wi
 2. audio: |FFT| blocking against a bare numpy rfft over the same frames, audio training throughput, and training
    steps of the paper's tower (Keras Conv1D against TapConv1D; 0, 1 and 2 convolutions) and of the compressed
    mel64 input beside a matmul; the floor that Table 3's saved rows set under `make reproduce` at those rates;
-   and the paper's audio row trained with tf.data's autotuner on and off;
+   the paper's audio row trained with tf.data's autotuner on and off; and its evaluation and spectrograms, each
+   beside the path it replaced (the tower once per song; a clip encoded once per process);
 3. the notebook suite's wall time in quick mode (measured here, per notebook), and what `make reproduce` trains at
    the default size per stage, over 3 seeds and one, as the saved results recorded it;
 4. peak memory (RSS) of data preparation at each synthetic size, in memory and streamed to
@@ -31,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed, memory, repor
 from memory import memory_results, preparation_profile  # noqa: E402
 from report import write_results  # noqa: E402
 from speed import (  # noqa: E402
-    ROOT, audio_towers_throughput, audio_training_throughput, autotune_epochs, blocking_throughput, lyrics_throughput,
-    machine, notebook_times)
+    ROOT, audio_evaluation, audio_towers_throughput, audio_training_throughput, autotune_epochs, blocking_throughput,
+    lyrics_throughput, machine, notebook_times)
 
 
 def main() -> None:
@@ -47,7 +48,7 @@ def main() -> None:
     parser.add_argument("--lyrics-only", action="store_true",
                         help="only measure section 1 again (dated), keep the rest of results.json, rewrite RESULTS.md")
     parser.add_argument("--audio-only", action="store_true",
-                        help="only measure the audio towers' training steps again (dated), rewrite RESULTS.md")
+                        help="only measure section 2's training, evaluation and spectrograms again, rewrite RESULTS.md")
     parser.add_argument("--notebooks-only", action="store_true",
                         help="only measure section 3 again (dated), keep the rest of results.json, rewrite RESULTS.md")
     parser.add_argument("--memory-only", action="store_true",
@@ -64,8 +65,10 @@ def main() -> None:
         args.from_json = True
     if args.audio_only:
         saved = json.loads((out.parent / "results.json").read_text())
+        saved["audio"] = audio_training_throughput("default" if args.size == "paper" else args.size, 2)
         saved["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
         saved["audio_autotune"] = autotune_epochs("default" if args.size == "paper" else args.size)
+        saved["audio_evaluation"] = audio_evaluation("default" if args.size == "paper" else args.size)
         (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
         args.from_json = True
     if args.notebooks_only:
@@ -98,6 +101,7 @@ def main() -> None:
     results["audio"] = audio_training_throughput("default" if args.size == "paper" else args.size, 2)
     results["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
     results["audio_autotune"] = autotune_epochs("default" if args.size == "paper" else args.size)
+    results["audio_evaluation"] = audio_evaluation("default" if args.size == "paper" else args.size)
     if not args.skip_notebooks:
         print("notebooks (quick) ...", flush=True)
         results["notebooks"] = notebook_times()

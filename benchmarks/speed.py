@@ -212,6 +212,52 @@ def autotune_epochs(size: str = "default", epochs: int = 4) -> dict:
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
+def audio_evaluation(size: str = "default") -> dict:
+    """What two levers notebook 07 uses save, each beside the path it replaced, one run: evaluating the paper's audio
+    row (seed 0, trained 2 epochs) on its train, val and test parts with ``model.predict`` on the rows (every song
+    through the tower in each row it is in) and as ``dplib.evaluation.evaluate`` does (the tower once per song, the
+    head on the rows), each on a fresh copy of the same weights, twice in the order A, B, B, A (the mean of each
+    path's two); and the clips' spectrograms encoded with nothing cached, then again (``encode_audio``: a clip is
+    computed once per process)."""
+    from dplib.datasets import audio
+    from dplib.evaluation import evaluate, scores_metrics
+    from dplib.experiments import build_model, prepare, training_settings
+    from dplib.training import train_model
+
+    cfg = get_config(size=size)
+    exp = prepare("audio", cfg, "pair")
+    songs, spectra = exp.data.songs, {}
+    audio._SPECTRA.clear()
+    audio._kept[0] = 0
+    for label in ("nothing cached", "again"):
+        started = time.perf_counter()
+        encoded = audio.encode_audio(exp.corpus.paths.audio, songs.track_ids, songs.data.shape[1])
+        spectra[label] = {"seconds": time.perf_counter() - started, "same": np.array_equal(encoded.data, songs.data)}
+    settings = {**training_settings(exp), "epochs": 2, "patience": None}
+    weights = train_model(exp.data, lambda: build_model(exp, "absdiff", 1, 1), settings, 0)[0].get_weights()
+    rows, scores, paths = {}, {}, ("model.predict on the rows", "tower once per song (dplib)")
+    for label in (*paths, *paths[::-1]):  # each path first once: neither gains from the other's warm-up
+        model = build_model(exp, "absdiff", 1, 1)
+        model.set_weights(weights)
+        started = time.perf_counter()
+        if label == paths[0]:
+            p = {part: model.predict(exp.data.dataset(part, 512, shuffle=False).map(lambda x, y: (x,)), verbose=0)[:, 1]
+                 for part in ("train", "val", "test")}
+            metrics = {part: scores_metrics(exp.data.pairs(part).label, p[part]) for part in p}
+        else:
+            metrics = {part: evaluate(model, exp.data, part, keep_scores=True) for part in ("train", "val", "test")}
+            p = {part: np.asarray(m.pop("p")) for part, m in metrics.items()}
+        seconds = time.perf_counter() - started + rows.get(label, {}).get("seconds", 0.0)
+        rows[label] = {"seconds": seconds / (1 + (label in scores)),  # the mean of its two runs
+                       **{f"{part}_{k}": m[k] for part, m in metrics.items() for k in ("accuracy", "roc_auc")}}
+        scores[label] = np.concatenate(list(p.values()))
+    before, now = rows.values()
+    return {"rows": rows, "spectra": spectra, "clips": len(songs), "rows_scored": len(scores[label]),
+            "same_metrics": all(before[k] == now[k] for k in before if k != "seconds"),
+            "max_abs_difference": float(np.abs(np.subtract(*scores.values())).max()),
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
 def table3_fft_epochs(cfg) -> dict:
     """Per number of convolutions: the saved Table 3 |FFT| rows at this size over ``cfg.seeds`` (both splits), how
     many, the training rows they went through (epochs run x training pairs) and the rows up to their best epochs."""
@@ -254,9 +300,9 @@ def notebook_times() -> dict:
 #: what section 3 trains again: one whole stage of Table 2 (every row, seed 0) and the paper's audio row
 RETRAIN = (("lyrics", "song", "", None), ("audio", "pair", "", [dict(conv_layers=1, combine="absdiff", fc=1)]))
 #: what two workers train, one after the other and then side by side: Table 2's 2-FC rows on the song split, and
-#: Table 3's concat rows on the song split (seed 0; about the same time each)
+#: Table 3's concat rows on the pair split (seed 0; about the same time each; the song split trains one |FFT| row)
 SIDE_BY_SIDE = ((("lyrics", "song", "", [dict(combine=c, fc=2) for c in ("concat", "diff", "all")]),),
-                (("audio", "song", "", [dict(conv_layers=k, combine="concat", fc=1) for k in (0, 1)]),))
+                (("audio", "pair", "", [dict(conv_layers=k, combine="concat", fc=1) for k in (0, 1)]),))
 
 
 def retrain_saved(stages=RETRAIN) -> list[dict]:

@@ -1,9 +1,10 @@
-"""The benchmark report's arithmetic: the floor that Table 3's saved audio rows set under `make reproduce`."""
+"""The benchmark report's arithmetic: the floor that Table 3's saved audio rows set under `make reproduce`, and the
+ratios of the levers notebook 07 uses."""
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from report import audio_floor  # noqa: E402
+from report import audio_floor, evaluation_lines  # noqa: E402
 
 
 def _tower(convs: int, pairs_per_second: float, gflop_per_step: float | None) -> dict:
@@ -25,7 +26,23 @@ def test_audio_floor_divides_the_saved_rows_by_each_towers_rate():
     assert "**11 min** (6 min had each stopped" in text
     # the first convolutions only: 60,000 rows x 0.1 GFLOP = 6,000 GFLOP at 100 GFLOP/s = 60 s = 1 min
     assert "6,000 GFLOP: 1 min at the matmul's rate" in text
-    assert "within reach" in text and "leave 29 min" in text
+    assert "this table alone leaves 19 of the 30 minutes" in text  # 1,800 - 660 s
+    slow = {**towers, "table3_fft_epochs": {"1": {"trainings": 4, "rows": 600_000, "rows_to_best": 300_000}}}
+    text = "\n".join(audio_floor(slow))  # 6,000 s of steps; 60,000 GFLOP at 100 GFLOP/s = 600 s
+    assert "**100 min**" in text and "out of reach" in text and "leave 20 min for everything else" in text
+
+
+def test_the_evaluation_lever_is_reported_as_the_ratio_of_the_two_paths_with_their_agreement():
+    row = {"train_accuracy": 0.75, "test_roc_auc": 0.6}
+    ev = {"date": "today", "rows_scored": 2400, "clips": 906, "max_abs_difference": 5e-6, "same_metrics": True,
+          "rows": {"model.predict on the rows": {"seconds": 3.0, **row},
+                   "tower once per song (dplib)": {"seconds": 1.2, **row}},
+          "spectra": {"nothing cached": {"seconds": 3.2, "same": True}, "again": {"seconds": 0.8, "same": True}}}
+    text = "\n".join(evaluation_lines(ev))
+    assert "(**2.50x**)" in text and "5.0e-06" in text and "every part the same" in text
+    assert "(**4x**; the same arrays: yes)" in text
+    assert "NOT the same" in "\n".join(evaluation_lines({**ev, "same_metrics": False}))
+    assert evaluation_lines(None) == []
 
 
 def test_audio_floor_is_left_out_without_a_rate_for_every_saved_tower():
