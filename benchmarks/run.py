@@ -36,6 +36,24 @@ from speed import (  # noqa: E402
     lyrics_throughput, machine, notebook_times)
 
 
+#: the results.json entries that carry their own date and machine (memory's are keyed by size, and dated apart)
+STAMPED = ("lyrics", "blocking", "audio", "audio_towers", "audio_autotune", "audio_evaluation", "notebooks")
+
+
+def sections(args) -> dict:
+    """Each section of RESULTS.md: what measures it, as the results.json entries it writes."""
+    audio_size = "default" if args.size == "paper" else args.size
+    return {
+        "lyrics": lambda: {"lyrics": lyrics_throughput(args.size, args.epochs)},
+        "audio": lambda: {"blocking": blocking_throughput(), "audio": audio_training_throughput(audio_size, 2),
+                          "audio_towers": audio_towers_throughput(audio_size), "audio_autotune": autotune_epochs(audio_size),
+                          "audio_evaluation": audio_evaluation(audio_size)},
+        "notebooks": lambda: {} if args.skip_notebooks else {"notebooks": notebook_times()},
+        "memory": lambda: memory_results(args.memory_sizes) if args.memory_sizes else {},
+        "preparation": lambda: {"preparation_profile": preparation_profile(args.size)},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", default="default", choices=["quick", "default", "paper"])
@@ -45,70 +63,24 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     parser.add_argument("--from-json", action="store_true",
                         help="rewrite RESULTS.md from the last run's results.json without measuring again")
-    parser.add_argument("--lyrics-only", action="store_true",
-                        help="only measure section 1 again (dated), keep the rest of results.json, rewrite RESULTS.md")
-    parser.add_argument("--audio-only", action="store_true",
-                        help="only measure section 2's training, evaluation and spectrograms again, rewrite RESULTS.md")
-    parser.add_argument("--notebooks-only", action="store_true",
-                        help="only measure section 3 again (dated), keep the rest of results.json, rewrite RESULTS.md")
-    parser.add_argument("--memory-only", action="store_true",
-                        help="only measure section 4 again (dated), keep the rest of results.json, rewrite RESULTS.md")
-    parser.add_argument("--profile-preparation", action="store_true",
-                        help="only measure where preparation memory goes, add it to results.json, rewrite RESULTS.md")
+    for name, what in (("lyrics", "section 1"), ("audio", "section 2"), ("notebooks", "section 3"),
+                       ("memory", "section 4")):
+        parser.add_argument(f"--{name}-only", dest="only", action="append_const", const=name,
+                            help=f"only measure {what} again (dated, with its machine), keep the rest of results.json")
+    parser.add_argument("--profile-preparation", dest="only", action="append_const", const="preparation",
+                        help="only measure where preparation memory goes, add it to results.json")
     args = parser.parse_args()
-    out = Path(args.out)
-    if args.lyrics_only:
-        saved = json.loads((out.parent / "results.json").read_text())
-        saved["lyrics"] = lyrics_throughput(args.size, args.epochs)
-        saved["lyrics"]["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
-        args.from_json = True
-    if args.audio_only:
-        saved = json.loads((out.parent / "results.json").read_text())
-        saved["audio"] = audio_training_throughput("default" if args.size == "paper" else args.size, 2)
-        saved["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
-        saved["audio_autotune"] = autotune_epochs("default" if args.size == "paper" else args.size)
-        saved["audio_evaluation"] = audio_evaluation("default" if args.size == "paper" else args.size)
-        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
-        args.from_json = True
-    if args.notebooks_only:
-        saved = json.loads((out.parent / "results.json").read_text())
-        saved["notebooks"] = notebook_times()
-        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
-        args.from_json = True
-    if args.memory_only:
-        saved = json.loads((out.parent / "results.json").read_text())
-        saved.update(memory_results(args.memory_sizes))
-        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
-        args.from_json = True
-    if args.profile_preparation:
-        saved = json.loads((out.parent / "results.json").read_text())
-        saved["preparation_profile"] = preparation_profile(args.size)
-        (out.parent / "results.json").write_text(json.dumps(saved, indent=1, default=str))
-        args.from_json = True
-    if args.from_json:
-        write_results(json.loads((out.parent / "results.json").read_text()), out)
-        print(out.read_text())
-        return
-    results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(), "size": args.size}
-    print("lyrics throughput ...", flush=True)
-    results["lyrics"] = lyrics_throughput(args.size, args.epochs)
-    print(json.dumps(results["lyrics"], indent=1), flush=True)
-    print("blocking ...", flush=True)
-    results["blocking"] = blocking_throughput()
-    print(results["blocking"], flush=True)
-    print("audio training ...", flush=True)
-    results["audio"] = audio_training_throughput("default" if args.size == "paper" else args.size, 2)
-    results["audio_towers"] = audio_towers_throughput("default" if args.size == "paper" else args.size)
-    results["audio_autotune"] = autotune_epochs("default" if args.size == "paper" else args.size)
-    results["audio_evaluation"] = audio_evaluation("default" if args.size == "paper" else args.size)
-    if not args.skip_notebooks:
-        print("notebooks (quick) ...", flush=True)
-        results["notebooks"] = notebook_times()
-    if args.memory_sizes:
-        results.update(memory_results(args.memory_sizes))
-    (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
-    write_results(results, out)
+    out, stamp = Path(args.out), {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
+    saved = json.loads((out.parent / "results.json").read_text()) if args.from_json or args.only else {}
+    if not args.from_json:
+        results = saved if args.only else {**stamp, "size": args.size}
+        for name, measure in sections(args).items():
+            if not args.only or name in args.only:
+                print(f"{name} ...", flush=True)
+                # a section measured apart from the others says when and where (RESULTS.md prints both)
+                results.update({key: {**value, **stamp} if key in STAMPED else value for key, value in measure().items()})
+        (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_results(json.loads((out.parent / "results.json").read_text()), out)
     print(out.read_text())
 
 

@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from report import audio_floor, evaluation_lines  # noqa: E402
+from report import audio_floor, evaluation_lines, notebooks_section  # noqa: E402
 
 
 def _tower(convs: int, pairs_per_second: float, gflop_per_step: float | None) -> dict:
@@ -50,3 +50,14 @@ def test_audio_floor_is_left_out_without_a_rate_for_every_saved_tower():
               "table3_fft_epochs": {"2": {"trainings": 1, "rows": 10, "rows_to_best": 5}}}
     assert audio_floor(towers) == []
     assert audio_floor({**towers, "table3_fft_epochs": {}}) == []
+
+
+def test_the_thirty_minute_verdict_reads_the_last_reproduce_clock_not_the_summed_training():
+    stage = {"notebook": "05", "stage": "pair split", "trainings": 24, "seconds": 2400.0, "first_seed_seconds": 800.0,
+             "machines": ["m"]}  # 40 min of recorded training, more than 30: the sum is not the wall clock
+    nb = {"quick_seconds": 120.0, "quick_ok": True, "reproduce_stages": [stage],
+          "reproduce_run": {"wall_seconds": 1682, "jobs": 2, "cpus": 2, "matmul_gflops": 334}}
+    text = "\n".join(notebooks_section({"date": "d", "machine": "m", "notebooks": nb}))
+    assert "**1,682 s** wall (28.0 min)" in text and "within 30 min: met" in text
+    nb["reproduce_run"]["wall_seconds"] = 1890
+    assert "not met, by 1.05x" in "\n".join(notebooks_section({"date": "d", "machine": "m", "notebooks": nb}))

@@ -21,9 +21,9 @@ def prefetched(ds: tf.data.Dataset) -> tf.data.Dataset:
     """The last step of every pipeline here: prefetch, with tf.data's autotuner off.
 
     With the autotuner on, dropping an epoch's iterator (``fit`` does it at each epoch's end) sometimes waited
-    for the autotuner's next wake-up, and those wake-ups double in spacing (10 ms, 20 ms, ...): a 12 s epoch of
-    the paper's audio tower then ended at 20.5 s with a core idle. ``make bench`` (section 2) trains that row
-    both ways. Off, ``AUTOTUNE`` parallelism means one call per core and the prefetch buffer still grows when
+    for the autotuner's next wake-up, and those wake-ups double in spacing (10 ms, 20 ms, ...), with a core idle
+    meanwhile. ``make bench`` (section 2) trains the paper's audio row both ways (how much it saves depends on
+    the machine). Off, ``AUTOTUNE`` parallelism means one call per core and the prefetch buffer still grows when
     it runs dry; the batches and their order are the same.
     """
     options = tf.data.Options()
