@@ -18,10 +18,14 @@ def header(results: dict) -> list[str]:
             f"Machine: {results['machine']}.", ""]
 
 
-def elsewhere(section: dict | None, results: dict) -> str:
-    """", on MACHINE" for a section measured apart from the run in the header, on another machine ("" otherwise)."""
-    machine = (section or {}).get("machine")
-    return f", on {machine} (not the machine above)" if machine and machine != results["machine"] else ""
+def elsewhere(section: dict | None, results: dict, machine: str | None = None) -> str:
+    """", on MACHINE" for a section measured on another machine than the header's run; ", machine not recorded" for
+    one measured on another day that did not record where; "" otherwise."""
+    section = section or {}
+    machine = machine or section.get("machine")
+    if machine:
+        return f", on {machine} (not the machine above)" if machine != results["machine"] else ""
+    return ", machine not recorded" if section.get("date", results["date"])[:10] != results["date"][:10] else ""
 
 
 def lyrics_section(results: dict) -> list[str]:
@@ -209,7 +213,9 @@ def memory_section(results: dict) -> list[str]:
     if not mem:
         return []
     lines = ["", "## 4. Peak memory (RSS), lyrics preparation and one training epoch, one fresh process per size", "",
-             f"Measured {results.get('memory_date', results['date'])}.", "",
+             f"Measured {results.get('memory_date', results['date'])}"
+             f"{elsewhere({'date': results.get('memory_date', results['date'])}, results, results.get('memory_machine'))}.",
+             "",
              "In memory (`dplib.datasets.prepare`, what the notebooks use): peak RSS (VmHWM) after importing "
              "dplib and TensorFlow, after loading the corpus and preparing the pairs, and after one training "
              "epoch (cumulative peaks).", "",

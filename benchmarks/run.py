@@ -40,6 +40,10 @@ from speed import (  # noqa: E402
 STAMPED = ("lyrics", "blocking", "audio", "audio_towers", "audio_autotune", "audio_evaluation", "notebooks")
 
 
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def sections(args) -> dict:
     """Each section of RESULTS.md: what measures it, as the results.json entries it writes."""
     audio_size = "default" if args.size == "paper" else args.size
@@ -70,15 +74,18 @@ def main() -> None:
     parser.add_argument("--profile-preparation", dest="only", action="append_const", const="preparation",
                         help="only measure where preparation memory goes, add it to results.json")
     args = parser.parse_args()
-    out, stamp = Path(args.out), {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine()}
-    saved = json.loads((out.parent / "results.json").read_text()) if args.from_json or args.only else {}
+    out = Path(args.out)
     if not args.from_json:
-        results = saved if args.only else {**stamp, "size": args.size}
+        here = machine()
+        results = json.loads((out.parent / "results.json").read_text()) if args.only else \
+            {"date": now(), "machine": here, "size": args.size}
         for name, measure in sections(args).items():
-            if not args.only or name in args.only:
+            if (name in args.only) if args.only else name != "preparation":  # a full run profiles within memory
                 print(f"{name} ...", flush=True)
-                # a section measured apart from the others says when and where (RESULTS.md prints both)
-                results.update({key: {**value, **stamp} if key in STAMPED else value for key, value in measure().items()})
+                # each section says when it finished and where it ran (RESULTS.md prints both when they differ)
+                results.update({key: {"date": now(), **value, "machine": here} if key in STAMPED else value
+                                for key, value in measure().items()})
+                results["memory_machine"] = here if name == "memory" else results.get("memory_machine")
         (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
     write_results(json.loads((out.parent / "results.json").read_text()), out)
     print(out.read_text())

@@ -131,16 +131,19 @@ def cmd_evaluate(args, out: Path) -> None:
 def cmd_playlist(args) -> None:
     from .config import get_config
     from .datasets.corpus import load_corpus
+    from .datasets.report import SkipReport
     from .experiments import data_folder
     from .playlists import playlist
     from .runs import load_run
 
     run = load_run(args.model)  # before the data: a wrong --model costs no data generation
     cfg = get_config()
-    corpus = load_corpus(args.data or data_folder(cfg), strict=args.strict)
-    print("\n".join(playlist(run, corpus, args.track, args.k, args.pair_score, cfg.max_len)))
-    if corpus.report.total:  # songs left out of the ranking (or unreadable records) are said, never dropped silently
-        print(f"{cfg.display(corpus.paths.root)}: {corpus.report.summary()}", file=sys.stderr)
+    # --strict holds for the songs the ranking reads: an audio playlist is not stopped by a missing lyric
+    corpus = load_corpus(args.data or data_folder(cfg), strict=args.strict and run.kind == "lyrics")
+    skipped = corpus.report if run.kind == "lyrics" else SkipReport(args.strict)
+    print("\n".join(playlist(run, corpus, args.track, args.k, args.pair_score, cfg.max_len, skipped)))
+    if skipped.total:  # songs left out of the ranking are said, never dropped silently
+        print(f"{cfg.display(corpus.paths.root)}: {skipped.summary()}", file=sys.stderr)
 
 
 def cmd_reproduce(args) -> int:

@@ -62,7 +62,7 @@ class Config:
     patience: int = 3
     seeds: tuple[int, ...] = (0, 1, 2)  # notebook 06 trains every configuration once per seed (the synthetic tables: seed)
     # the real lyrics set (notebook 06): about 1,500 training pairs per class, so smaller batches and more epochs
-    real_epochs: int = 10  # at most: patience ends most runs earlier
+    real_epochs: int = 10  # a time budget that many runs reach; each keeps the best of the epochs it ran
     real_batch_size: int = 64
     real_patience: int = 4  # the answer notebook 06 exists for gets the longer wait
     real_pairs_per_class: tuple = (None, None, None)  # caps for train, val, test (None: all a balanced split allows)

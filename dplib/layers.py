@@ -122,8 +122,8 @@ class TapConv1D(keras.layers.Conv1D):
     Same weights, same function (to float rounding) as ``keras.layers.Conv1D``; only the arithmetic's layout
     differs: ``x @ W`` for all ``k`` taps at once, a (steps x channels) by (channels x k*filters) product, then
     each tap's output shifted into place and summed. The paper's audio tower convolves 5,513 input channels over
-    16 blocks, where the audio tables spend their time (notebook 07); some CPUs' convolution kernels run that shape
-    well below the speed of a matrix product, others not (``make bench``, section 2, times both).
+    16 blocks, where the audio tables spend their time (notebook 07); how much the layout saves depends on the CPU's
+    own convolution kernels for that shape (``make bench``, section 2, times both).
     """
 
     def __init__(self, filters, kernel_size, **kwargs):

@@ -148,21 +148,23 @@ def describe(track_id: str, tracks: Mapping) -> str:
     return f"{track_id}  {info.artist} - {info.title}" if info else track_id
 
 
-def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = False, max_len: int = 120) -> list[str]:
+def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = False, max_len: int = 120,
+             report=None) -> list[str]:
     """``dplib playlist``: the ``k`` songs of ``corpus`` nearest to ``query_track`` by the saved run's tower
     (cosine of the tower states), or by its own p(similar) with ``pair_score``; one line per song, the query first.
-    A song that cannot be encoded is counted in ``corpus.report`` (an error there when the corpus is strict)."""
+    A song that cannot be encoded is counted in ``report`` (default ``corpus.report``; strict: an error)."""
     from .datasets.lyrics import encode_lyrics
     from .datasets.prepare import encode_clips
     from .datasets.report import DataError
 
+    report = report if report is not None else corpus.report  # (an empty report is falsy: no `or`)
     if run.kind == "lyrics":
-        songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len), corpus.report)
+        songs = encode_lyrics(corpus.lyrics, run.vocab, run.max_len(max_len), report)
     else:
         if corpus.paths.audio is None:
             raise DataError("an audio model needs an audio/ folder of clips (or MSD .h5 track files) in the data folder",
                             corpus.paths.root)
-        songs = encode_clips(corpus, corpus.audio_ids, None, corpus.report, bands_of(tower_of(run.model)))
+        songs = encode_clips(corpus, corpus.audio_ids, None, report, bands_of(tower_of(run.model)))
     if query_track not in songs.row:
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
     embeddings = embed_songs(tower_of(run.model), songs)

@@ -61,3 +61,14 @@ def test_the_thirty_minute_verdict_reads_the_last_reproduce_clock_not_the_summed
     assert "**1,682 s** wall (28.0 min)" in text and "within 30 min: met" in text
     nb["reproduce_run"]["wall_seconds"] = 1890
     assert "not met, by 1.05x" in "\n".join(notebooks_section({"date": "d", "machine": "m", "notebooks": nb}))
+
+
+def test_a_section_measured_apart_says_where_or_that_nobody_recorded_it():
+    from report import elsewhere
+
+    results = {"date": "2026-11-25 10:17 UTC", "machine": "AMD"}
+    assert elsewhere({"date": "2026-12-03 12:26 UTC", "machine": "Intel"}, results) == \
+        ", on Intel (not the machine above)"
+    assert elsewhere({"date": "2026-12-03 12:26 UTC", "machine": "AMD"}, results) == ""
+    assert elsewhere({"date": "2026-12-02 15:58 UTC"}, results) == ", machine not recorded"
+    assert elsewhere({"date": "2026-11-25 11:00 UTC"}, results) == ""  # the header's own run

@@ -174,8 +174,8 @@ def test_audio_evaluation_runs_the_tower_once_per_song_and_scores_what_the_model
         # would move it by tenths
         np.testing.assert_allclose(scored["p"], predicted, atol=1e-4)
         assert scored["n_rows"] == len(test) == len(predicted)
-        if combine == "absdiff":  # both orders of a pair read the same two embeddings: exactly symmetric
-            assert scored["symmetry_gap"] == 0.0
+        if combine == "absdiff":  # both orders of a pair read the same two embeddings: |x - y| = |y - x| exactly,
+            assert scored["symmetry_gap"] < 1e-7  # then the same head (its kernels may round rows by position)
 
 
 def test_late_fusion_scores_the_mean_of_the_two_models_probabilities_on_the_joint_rows(synth_quick, monkeypatch,

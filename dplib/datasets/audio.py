@@ -238,7 +238,7 @@ def clip_length_blocks(audio_dir: str | Path, track_ids: Iterable[str], tries: i
     return max(found) if found else None
 
 
-#: spectrograms this process has computed: (clip, its size and time, settings) -> (blocks, conversion notes)
+#: spectrograms this process has computed: (clip, its inode, size and times, settings) -> (blocks, conversion notes)
 _SPECTRA: dict[tuple, tuple[np.ndarray, dict]] = {}
 SPECTRA_BYTES = 512 << 20  # at most this much is kept; later clips are computed each time
 _kept = [0]  # bytes in _SPECTRA
@@ -249,7 +249,8 @@ def clip_spectrogram(path: Path, log: bool, normalize: bool, bands: str | None, 
     07 encodes the same clips for every seed and split); its conversion notes go to ``report`` on every call."""
     try:
         stat = path.stat()
-        key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, log, normalize, bands)
+        key = (str(path.resolve()), stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns,
+               log, normalize, bands)
     except OSError:
         key = None  # read_audio says what is wrong with it
     if key not in _SPECTRA:
