@@ -31,15 +31,16 @@ def bands_of(audio_tower) -> str | None:
     return next((name for name, (_, n) in BANDS.items() if n == width), None)
 
 
-def embed_songs(tower, songs: EncodedSongs, batch_size: int = 512) -> np.ndarray:
-    """Tower outputs for every song, in ``songs`` order; lyrics batches are trimmed to their longest song.
-    Taught in notebook 04 (also 09).
+def embed_songs(tower, songs: EncodedSongs, batch_size: int = 512, rows: np.ndarray | None = None) -> np.ndarray:
+    """Tower outputs for every song in ``songs`` order (or for the songs at ``rows``, in that order), a batch at a
+    time; lyrics batches are trimmed to their longest song. Taught in notebook 04 (also 09).
     """
+    rows = np.arange(len(songs)) if rows is None else np.asarray(rows)
     out = []
-    for start in range(0, len(songs), batch_size):
-        x = songs.data[start : start + batch_size]
+    for start in range(0, len(rows), batch_size):
+        x = songs.data[rows[start : start + batch_size]]
         if x.ndim == 2:
-            x = x[:, : max(int(songs.lengths[start : start + batch_size].max()), 1)]
+            x = x[:, : max(int(songs.lengths[rows[start : start + batch_size]].max()), 1)]
         out.append(np.asarray(tower(x, training=False)))
     return np.concatenate(out) if out else np.zeros((0, tower.output.shape[-1]), dtype="float32")
 
