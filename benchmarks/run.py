@@ -85,7 +85,8 @@ def main() -> None:
                 # each section says when it finished and where it ran (RESULTS.md prints both when they differ)
                 results.update({key: {"date": now(), **value, "machine": here} if key in STAMPED else value
                                 for key, value in measure().items()})
-                results["memory_machine"] = here if name == "memory" else results.get("memory_machine")
+                if name == "memory":  # memory's entries are keyed by size: its machine is kept beside them
+                    results["memory_machine"] = here
         (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
     write_results(json.loads((out.parent / "results.json").read_text()), out)
     print(out.read_text())

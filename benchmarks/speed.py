@@ -220,15 +220,14 @@ def audio_evaluation(size: str = "default") -> dict:
     path's two); and the clips' spectrograms encoded with nothing cached, then again (``encode_audio``: a clip is
     computed once per process)."""
     from dplib.datasets import audio
-    from dplib.evaluation import evaluate, scores_metrics
+    from dplib.evaluation import evaluate, predict_pairs, scores_metrics
     from dplib.experiments import build_model, prepare, training_settings
     from dplib.training import train_model
 
     cfg = get_config(size=size)
     exp = prepare("audio", cfg, "pair")
     songs, spectra = exp.data.songs, {}
-    audio._SPECTRA.clear()
-    audio._kept[0] = 0
+    audio.forget_spectra()
     for label in ("nothing cached", "again"):
         started = time.perf_counter()
         encoded = audio.encode_audio(exp.corpus.paths.audio, songs.track_ids, songs.data.shape[1])
@@ -241,8 +240,7 @@ def audio_evaluation(size: str = "default") -> dict:
         model.set_weights(weights)
         started = time.perf_counter()
         if label == paths[0]:
-            p = {part: model.predict(exp.data.dataset(part, 512, shuffle=False).map(lambda x, y: (x,)), verbose=0)[:, 1]
-                 for part in ("train", "val", "test")}
+            p = {part: predict_pairs(model, exp.data.pairs(part), songs) for part in ("train", "val", "test")}
             metrics = {part: scores_metrics(exp.data.pairs(part).label, p[part]) for part in p}
         else:
             metrics = {part: evaluate(model, exp.data, part, keep_scores=True) for part in ("train", "val", "test")}

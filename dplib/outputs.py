@@ -138,9 +138,10 @@ def sigterm_as_interrupt(every: float = 1.0) -> Callable[[], None]:
     the function to call when the command has ended: it puts the previous handler back.
 
     C code may swallow an exception that a signal handler raises: numpy's coercion of a Python list did during
-    ``data synth`` (now and then, when the signal landed there), and the command went on. So after the first SIGTERM the signal is sent again every
-    ``every`` seconds until the command ends; a repeat that finds the main thread already handling an interrupt
-    (inside an ``except`` or ``finally`` on the way out) is ignored, so the clean-up is never cut short."""
+    ``data synth`` (now and then, when the signal landed there), and the command went on. So after the first
+    SIGTERM the signal is sent again every ``every`` seconds until the command ends; a repeat that finds the main
+    thread already handling an interrupt (inside an ``except`` or ``finally`` on the way out) is ignored, so the
+    clean-up is never cut short."""
     import signal
 
     ended, insisting = threading.Event(), []

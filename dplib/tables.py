@@ -366,7 +366,6 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
     return " ".join(parts)
 
 
-
 def one_sided(p) -> bool:
     """Whether every saved test score ``p`` falls on one side of the 0.5 cut (False when none were saved)."""
     return p is not None and len(p) > 0 and (min(p) >= 0.5 or max(p) < 0.5)

@@ -244,6 +244,12 @@ SPECTRA_BYTES = 512 << 20  # at most this much is kept; later clips are computed
 _kept = [0]  # bytes in _SPECTRA
 
 
+def forget_spectra() -> None:
+    """Empty the spectrograms this process has kept (``make bench`` times an encoding with nothing cached)."""
+    _SPECTRA.clear()
+    _kept[0] = 0
+
+
 def clip_spectrogram(path: Path, log: bool, normalize: bool, bands: str | None, report: SkipReport) -> np.ndarray:
     """:func:`block_spectrogram` of one clip file, computed once per process while the file is unchanged (notebook
     07 encodes the same clips for every seed and split); its conversion notes go to ``report`` on every call."""
