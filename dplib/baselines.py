@@ -10,18 +10,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 
-def roc_auc(labels, scores) -> float:
-    """Area under the ROC curve of ``scores`` for binary ``labels``; NaN when one class is missing (no curve).
-    Taught in notebook 03.
-    """
-    from sklearn.metrics import roc_auc_score
-
-    labels = np.asarray(labels)
-    if len(labels) == 0 or labels.min() == labels.max():
-        return float("nan")
-    return float(roc_auc_score(labels, scores))
-
-
 def _cosine_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     nx = np.linalg.norm(x, axis=1)
     ny = np.linalg.norm(y, axis=1)

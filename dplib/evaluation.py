@@ -10,10 +10,21 @@ import warnings
 
 import numpy as np
 
-from .baselines import roc_auc
 from .datasets.lyrics import EncodedSongs
 from .datasets.pairs import Pairs
 from .datasets.prepare import PairData, Prepared
+
+
+def roc_auc(labels, scores) -> float:
+    """Area under the ROC curve of ``scores`` for binary ``labels``; NaN when one class is missing (no curve).
+    Taught in notebook 03 (the baselines score their rows with it too).
+    """
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels)
+    if len(labels) == 0 or labels.min() == labels.max():
+        return float("nan")
+    return float(roc_auc_score(labels, scores))
 
 
 def _inputs(x, y):
@@ -128,7 +139,7 @@ def _resample(rng: np.random.Generator, n: int, flipped: bool) -> np.ndarray:
 
 def roc_auc_rows(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """ROC AUC of every row at once, from ranks (the Mann-Whitney U statistic, ties at their mean rank): what
-    :func:`dplib.baselines.roc_auc` gives row by row, without its per-call cost. NaN where a row has one class."""
+    :func:`roc_auc` gives row by row, without its per-call cost. NaN where a row has one class."""
     from scipy.stats import rankdata
 
     positive = labels == 1

@@ -1,39 +1,81 @@
-"""Trace the path of one pair through ``dplib``, as notebook 03 calls it: ``prepare("lyrics", cfg)`` then
-``run_config(exp, "all", 2)``, in a fresh process (a function cached by an earlier call would not show).
+"""Trace the path of one pair from the Last.fm files to a test metric, in a fresh process (a function cached by an
+earlier call would not show), the two ways the notebooks take it:
 
-``python tests/pair_path.py DATA_FOLDER RESULTS_FOLDER`` (one epoch of training) prints one JSON list: every
-``dplib`` function entered, as ``[file, name]`` in the order of its first call (comprehensions and lambdas left
-out). Read by test_layout.py.
+- ``notebook``: notebook 03's own cells, run as they are: ``prepare`` reads and splits the data, then the model written
+  in Keras in the notebook, its ``rows`` pipeline, ``model.fit`` and ``model.evaluate`` on the test part;
+- ``library``: the library's path, ``prepare("lyrics", cfg)`` then ``run_config(exp, "all", 2)``, which trains and
+  records every table's models (one epoch here: the same path).
+
+``python tests/pair_path.py notebook|library DATA_FOLDER RESULTS_FOLDER`` prints one JSON list: every function (and method) of
+``dplib`` and of the notebook called, as ``[file, qualified name]`` in the order of its first call (comprehensions, lambdas and
+class bodies left out; Keras and TensorFlow are not counted, as PyTorch is not in nanoGPT's). Read by test_layout.py.
 """
+import inspect
 import json
 import os
 import sys
 from pathlib import Path
 
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_siamese_lstm.ipynb"
+NOTEBOOK_FILE = "notebooks/" + NOTEBOOK.name
+# the cells of notebook 03 that carry the pair, found by what they do (the setup cell runs first, untraced)
+PAIR_CELLS = ('prepare("lyrics"', "def siamese_lyrics_model(", "model.fit(rows(", 'model.evaluate(rows("test")')
 
-def main(data: str, results: str) -> None:
-    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-    from dplib.config import get_config
-    from dplib.experiments import prepare, run_config
-    from dplib.runtime import quiet_tensorflow
 
-    quiet_tensorflow()
-    cfg = get_config(size="quick", user_data_folder=Path(data), results_root=Path(results))
+def notebook_cells() -> list[str]:
+    """The setup cell, then notebook 03's cells that carry the pair, in the notebook's order."""
+    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK.read_text())["cells"] if c["cell_type"] == "code"]
+    setup = [c for c in cells if "setup()" in c]
+    path = [c for c in cells if any(mark in c for mark in PAIR_CELLS)]
+    found = [mark for mark in PAIR_CELLS if any(mark in c for c in path)]
+    if len(setup) != 1 or found != list(PAIR_CELLS):
+        sys.exit(f"{NOTEBOOK_FILE}: expected one setup cell and cells with {PAIR_CELLS}; found {found}")
+    return setup + path
+
+
+def tracer(entered: dict):
     package = str(Path(__import__("dplib").__file__).parent) + os.sep
-    entered: dict[tuple[str, str], None] = {}
 
     def profile(frame, event, _):
         code = frame.f_code
-        if event == "call" and code.co_filename.startswith(package) and not code.co_name.startswith("<"):
-            entered.setdefault((code.co_filename[len(package):].replace(os.sep, "/"), code.co_name))
+        if event != "call" or code.co_name.startswith("<") or not code.co_flags & inspect.CO_OPTIMIZED:
+            return  # a comprehension, a lambda, or a class body run by an import: not a call
+        if code.co_filename.startswith(package):
+            entered.setdefault((code.co_filename[len(package):].replace(os.sep, "/"), code.co_qualname))
+        elif code.co_filename == NOTEBOOK_FILE:
+            entered.setdefault((NOTEBOOK_FILE, code.co_qualname))
 
-    sys.setprofile(profile)
-    try:
-        run_config(prepare("lyrics", cfg), combine="all", fc=2, epochs=1, rerun=True)  # one epoch: the same path
-    finally:
-        sys.setprofile(None)
+    return profile
+
+
+def main(path: str, data: str, results: str) -> None:
+    os.environ.update(TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", DPLIB_QUICK="1", DPLIB_DATA_FOLDER=data,
+                      DPLIB_RESULTS=results)
+    entered: dict[tuple[str, str], None] = {}
+    if path == "notebook":
+        setup, *cells = notebook_cells()
+        namespace: dict = {}
+        exec(compile(setup, NOTEBOOK_FILE, "exec"), namespace)
+        sys.setprofile(tracer(entered))
+        try:
+            for cell in cells:
+                exec(compile(cell, NOTEBOOK_FILE, "exec"), namespace)
+        finally:
+            sys.setprofile(None)
+    else:
+        from dplib.config import get_config
+        from dplib.experiments import prepare, run_config
+        from dplib.runtime import quiet_tensorflow
+
+        quiet_tensorflow()
+        cfg = get_config(size="quick", user_data_folder=Path(data), results_root=Path(results))
+        sys.setprofile(tracer(entered))
+        try:
+            run_config(prepare("lyrics", cfg), combine="all", fc=2, epochs=1, rerun=True)
+        finally:
+            sys.setprofile(None)
     print(json.dumps([list(key) for key in entered]))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    main(*sys.argv[1:4])

@@ -180,7 +180,7 @@ def test_audio_evaluation_runs_the_tower_once_per_song_and_scores_what_the_model
 
 def test_late_fusion_scores_the_mean_of_the_two_models_probabilities_on_the_joint_rows(synth_quick, monkeypatch,
                                                                                       tmp_path):
-    from dplib.baselines import roc_auc
+    from dplib.evaluation import roc_auc
     from dplib.datasets.corpus import load_corpus
     from dplib.evaluation import predict_pairs
     from dplib.joint import FUSED, LATE_FUSION, _builder, joint_views, late_fusion

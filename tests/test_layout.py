@@ -1,27 +1,32 @@
-"""The README's map of the code stays true: the path of one pair, and how many functions and files it enters."""
+"""The README's map of the code stays true: the path of one pair, the notebook's way and the library's, and how
+many functions and files each enters."""
 import json
 import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO
 
 
-def test_the_readme_map_is_the_path_a_pair_takes(synth_quick, tmp_path):
-    done = subprocess.run([sys.executable, str(REPO / "tests" / "pair_path.py"), str(synth_quick), str(tmp_path)],
+@pytest.mark.parametrize("path", ["notebook", "library"])
+def test_the_readme_map_is_the_path_a_pair_takes(path, synth_quick, tmp_path):
+    done = subprocess.run([sys.executable, str(REPO / "tests" / "pair_path.py"), path, str(synth_quick), str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     entered = [tuple(call) for call in json.loads(done.stdout.strip().splitlines()[-1])]
     readme = (REPO / "README.md").read_text()
-    table = readme.split("<!-- pair-path:start -->", 1)[1].split("<!-- pair-path:end -->", 1)[0]
-    steps = re.findall(r"^\| (\d+) \| `(\w+)` \| `([\w/]+\.py)` \|", table, flags=re.M)
+    name = "open-path" if path == "notebook" else "library-path"
+    table = readme.split(f"<!-- {name}:start -->", 1)[1].split(f"<!-- {name}:end -->", 1)[0]
+    steps = re.findall(r"^\| (\d+) \| `([\w.]+)` \| `([\w/]+\.(?:py|ipynb))` \|", table, flags=re.M)
     assert [int(n) for n, _, _ in steps] == list(range(1, len(steps) + 1)) and len(steps) >= 15
-    listed = [(file, name) for _, name, file in steps]
+    listed = [(file, function) for _, function, file in steps]
     missing = [step for step in listed if step not in entered]
-    assert not missing, f"the README lists functions the path does not enter: {missing}"
+    assert not missing, f"the README lists functions the {path} path does not enter: {missing}"
     order = [entered.index(step) for step in listed]
-    assert order == sorted(order), "the README lists the path's functions out of the order they are first called"
-    files = {file for file, _ in entered}
-    count = re.search(r"<!-- pair-path-count -->(.*?)<!-- /pair-path-count -->", readme).group(1)
-    assert count == f"{len(entered)} functions in {len(files)} files", (
-        f"the README's count is {count!r}; the path now enters {len(entered)} functions in {len(files)} files")
+    assert order == sorted(order), f"the README lists the {path} path's functions out of the order they are first called"
+    count = re.search(rf"<!-- {name}-count -->(.*?)<!-- /{name}-count -->", readme).group(1)
+    measured = (f"{len(listed)} steps in {len({file for file, _ in listed})} files; with every helper they call, "
+                f"{len(entered)} functions in {len({file for file, _ in entered})} files")
+    assert count == measured, f"the README's count of the {path} path is {count!r}; measured: {measured!r}"

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..baselines import roc_auc, spectral_cosine, tfidf_cosine
+from ..baselines import spectral_cosine, tfidf_cosine
+from ..evaluation import roc_auc
 from .audio import block_spectrogram, read_audio
 from .lastfm import load_lastfm_sqlite
 from .lyrics import load_lyrics_texts
