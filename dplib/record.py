@@ -48,8 +48,15 @@ def same_making(saved: dict, data_key: str, now: dict, protocol: int) -> bool:
         return False
     if was.get("epochs") == now["epochs"]:
         return True
-    stopped = saved["epochs_run"] - saved["best_epoch"] >= now["patience"]
-    return stopped and saved["epochs_run"] <= now["epochs"]
+    return not cut_by_cap(saved) and saved["epochs_run"] <= now["epochs"]
+
+
+def cut_by_cap(run: dict) -> bool:
+    """Whether a record's training reached its epoch cap before ``patience`` epochs without gain confirmed its best
+    epoch (it kept the best epoch it ran, and more epochs might have found a better one); ``False`` for a run that
+    early stopping ended. Notebooks 05, 06 and 08 count these runs."""
+    patience = run["settings"]["patience"]
+    return patience is None or run["epochs_run"] - run["best_epoch"] < patience
 
 
 def recall(path: Path, data_key: str, settings: dict, protocol: int, model: bool = False,

@@ -266,7 +266,7 @@ def test_the_run_recorder_keeps_one_schema_and_reuses_only_whole_records_made_th
     """dplib.record: a record without the common keys is refused before anything is written; a truncated JSON, a
     missing array file or other settings are not reused; a record that stopped on patience is reused under a larger
     epoch cap, one that ran to its cap is not."""
-    from dplib.record import KEYS, recall, record
+    from dplib.record import KEYS, cut_by_cap, recall, record
 
     settings = {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "patience": 3}
     result = {key: 0 for key in KEYS} | {"data_key": "pairs-1", "protocol": 3, "settings": settings,
@@ -285,6 +285,10 @@ def test_the_run_recorder_keeps_one_schema_and_reuses_only_whole_records_made_th
     ran_out = tmp_path / "ran_out.json"
     record(ran_out, {**result, "best_epoch": 9, "epochs_run": 10})
     assert recall(ran_out, "pairs-1", settings, 3) and recall(ran_out, "pairs-1", {**settings, "epochs": 30}, 3) is None
+    assert not cut_by_cap(result) and cut_by_cap(recall(ran_out, "pairs-1", settings, 3))  # what notebooks 05-08 count
+    unpatient = {**result, "settings": {**settings, "patience": None}, "epochs_run": 10}
+    record(ran_out, unpatient)  # no early stopping: every run ends at its cap, unconfirmed, and is not reused under another
+    assert cut_by_cap(unpatient) and recall(ran_out, "pairs-1", {**settings, "patience": None, "epochs": 30}, 3) is None
     path.with_suffix(".npz").unlink()
     assert recall(path, "pairs-1", settings, 3, arrays=("embeddings",)) is None
     path.write_text(json.dumps(result)[:40])  # cut short
