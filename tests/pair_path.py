@@ -7,7 +7,8 @@ earlier call would not show), the two ways the notebooks take it:
   records every table's models (one epoch here: the same path).
 
 ``python tests/pair_path.py notebook|library DATA_FOLDER RESULTS_FOLDER`` prints one JSON list: every function (and method) of
-``dplib`` and of the notebook called, as ``[file, qualified name]`` in the order of its first call (comprehensions, lambdas and
+``dplib`` and of the notebook called, as ``[file, qualified name, [the functions of ours it was first called inside,
+innermost first]]`` in the order of its first call (comprehensions, lambdas and
 class bodies left out; Keras and TensorFlow are not counted, as PyTorch is not in nanoGPT's). Read by test_layout.py.
 """
 import inspect
@@ -34,16 +35,27 @@ def notebook_cells() -> list[str]:
 
 
 def tracer(entered: dict):
+    """A profile function that keeps, for every function of ``dplib`` or the notebook at its first call, the
+    functions of ours it was called inside (innermost first)."""
     package = str(Path(__import__("dplib").__file__).parent) + os.sep
 
-    def profile(frame, event, _):
-        code = frame.f_code
-        if event != "call" or code.co_name.startswith("<") or not code.co_flags & inspect.CO_OPTIMIZED:
-            return  # a comprehension, a lambda, or a class body run by an import: not a call
+    def ours(code) -> tuple[str, str] | None:
+        if code.co_name.startswith("<") or not code.co_flags & inspect.CO_OPTIMIZED:
+            return None  # a module, a comprehension, a lambda, or a class body run by an import: not a call
         if code.co_filename.startswith(package):
-            entered.setdefault((code.co_filename[len(package):].replace(os.sep, "/"), code.co_qualname))
-        elif code.co_filename == NOTEBOOK_FILE:
-            entered.setdefault((NOTEBOOK_FILE, code.co_qualname))
+            return "dplib/" + code.co_filename[len(package):].replace(os.sep, "/"), code.co_qualname
+        return (NOTEBOOK_FILE, code.co_qualname) if code.co_filename == NOTEBOOK_FILE else None
+
+    def profile(frame, event, _):
+        key = ours(frame.f_code) if event == "call" else None
+        if key is None or key in entered:
+            return
+        inside, caller = [], frame.f_back
+        while caller is not None:
+            if (outer := ours(caller.f_code)) is not None:
+                inside.append(outer)
+            caller = caller.f_back
+        entered[key] = inside
 
     return profile
 
@@ -51,7 +63,7 @@ def tracer(entered: dict):
 def main(path: str, data: str, results: str) -> None:
     os.environ.update(TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", DPLIB_QUICK="1", DPLIB_DATA_FOLDER=data,
                       DPLIB_RESULTS=results)
-    entered: dict[tuple[str, str], None] = {}
+    entered: dict[tuple[str, str], list] = {}
     if path == "notebook":
         setup, *cells = notebook_cells()
         namespace: dict = {}
@@ -74,7 +86,7 @@ def main(path: str, data: str, results: str) -> None:
             run_config(prepare("lyrics", cfg), combine="all", fc=2, epochs=1, rerun=True)
         finally:
             sys.setprofile(None)
-    print(json.dumps([list(key) for key in entered]))
+    print(json.dumps([[*key, inside] for key, inside in entered.items()]))
 
 
 if __name__ == "__main__":

@@ -296,7 +296,7 @@ def test_the_run_recorder_keeps_one_schema_and_reuses_only_whole_records_made_th
 
 
 def test_a_rerun_that_measures_what_the_record_holds_keeps_the_record(tmp_path, synth_quick):
-    """Notebook 03 retrains Table 2's row (rerun=True) to show its curves; rewriting the record changed only its
+    """Notebook 03 retrains Table 2's row (keep_model=True) to show its curves; rewriting the record changed only its
     clock, so the README's training time (summed later) and notebook 05's (summed earlier) disagreed. A rerun that
     measures the same numbers now keeps the record; one that measures otherwise replaces it."""
     from dplib.config import get_config
