@@ -1,15 +1,16 @@
-"""Trace the path of one pair from the Last.fm files to a test metric, in a fresh process (a function cached by an
-earlier call would not show), the two ways the notebooks take it:
+"""Trace the path of one pair from the Last.fm files to a test metric, the two ways the notebooks take it, in a
+fresh process (``_strategy``, the one cached function on these paths, is called by the library path only):
 
 - ``notebook``: notebook 03's own cells, run as they are: ``prepare`` reads and splits the data, then the model written
   in Keras in the notebook, its ``rows`` pipeline, ``model.fit`` and ``model.evaluate`` on the test part;
 - ``library``: the library's path, ``prepare("lyrics", cfg)`` then ``run_config(exp, "all", 2)``, which trains and
   records every table's models (one epoch here: the same path).
 
-``python tests/pair_path.py notebook|library DATA_FOLDER RESULTS_FOLDER`` prints one JSON list: every function (and method) of
-``dplib`` and of the notebook called, as ``[file, qualified name, [the functions of ours it was first called inside,
-innermost first]]`` in the order of its first call (comprehensions, lambdas and
-class bodies left out; Keras and TensorFlow are not counted, as PyTorch is not in nanoGPT's). Read by test_layout.py.
+``python tests/pair_path.py DATA_FOLDER RESULTS_FOLDER`` prints one JSON object, ``{"notebook": [...], "library":
+[...]}``: for each path, every function (and method) of ``dplib`` and of the notebook it called, as ``[file, qualified
+name, [the functions of ours it was first called inside, innermost first]]``, in the order of their first calls
+(comprehensions, lambdas and class bodies left out; Keras' and TensorFlow's own functions are not counted). Read by
+test_layout.py.
 """
 import inspect
 import json
@@ -60,34 +61,31 @@ def tracer(entered: dict):
     return profile
 
 
-def main(path: str, data: str, results: str) -> None:
+def traced(run) -> list:
+    """``run()`` under the tracer: ``[file, qualified name, inside]`` for every function of ours it called."""
+    entered: dict[tuple[str, str], list] = {}
+    sys.setprofile(tracer(entered))
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return [[*key, inside] for key, inside in entered.items()]
+
+
+def main(data: str, results: str) -> None:
     os.environ.update(TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg", DPLIB_QUICK="1", DPLIB_DATA_FOLDER=data,
                       DPLIB_RESULTS=results)
-    entered: dict[tuple[str, str], list] = {}
-    if path == "notebook":
-        setup, *cells = notebook_cells()
-        namespace: dict = {}
-        exec(compile(setup, NOTEBOOK_FILE, "exec"), namespace)
-        sys.setprofile(tracer(entered))
-        try:
-            for cell in cells:
-                exec(compile(cell, NOTEBOOK_FILE, "exec"), namespace)
-        finally:
-            sys.setprofile(None)
-    else:
-        from dplib.config import get_config
-        from dplib.experiments import prepare, run_config
-        from dplib.runtime import quiet_tensorflow
+    setup, *cells = notebook_cells()
+    namespace: dict = {}
+    exec(compile(setup, NOTEBOOK_FILE, "exec"), namespace)  # settings, data; not part of the path
+    paths = {"notebook": traced(lambda: [exec(compile(cell, NOTEBOOK_FILE, "exec"), namespace) for cell in cells])}
 
-        quiet_tensorflow()
-        cfg = get_config(size="quick", user_data_folder=Path(data), results_root=Path(results))
-        sys.setprofile(tracer(entered))
-        try:
-            run_config(prepare("lyrics", cfg), combine="all", fc=2, epochs=1, rerun=True)
-        finally:
-            sys.setprofile(None)
-    print(json.dumps([[*key, inside] for key, inside in entered.items()]))
+    from dplib.experiments import prepare, run_config
+
+    cfg = namespace["cfg"]  # one process for both paths: nothing on them is cached (a fresh trace each)
+    paths["library"] = traced(lambda: run_config(prepare("lyrics", cfg), combine="all", fc=2, epochs=1, rerun=True))
+    print(json.dumps(paths))
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:3])
