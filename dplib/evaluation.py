@@ -17,7 +17,7 @@ from .datasets.prepare import PairData, Prepared
 
 def roc_auc(labels, scores) -> float:
     """Area under the ROC curve of ``scores`` for binary ``labels``; NaN when one class is missing (no curve).
-    Taught in notebook 03 (the baselines score their rows with it too).
+    Taught in notebook 03; the model-free baselines are scored with it too.
     """
     from sklearn.metrics import roc_auc_score
 

@@ -52,7 +52,7 @@ class Experiment:
     """A corpus prepared for one modality and holdout, ready to train configurations on.
 
     ``dataset`` names the results folder (``lyrics``/``audio`` for the synthetic tables, ``real-lyrics`` for
-    notebook 06); the split is drawn with ``cfg.seed``, so another seed is another split and another start.
+    notebook 06); the parts are drawn with ``cfg.seed``, so another seed draws other parts and another start.
     """
 
     kind: str

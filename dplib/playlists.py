@@ -1,7 +1,7 @@
 """Playlists from song embeddings, and how well they retrieve held-out Last.fm similars.
 
 Any trained pair model holds a tower; the tower maps a song to a vector, and the
-nearest vectors (cosine) to a seed song make its playlist. Retrieval is scored
+nearest vectors (cosine) to a query song make its playlist. Retrieval is scored
 against Last.fm's own similar lists, which the song-disjoint split kept out of training.
 """
 from __future__ import annotations
@@ -79,12 +79,13 @@ def pair_head(model) -> tuple:
     return combiners[0], [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
-def nearest(embeddings: np.ndarray, track_ids: Sequence[str], seed: str, k: int = 10) -> list[tuple[str, float]]:
-    """The ``k`` songs whose embeddings are closest (cosine) to ``seed``'s, seed excluded. Taught in notebook 09."""
+def nearest(embeddings: np.ndarray, track_ids: Sequence[str], query_track: str, k: int = 10) -> list[tuple[str, float]]:
+    """The ``k`` songs whose embeddings are closest (cosine) to ``query_track``'s, the query excluded. Taught in
+    notebook 09."""
     ids = list(track_ids)
-    if seed not in ids:
-        raise KeyError(f"seed track {seed} has no embedding (no lyrics/audio, or not in the data folder)")
-    i = ids.index(seed)
+    if query_track not in ids:
+        raise KeyError(f"query track {query_track} has no embedding (no lyrics/audio, or not in the data folder)")
+    i = ids.index(query_track)
     sims = cosine_matrix(embeddings[i : i + 1], embeddings)[0]
     sims[i] = -np.inf
     order = np.argsort(-sims, kind="stable")[:k]

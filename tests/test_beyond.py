@@ -31,7 +31,7 @@ def test_nearest_and_cosine():
     ids = ["A", "B", "C", "D"]
     assert [t for t, _ in nearest(emb, ids, "A", k=3)] == ["B", "C", "D"]
     np.testing.assert_allclose(cosine_matrix(emb[:1], emb)[0, [0, 3]], [1, -1])
-    with pytest.raises(KeyError, match="seed track Z"):
+    with pytest.raises(KeyError, match="query track Z"):
         nearest(emb, ids, "Z")
 
 

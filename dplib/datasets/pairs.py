@@ -104,7 +104,7 @@ class Pairs:
         return Pairs(self.a[index], self.b[index], self.score[index], self.label[index])
 
     def with_flips(self) -> "Pairs":
-        """Every (a, b, y) followed by (b, a, y), so both orders sit in the same split."""
+        """Every (a, b, y) followed by (b, a, y), so both orders sit in the same part."""
         n = len(self)
         out = Pairs(*(np.empty(2 * n, dtype=x.dtype) for x in (self.a, self.b, self.score, self.label)))
         out.a[0::2], out.a[1::2] = self.a, self.b
@@ -305,9 +305,9 @@ def split_pairs(
 ) -> dict[str, Pairs]:
     """Assign unflipped pairs to train/val/test, deterministically by ``seed`` (:class:`PartDraw`).
 
-    ``pair``: a random split over pairs; songs are shared between splits.
-    ``song``: every song goes to one split and only pairs within a split stay,
-    so no validation or test song was seen in training (pairs across splits are dropped).
+    ``pair``: each pair goes to a random part; songs are shared between parts.
+    ``song``: every song goes to one part and only pairs within a part stay,
+    so no validation or test song was seen in training (pairs across parts are dropped).
     ``groups`` (song split): ``{track: group}``, e.g. lyric groups (:func:`.lyrics.lyric_groups`); a group's songs
     go to one part together, so no test song has a twin in training.
     ``pool`` is in :func:`build_pair_pool`'s order (sorted pairs).

@@ -160,7 +160,7 @@ def used_songs(splits: PairSplits) -> list[str]:
 
 def encode_split_lyrics(corpus: Corpus, splits: PairSplits, max_len: int, min_count: int, max_doc_freq: float,
                         report: SkipReport) -> tuple[Vocabulary, EncodedSongs]:
-    """Vocabulary from the training songs only, then every song of the splits encoded with it."""
+    """Vocabulary from the training songs only, then every song of the parts encoded with it."""
     train_songs = sorted(splits.train.songs())
     vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in train_songs), min_count, max_doc_freq)
     songs = encode_lyrics({t: corpus.lyrics[t] for t in used_songs(splits)}, vocab, max_len, report)
