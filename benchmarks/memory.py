@@ -81,7 +81,7 @@ def streamed(size: str, times: str = "1") -> dict:
     imports = peak_mb()
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
-        data = prepare_lyrics_shards(paths, tmp, "pair", SIZES[cfg.size].lyrics_pairs, max_len=cfg.max_len,
+        data = prepare_lyrics_shards(paths, tmp, "pair", SIZES[cfg.size].lyrics_pairs_per_class, max_len=cfg.max_len,
                                      min_count=cfg.min_count, max_doc_freq=cfg.max_doc_freq, seed=cfg.seed)
         out = {"rss_imports_mb": imports, "rss_prepared_mb": peak_mb(), "prepare_seconds": time.perf_counter() - started,
                "listed_pairs": data.manifest["listed_pairs"], "train_pairs": data.manifest["counts"]["train"]["rows"],
@@ -114,7 +114,7 @@ def stages(size: str) -> dict:
     out.append((f"lyrics texts of {len(texts)} songs", peak_mb("VmRSS")))
     pool = build_pair_pool(data.pairs, texts.keys(), seed=cfg.seed)
     out.append((f"pair pool: {len(pool)} unordered pairs", peak_mb("VmRSS")))
-    splits = make_splits(pool, "pair", SIZES[cfg.size].lyrics_pairs, seed=cfg.seed)
+    splits = make_splits(pool, "pair", SIZES[cfg.size].lyrics_pairs_per_class, seed=cfg.seed)
     out.append(("balanced, flipped splits", peak_mb("VmRSS")))
     _, songs = encode_split_lyrics(SimpleNamespace(lyrics=texts), splits, cfg.max_len, cfg.min_count,
                                    cfg.max_doc_freq, SkipReport())

@@ -63,8 +63,8 @@ def cmd_data_shards(args, out: Path) -> None:
     from .datasets.streaming import prepare_lyrics_shards
 
     cfg = get_config(**seed_of(args))
-    caps = (args.pairs_per_class + [None, None, None])[:3]
-    m = prepare_lyrics_shards(args.folder, out, args.split, caps, max_len=args.max_len or cfg.max_len,
+    pairs_per_class = (args.pairs_per_class + [None, None, None])[:3]
+    m = prepare_lyrics_shards(args.folder, out, args.split, pairs_per_class, max_len=args.max_len or cfg.max_len,
                               min_count=cfg.min_count, max_doc_freq=cfg.max_doc_freq, seed=cfg.seed,
                               shard_size=args.shard_size, strict=args.strict).manifest
     print(f"{m['listed_pairs']:,} listed pairs -> {m['unique_pairs']:,} unique -> split '{m['split']}', balanced, "
@@ -104,7 +104,7 @@ def cmd_train(args, out: Path) -> None:
     else:
         corpus = corpus_from_files(args.pairs, args.lyrics if args.kind == "lyrics" else None,
                                    args.audio if args.kind == "audio" else None, strict=args.strict)
-        exp = prepare(args.kind, cfg, args.split or "song", corpus, caps=(args.pairs_per_class, None, None),
+        exp = prepare(args.kind, cfg, args.split or "song", corpus, pairs_per_class=(args.pairs_per_class, None, None),
                       n_blocks=args.blocks)
     metrics = train_run(exp, out, args.combine, args.fc, 1 if args.conv is None else args.conv, args.epochs)
     print(json.dumps({k: v for k, v in metrics.items() if k not in ("history", "counts", "report")}, indent=1))

@@ -101,11 +101,11 @@ HOLDOUTS = ("pair", "song", "pair_matched")
 
 
 def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None = None, dataset: str = "",
-            caps: tuple[int | None, int | None, int | None] | None = None, n_blocks: int | None = None) -> Experiment:
+            pairs_per_class: tuple | None = None, n_blocks: int | None = None) -> Experiment:
     """Load (or take) the corpus and draw the ``split`` for ``cfg.seed``.
 
-    ``caps``: pairs per class in train, val and test (default: the synthetic size's, or the real set's);
-    ``n_blocks``: audio blocks per clip (default: the clips' length).
+    ``pairs_per_class``: the cap on each class's pairs in train, val and test (``(int | None,) * 3``; default: the
+    synthetic size's, or the real set's); ``n_blocks``: audio blocks per clip (default: the clips' length).
 
     ``dataset="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_dir``) with the ``real_*`` settings.
     ``split="pair_matched"`` is the pair split with its training part cut to the song split's size (same seed),
@@ -114,27 +114,27 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
     """
     if split not in HOLDOUTS:
         raise ValueError(f"split must be one of {HOLDOUTS}, got {split!r}")
+    if kind not in ("lyrics", "audio"):
+        raise ValueError(f"kind must be 'lyrics' or 'audio', got {kind!r}")
     if dataset.startswith("real-lyrics"):
         if corpus is None:
             from .datasets.real_lyrics import real_lyrics_folder
 
             corpus = load_corpus(real_lyrics_folder(cfg))
-        caps, fractions = caps or cfg.real_pairs_per_class, cfg.real_fractions
+        pairs_per_class, fractions = pairs_per_class or cfg.real_pairs_per_class, cfg.real_fractions
     else:
         corpus = corpus if corpus is not None else load_corpus(data_folder(cfg))
-        caps = caps or (SIZES[cfg.size].lyrics_pairs if kind == "lyrics" else SIZES[cfg.size].audio_pairs)
+        pairs_per_class = pairs_per_class or getattr(SIZES[cfg.size], f"{kind}_pairs_per_class")
         fractions = (0.8, 0.1, 0.1)
     method = "pair" if split == "pair_matched" else split
     if split == "pair_matched":
         song = prepare(kind, cfg, "song", corpus, dataset).data.splits.train
-        caps = (song.n_positive // 2, *caps[1:])  # flipped rows: each positive pair is there twice
+        pairs_per_class = (song.n_positive // 2, *pairs_per_class[1:])  # flipped rows: each positive pair is there twice
     if kind == "lyrics":
-        data = prepare_lyrics(corpus, method, caps, max_len=cfg.max_len, min_count=cfg.min_count,
+        data = prepare_lyrics(corpus, method, pairs_per_class, max_len=cfg.max_len, min_count=cfg.min_count,
                               max_doc_freq=cfg.max_doc_freq, seed=cfg.seed, fractions=fractions)
-    elif kind == "audio":
-        data = prepare_audio(corpus, method, caps, n_blocks=n_blocks, seed=cfg.seed, bands=bands_of(dataset))
     else:
-        raise ValueError(f"kind must be 'lyrics' or 'audio', got {kind!r}")
+        data = prepare_audio(corpus, method, pairs_per_class, n_blocks=n_blocks, seed=cfg.seed, bands=bands_of(dataset))
     return Experiment(kind, split, cfg, corpus, data, dataset)
 
 

@@ -47,7 +47,7 @@ def results_folder(cfg: Config) -> Path:
 def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
     """The song-disjoint split of pairs whose songs have both lyrics and audio (drawn with ``cfg.seed``), seen as
     lyrics only, audio only, and both: every model of the comparison trains and tests on exactly these pairs."""
-    joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs, max_len=cfg.max_len, seed=cfg.seed,
+    joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs_per_class, max_len=cfg.max_len, seed=cfg.seed,
                           bands=JOINT_BANDS)
     return {"lyrics": joint.view("lyrics"), "audio": joint.view("audio"), "joint": joint}
 

@@ -121,11 +121,12 @@ def paper_size_estimate(cfg) -> str:
     from .tables import training_costs
 
     here, paper = SIZES[cfg.size], SIZES["paper"]
-    pairs, length = paper.lyrics_pairs[0] / here.lyrics_pairs[0], paper.clip_seconds / here.clip_seconds
+    pairs = paper.lyrics_pairs_per_class[0] / here.lyrics_pairs_per_class[0]
+    length = paper.clip_seconds / here.clip_seconds
     table2, real, table3, joint = (row["seconds"] for row in training_costs(cfg))
     hours = (table2 * pairs + (table3 + joint) * length + real) / 3600
     return (f"`DPLIB_SIZE=paper` (the paper's Table 1 sizes, for a GPU runtime) trains Table 2 on {pairs:.1f}x these "
-            f"lyrics pairs ({paper.lyrics_pairs[0]:,} training pairs per class) and the audio towers on clips "
+            f"lyrics pairs ({paper.lyrics_pairs_per_class[0]:,} training pairs per class) and the audio towers on clips "
             f"{length:.2f}x as long; this run's recorded training scaled by those factors is about {hours:.1f} h on "
             "these CPU cores: an estimate (training time grows at least in proportion), not a measured run.")
 

@@ -142,9 +142,9 @@ def prepare_fold(corpus: Corpus, pool: Pairs, sources: np.ndarray, groups: Mappi
     parts = fold_parts(pool, song_fold, groups, fold, val_share, seed)
     raw = {name: pool.take(parts == i) for i, name in enumerate(PARTS)}
     src = dict(zip(zip(pool.a, pool.b), sources))
-    caps = cfg.real_pairs_per_class
-    kept = {name: balance(raw[name], caps[i], seed + i) for i, name in enumerate(PARTS)}
-    if caps[2] is None:  # every test pair of the fold: an AUC needs no balance, and more negatives narrow it
+    pairs_per_class = cfg.real_pairs_per_class
+    kept = {name: balance(raw[name], pairs_per_class[i], seed + i) for i, name in enumerate(PARTS)}
+    if pairs_per_class[2] is None:  # every test pair of the fold: an AUC needs no balance, and more negatives narrow it
         kept["test"] = raw["test"]
     splits = PairSplits(*(kept[n].with_flips() for n in PARTS), "song_folds", leakage(kept))
     positives = kept["test"].take(kept["test"].label == 1)

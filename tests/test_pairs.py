@@ -29,12 +29,12 @@ def test_random_negatives_are_unlisted_pairs():
     assert not any((a, b) in listed for a, b in zip(negatives.a, negatives.b))
 
 
-@pytest.mark.parametrize("method", ["pair", "song"])
-def test_splits_are_balanced_flipped_and_deterministic(method):
+@pytest.mark.parametrize("split", ["pair", "song"])
+def test_splits_are_balanced_flipped_and_deterministic(split):
     scored, songs = random_scored()
     pool = build_pair_pool(scored, songs)
-    s1 = make_splits(pool, method, (200, 40, 40), seed=3)
-    s2 = make_splits(pool, method, (200, 40, 40), seed=3)
+    s1 = make_splits(pool, split, (200, 40, 40), seed=3)
+    s2 = make_splits(pool, split, (200, 40, 40), seed=3)
     for name in ("train", "val", "test"):
         p = s1[name]
         assert p.n_positive * 2 == len(p)

@@ -97,9 +97,9 @@ def test_shards_hold_the_training_vocabulary_encodings(synth_quick, tmp_path):
 
 
 def test_caps_and_determinism(synth_quick, tmp_path):
-    one = prepare_lyrics_shards(synth_quick, tmp_path / "one", n_per_class=(150, 20, 20), seed=3)
-    prepare_lyrics_shards(synth_quick, tmp_path / "two", n_per_class=(150, 20, 20), seed=3)
-    prepare_lyrics_shards(synth_quick, tmp_path / "other", n_per_class=(150, 20, 20), seed=4)
+    one = prepare_lyrics_shards(synth_quick, tmp_path / "one", pairs_per_class=(150, 20, 20), seed=3)
+    prepare_lyrics_shards(synth_quick, tmp_path / "two", pairs_per_class=(150, 20, 20), seed=3)
+    prepare_lyrics_shards(synth_quick, tmp_path / "other", pairs_per_class=(150, 20, 20), seed=4)
     assert {k: v["rows"] for k, v in one.counts().items()} == {"train": 600, "val": 80, "test": 80}
     old = {part: {"pairs": c["rows"], "positive": c["rows"] // 2, "songs": c["songs"]}  # a manifest before "rows"
            for part, c in one.manifest["counts"].items()}
@@ -111,7 +111,7 @@ def test_caps_and_determinism(synth_quick, tmp_path):
     for name in ("train_pairs.csv", "vocabulary.json", "train-00000-of-00001.tfrecord", "songs.npy"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes(), name
     assert (tmp_path / "one" / "train_pairs.csv").read_text() != (tmp_path / "other" / "train_pairs.csv").read_text()
-    again = prepare_lyrics_shards(synth_quick, tmp_path / "one", n_per_class=(150, 20, 20), seed=3, shard_size=256)
+    again = prepare_lyrics_shards(synth_quick, tmp_path / "one", pairs_per_class=(150, 20, 20), seed=3, shard_size=256)
     assert sorted(p.name for p in (tmp_path / "one").glob("train-*.tfrecord")) == again.manifest["shards"]["train"]
     assert len(again.manifest["shards"]["train"]) == 3  # the earlier single shard is gone, not read twice
 
@@ -179,7 +179,7 @@ def test_cli_shards_then_train(synth_quick, tmp_path, capsys):
 
 
 def test_fixed_shapes_for_tpus(synth_quick, tmp_path):
-    data = prepare_lyrics_shards(synth_quick, tmp_path / "shards", max_len=40, n_per_class=(100, 30, 30))
+    data = prepare_lyrics_shards(synth_quick, tmp_path / "shards", max_len=40, pairs_per_class=(100, 30, 30))
     train = [(a.shape, b.shape) for (a, b), _ in data.dataset("train", batch_size=64, fixed_shapes=True)]
     assert train == [((64, 40), (64, 40))] * (400 // 64)  # full batches only: the partial one is dropped
     val = [a.shape[0] for (a, _), _ in data.dataset("val", batch_size=64, fixed_shapes=True)]
@@ -236,13 +236,13 @@ def test_part_draw_is_the_same_in_chunks_as_whole():
     rng = np.random.default_rng(1)
     a = np.sort(rng.integers(0, 50, 1000))
     b = a + rng.integers(1, 50, 1000)
-    for method in ("pair", "song"):
-        whole = PartDraw(method, (0.8, 0.1, 0.1), 100, seed=7)(a, b)
-        draw = PartDraw(method, (0.8, 0.1, 0.1), 100, seed=7)
+    for split in ("pair", "song"):
+        whole = PartDraw(split, (0.8, 0.1, 0.1), 100, seed=7)(a, b)
+        draw = PartDraw(split, (0.8, 0.1, 0.1), 100, seed=7)
         chunked = np.concatenate([draw(a[i:i + 37], b[i:i + 37]) for i in range(0, 1000, 37)])
         np.testing.assert_array_equal(chunked, whole)
-        assert set(np.unique(whole)) == ({0, 1, 2} if method == "pair" else {-1, 0, 1, 2})
-        assert abs((whole == 0).mean() - (0.8 if method == "pair" else 0.5)) < 0.2
+        assert set(np.unique(whole)) == ({0, 1, 2} if split == "pair" else {-1, 0, 1, 2})
+        assert abs((whole == 0).mean() - (0.8 if split == "pair" else 0.5)) < 0.2
     with pytest.raises(ValueError, match="'pair' or 'song'"):
         PartDraw("track", (0.8, 0.1, 0.1), 100, seed=0)
 

@@ -279,29 +279,29 @@ class PartDraw:
     draw the same parts from the same seed: ``pair`` takes one uniform per pair in order, ``song`` one per song.
     """
 
-    def __init__(self, method: str, fractions, n_songs: int, seed: int, units: np.ndarray | None = None):
-        if method not in ("pair", "song"):
-            raise ValueError(f"split must be 'pair' or 'song', got {method!r}")
-        self.method = method
+    def __init__(self, split: str, fractions, n_songs: int, seed: int, units: np.ndarray | None = None):
+        if split not in ("pair", "song"):
+            raise ValueError(f"split must be 'pair' or 'song', got {split!r}")
+        self.split = split
         self.rng = np.random.default_rng(seed)
         self.shares = np.asarray(fractions) / sum(fractions)
         self.song_part = None
-        if method == "song" and units is None:
+        if split == "song" and units is None:
             self.song_part = draw_parts(n_songs, song_fractions(fractions), self.rng)
-        elif method == "song":  # one draw per unit (lyric group): a unit's songs land in one part together
+        elif split == "song":  # one draw per unit (lyric group): a unit's songs land in one part together
             n_units = int(units.max()) + 1 if len(units) else 0
             self.song_part = draw_parts(n_units, song_fractions(fractions), self.rng)[units]
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The parts of the next ``len(a)`` pairs of the pool (song positions ``a`` < ``b``); call once per pair."""
-        if self.method == "pair":
+        if self.split == "pair":
             return draw_parts(len(a), self.shares, self.rng)
         sa, sb = self.song_part[a], self.song_part[b]
         return np.where(sa == sb, sa, -1).astype(np.int8)
 
 
 def split_pairs(
-    pool: Pairs, method: str = "pair", fractions=(0.8, 0.1, 0.1), seed: int = 0, groups: Mapping[str, int] | None = None
+    pool: Pairs, split: str = "pair", fractions=(0.8, 0.1, 0.1), seed: int = 0, groups: Mapping[str, int] | None = None
 ) -> dict[str, Pairs]:
     """Assign unflipped pairs to train/val/test, deterministically by ``seed`` (:class:`PartDraw`).
 
@@ -312,12 +312,12 @@ def split_pairs(
     go to one part together, so no test song has a twin in training.
     ``pool`` is in :func:`build_pair_pool`'s order (sorted pairs).
     """
-    songs = np.array(sorted(pool.songs()), dtype=object) if method == "song" else np.array([], dtype=object)
-    ia, ib = (np.searchsorted(songs, x) if method == "song" else x for x in (pool.a, pool.b))
+    songs = np.array(sorted(pool.songs()), dtype=object) if split == "song" else np.array([], dtype=object)
+    ia, ib = (np.searchsorted(songs, x) if split == "song" else x for x in (pool.a, pool.b))
     units = None
-    if method == "song" and groups is not None:
+    if split == "song" and groups is not None:
         units = np.unique([groups[t] for t in songs], return_inverse=True)[1].reshape(-1)
-    which = PartDraw(method, fractions, len(songs), seed, units)(ia, ib)
+    which = PartDraw(split, fractions, len(songs), seed, units)(ia, ib)
     return {name: pool.take(which == i) for i, name in enumerate(PARTS)}
 
 
@@ -331,21 +331,21 @@ class BalancedDraw:
     order: np.ndarray
 
 
-def balanced_draw(n_positive: int, n_negative: int, cap: int | None, seed: int) -> BalancedDraw:
-    """Draw ``n = min(positives, negatives, cap)`` of each class without replacement, then a shuffle: needs only the
-    counts, so the streamed preparation draws the same pairs as :func:`balance` without holding the part."""
+def balanced_draw(n_positive: int, n_negative: int, pairs_per_class: int | None, seed: int) -> BalancedDraw:
+    """Draw ``n = min(positives, negatives, pairs_per_class)`` of each class without replacement, then a shuffle:
+    needs only the counts, so the streamed preparation draws the same pairs as :func:`balance` without holding the part."""
     rng = np.random.default_rng(seed)
-    n = min(n_positive, n_negative, cap if cap is not None else n_positive)
+    n = min(n_positive, n_negative, pairs_per_class if pairs_per_class is not None else n_positive)
     positive = rng.choice(n_positive, n, replace=False)
     negative = rng.choice(n_negative, n, replace=False)
     return BalancedDraw(positive, negative, rng.permutation(2 * n))
 
 
-def balance(pairs: Pairs, n_per_class: int | None = None, seed: int = 0) -> Pairs:
-    """Equal numbers of positives and negatives (at most ``n_per_class`` each), shuffled (:func:`balanced_draw`)."""
+def balance(pairs: Pairs, pairs_per_class: int | None = None, seed: int = 0) -> Pairs:
+    """Equal numbers of positives and negatives (at most ``pairs_per_class`` each), shuffled (:func:`balanced_draw`)."""
     pos = np.flatnonzero(pairs.label == 1)
     neg = np.flatnonzero(pairs.label == 0)
-    drawn = balanced_draw(len(pos), len(neg), n_per_class, seed)
+    drawn = balanced_draw(len(pos), len(neg), pairs_per_class, seed)
     return pairs.take(np.concatenate([pos[drawn.positive], neg[drawn.negative]])[drawn.order])
 
 
@@ -367,7 +367,7 @@ class PairSplits:
     train: Pairs
     val: Pairs
     test: Pairs
-    method: str
+    split: str
     leakage: dict[str, float]
     flipped: bool = True  # each part holds every pair in both orders
 
@@ -383,8 +383,8 @@ class PairSplits:
 
 def make_splits(
     pool: Pairs,
-    method: str = "pair",
-    n_per_class: tuple[int | None, int | None, int | None] = (None, None, None),
+    split: str = "pair",
+    pairs_per_class: tuple[int | None, int | None, int | None] = (None, None, None),
     fractions=(0.8, 0.1, 0.1),
     seed: int = 0,
     flip: bool = True,
@@ -392,9 +392,9 @@ def make_splits(
 ) -> PairSplits:
     """Split, balance each part 50/50, then add flipped copies (Table 1); ``groups``: see :func:`split_pairs`.
     Taught in notebook 01."""
-    raw = split_pairs(pool, method, fractions, seed, groups)
-    balanced = {name: balance(raw[name], n, seed + i) for i, (name, n) in enumerate(zip(PARTS, n_per_class))}
+    raw = split_pairs(pool, split, fractions, seed, groups)
+    balanced = {name: balance(raw[name], n, seed + i) for i, (name, n) in enumerate(zip(PARTS, pairs_per_class))}
     leaks = leakage(balanced)
     if flip:
         balanced = {name: p.with_flips() for name, p in balanced.items()}
-    return PairSplits(balanced["train"], balanced["val"], balanced["test"], method, leaks, flipped=flip)
+    return PairSplits(balanced["train"], balanced["val"], balanced["test"], split, leaks, flipped=flip)

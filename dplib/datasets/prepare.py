@@ -190,7 +190,7 @@ def clip_blocks(corpus: Corpus, track_ids=()) -> int:
     return (clip_length_blocks(corpus.paths.audio, track_ids) if corpus.paths.audio else None) or 60
 
 
-def _draw(corpus: Corpus, available, split: str, n_per_class, negatives: str, seed: int,
+def _draw(corpus: Corpus, available, split: str, pairs_per_class, negatives: str, seed: int,
           fractions: tuple[float, float, float]) -> tuple[Pairs, PairSplits, SkipReport]:
     """Pool the pairs whose songs are ``available``, then split, balance and flip them (every modality's first
     steps); ``--strict`` holds through preparation, not only loading. A song split of real (not synthetic) data
@@ -203,7 +203,7 @@ def _draw(corpus: Corpus, available, split: str, n_per_class, negatives: str, se
         groups = lyric_groups({t: corpus.lyrics[t] for t in pool.songs() if t in corpus.lyrics})
         alone = sorted(pool.songs() - set(groups))  # no lyrics: a group of its own
         groups |= {t: len(pool.songs()) + i for i, t in enumerate(alone)}
-    return pool, make_splits(pool, split, n_per_class, fractions, seed=seed, groups=groups), report
+    return pool, make_splits(pool, split, pairs_per_class, fractions, seed=seed, groups=groups), report
 
 
 def finish_prepared(kind: str, corpus: Corpus, pool: Pairs, splits: PairSplits, songs, vocab,
@@ -222,7 +222,7 @@ def _audio_folder(corpus: Corpus):
 def prepare_lyrics(
     corpus: Corpus,
     split: str = "pair",
-    n_per_class=(None, None, None),
+    pairs_per_class=(None, None, None),
     negatives: str = "scored",
     max_len: int = 120,
     min_count: int = 3,
@@ -231,7 +231,7 @@ def prepare_lyrics(
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> Prepared:
     """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
-    pool, splits, report = _draw(corpus, corpus.lyrics.keys(), split, n_per_class, negatives, seed, fractions)
+    pool, splits, report = _draw(corpus, corpus.lyrics.keys(), split, pairs_per_class, negatives, seed, fractions)
     vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     return finish_prepared("lyrics", corpus, pool, splits, songs, vocab, report)
 
@@ -239,7 +239,7 @@ def prepare_lyrics(
 def prepare_audio(
     corpus: Corpus,
     split: str = "pair",
-    n_per_class=(None, None, None),
+    pairs_per_class=(None, None, None),
     negatives: str = "scored",
     n_blocks: int | None = None,
     seed: int = 0,
@@ -249,7 +249,7 @@ def prepare_audio(
     """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file
     (``bands``: pooled into frequency bands, notebook 07)."""
     _audio_folder(corpus)  # before the pairs are drawn: no audio folder, no work
-    pool, splits, report = _draw(corpus, corpus.audio_ids, split, n_per_class, negatives, seed, fractions)
+    pool, splits, report = _draw(corpus, corpus.audio_ids, split, pairs_per_class, negatives, seed, fractions)
     songs = encode_clips(corpus, used_songs(splits), n_blocks, report, bands)
     return finish_prepared("audio", corpus, pool, splits, songs, None, report)
 
@@ -257,7 +257,7 @@ def prepare_audio(
 def prepare_joint(
     corpus: Corpus,
     split: str = "pair",
-    n_per_class=(None, None, None),
+    pairs_per_class=(None, None, None),
     negatives: str = "scored",
     max_len: int = 120,
     min_count: int = 3,
@@ -271,7 +271,7 @@ def prepare_joint(
     frequency bands, as in :func:`prepare_audio`)."""
     _audio_folder(corpus)
     both = set(corpus.lyrics) & set(corpus.audio_ids)
-    pool, splits, report = _draw(corpus, both, split, n_per_class, negatives, seed, fractions)
+    pool, splits, report = _draw(corpus, both, split, pairs_per_class, negatives, seed, fractions)
     vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
     audio = encode_clips(corpus, used_songs(splits), n_blocks, report, bands)
     return finish_prepared("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)

@@ -188,9 +188,9 @@ class PoolParts:
     stats: dict
 
 
-def split_pool(buckets: Buckets, method: str, fractions, seed: int, report: SkipReport) -> PoolParts:
+def split_pool(buckets: Buckets, split: str, fractions, seed: int, report: SkipReport) -> PoolParts:
     """Pass 3: the parts of the pool's pairs, drawn by :class:`~.pairs.PartDraw` in the pool's sorted order."""
-    draw = PartDraw(method, fractions, int(buckets.in_pool.sum()), seed)
+    draw = PartDraw(split, fractions, int(buckets.in_pool.sum()), seed)
     rank = buckets.pool_rank()
     counts = np.zeros((3, 2), dtype=np.int64)
     of_bucket, unique, across, conflicts = [], 0, 0, 0
@@ -208,10 +208,10 @@ def split_pool(buckets: Buckets, method: str, fractions, seed: int, report: Skip
 
 
 # 4. balance -----------------------------------------------------------------------------------
-def balance_parts(parts: PoolParts, n_per_class, seed: int, root: Path) -> list[BalancedDraw]:
+def balance_parts(parts: PoolParts, pairs_per_class, seed: int, root: Path) -> list[BalancedDraw]:
     """Pass 4: per part, which positives and negatives to keep and their shuffle, drawn from the counts alone with
     :func:`~.pairs.balanced_draw` and the in-memory path's seeds (``seed``, ``seed + 1``, ``seed + 2``)."""
-    draws = [balanced_draw(int(parts.available[s, 1]), int(parts.available[s, 0]), n_per_class[s], seed + s)
+    draws = [balanced_draw(int(parts.available[s, 1]), int(parts.available[s, 0]), pairs_per_class[s], seed + s)
              for s in range(3)]
     if len(draws[0].order) == 0:
         raise DataError(f"no training pairs to draw (per part: {parts.stats['available']})", root)
@@ -328,7 +328,7 @@ def prepare_lyrics_shards(
     data: str | Path | DataPaths,
     out: str | Path,
     split: str = "pair",
-    n_per_class=(None, None, None),
+    pairs_per_class=(None, None, None),
     max_len: int = 120,
     min_count: int = 3,
     max_doc_freq: float = 0.5,
@@ -358,7 +358,7 @@ def prepare_lyrics_shards(
         index = index_songs(paths, report)
         buckets = bucket_pairs(paths, index, work, n_buckets, report)
         parts = split_pool(buckets, split, fractions, seed, report)
-        draws = balance_parts(parts, tuple(n_per_class), seed, paths.root)
+        draws = balance_parts(parts, tuple(pairs_per_class), seed, paths.root)
         drawn = draw_pairs(buckets, parts, draws, len(index.ids))
         vocab = fit_vocabulary(paths, index, drawn, min_count, max_doc_freq, partial)
         encoded = encode_songs(paths, index, drawn, vocab, partial, max_len, report)
@@ -373,7 +373,8 @@ def prepare_lyrics_shards(
         shutil.rmtree(work, ignore_errors=True)
     manifest = {
         "kind": "lyrics", "source": str(paths.root), "split": split, "seed": seed, "max_len": max_len,
-        "min_count": min_count, "max_doc_freq": max_doc_freq, "n_per_class": list(n_per_class), "n_buckets": n_buckets,
+        "min_count": min_count, "max_doc_freq": max_doc_freq, "pairs_per_class": list(pairs_per_class),
+        "n_buckets": n_buckets,
         "vocab_size": vocab.size, **written, "leakage": leakage, "songs_with_lyrics": int(len(index.ids)),
         "listed_pairs": buckets.listed, **parts.stats, "encoded_songs": int((encoded.lengths > 0).sum()),
         "skipped": dict(report.skips), "notes": dict(report.notes), "examples": report.examples,

@@ -64,8 +64,8 @@ class SynthSize:
     n_words: int
     n_themes: int
     #: balanced pairs per class (train, val, test) that the notebooks draw at this size
-    lyrics_pairs: tuple[int, int, int]
-    audio_pairs: tuple[int, int, int]
+    lyrics_pairs_per_class: tuple[int, int, int]
+    audio_pairs_per_class: tuple[int, int, int]
 
 
 SIZES = {
