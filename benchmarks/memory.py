@@ -41,7 +41,7 @@ def in_memory(size: str) -> dict:
     exp = prepare("lyrics", cfg, "pair")
     out = {"rss_imports_mb": imports, "rss_prepared_mb": peak_mb(), "prepare_seconds": time.perf_counter() - started,
            "tracks": len(exp.corpus.tracks), "encoded_mb": exp.data.songs.data.nbytes / 2**20,
-           "train_pairs": len(exp.data.splits.train)}
+           "train_pairs": len(exp.data.parts.train)}
     from dplib.experiments import build_model
     from dplib.training import fit
 
@@ -99,7 +99,7 @@ def stages(size: str) -> dict:
     from dplib.config import get_config
     from dplib.datasets import lastfm, lyrics
     from dplib.datasets.corpus import find_data
-    from dplib.datasets.pairs import build_pair_pool, make_splits
+    from dplib.datasets.pairs import build_pair_pool, make_parts
     from dplib.datasets.prepare import encode_split_lyrics
     from dplib.datasets.report import SkipReport
     from dplib.datasets.synthetic import SIZES
@@ -114,9 +114,9 @@ def stages(size: str) -> dict:
     out.append((f"lyrics texts of {len(texts)} songs", peak_mb("VmRSS")))
     pool = build_pair_pool(data.pairs, texts.keys(), seed=cfg.seed)
     out.append((f"pair pool: {len(pool)} unordered pairs", peak_mb("VmRSS")))
-    splits = make_splits(pool, "pair", SIZES[cfg.size].lyrics_pairs_per_class, seed=cfg.seed)
-    out.append(("balanced, flipped splits", peak_mb("VmRSS")))
-    _, songs = encode_split_lyrics(SimpleNamespace(lyrics=texts), splits, cfg.max_len, cfg.min_count,
+    parts = make_parts(pool, "pair", SIZES[cfg.size].lyrics_pairs_per_class, seed=cfg.seed)
+    out.append(("balanced, flipped parts", peak_mb("VmRSS")))
+    _, songs = encode_split_lyrics(SimpleNamespace(lyrics=texts), parts, cfg.max_len, cfg.min_count,
                                    cfg.max_doc_freq, SkipReport())
     out.append((f"vocabulary and encoded songs ({songs.data.nbytes / 2**20:.1f} MB)", peak_mb("VmRSS")))
     return {"stages": out}

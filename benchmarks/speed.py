@@ -52,7 +52,7 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
             self.seconds.append(time.perf_counter() - self.started)
 
     exp = prepare("lyrics", replace(cfg, max_len=200), "pair")
-    n_train = len(exp.data.splits.train)
+    n_train = len(exp.data.parts.train)
     for name, s in settings.items():
         timer = EpochTimer()
         timer.seconds = []
@@ -70,7 +70,7 @@ def lyrics_throughput(size: str, epochs: int) -> dict:
             "pairs_per_second": history["pairs_per_second"],
             "seconds": history["seconds"],
             "val_accuracy": val["accuracy"],
-            "train_pairs": len(exp.data.splits.train),
+            "train_pairs": len(exp.data.parts.train),
             "epochs": epochs,
             **s,
         }
@@ -117,7 +117,7 @@ def audio_training_throughput(size: str, epochs: int) -> dict:
     fixed = {"epochs": epochs, "batch_size": cfg.batch_size_for("audio"), "learning_rate": cfg.learning_rate_for("audio"),
              "patience": None}
     _, history = train_model(exp.data, lambda: build_model(exp, "absdiff", 1, conv_layers=1), fixed, seed=0)
-    return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.splits.train),
+    return {"pairs_per_second": history["pairs_per_second"], "train_pairs": len(exp.data.parts.train),
             "blocks": int(exp.data.songs.data.shape[1]), "bins": int(exp.data.songs.data.shape[2])}
 
 
@@ -155,7 +155,7 @@ def audio_towers_throughput(size: str = "default", steps: int = 30) -> dict:
     rows = {}
     for label, dataset, convs, tap in TOWERS:
         exp = prepare("audio", cfg, "pair", dataset=dataset)
-        (a, b), y = next(iter(pair_dataset(exp.data.splits.train, exp.data.songs, cfg.audio_batch_size)))
+        (a, b), y = next(iter(pair_dataset(exp.data.parts.train, exp.data.songs, cfg.audio_batch_size)))
         seed_everything(0)
         model = build_audio_model(exp.data.input_dim, convs, "absdiff", 1, learning_rate=cfg.audio_learning_rate,
                                   tap_conv=tap)
@@ -208,7 +208,7 @@ def autotune_epochs(size: str = "default", epochs: int = 4) -> dict:
         out[label] = {"epoch_seconds": [e - b for b, e in zip(starts.starts, ends)],
                       "loss": [float(x) for x in history.history["loss"]]}
     on, off = out.values()
-    return {"rows": out, "same_history": on["loss"] == off["loss"], "train_pairs": len(exp.data.splits.train),
+    return {"rows": out, "same_history": on["loss"] == off["loss"], "train_pairs": len(exp.data.parts.train),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
@@ -240,8 +240,8 @@ def audio_evaluation(size: str = "default") -> dict:
         model.set_weights(weights)
         started = time.perf_counter()
         if label == paths[0]:
-            p = {part: predict_pairs(model, exp.data.pairs(part), songs) for part in ("train", "val", "test")}
-            metrics = {part: scores_metrics(exp.data.pairs(part).label, p[part]) for part in p}
+            p = {part: predict_pairs(model, exp.data.rows(part), songs) for part in ("train", "val", "test")}
+            metrics = {part: scores_metrics(exp.data.rows(part).label, p[part]) for part in p}
         else:
             metrics = {part: evaluate(model, exp.data, part, keep_scores=True) for part in ("train", "val", "test")}
             p = {part: np.asarray(m.pop("p")) for part, m in metrics.items()}

@@ -96,7 +96,7 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
                                             learning_rate=settings["learning_rate"]), settings, exp.cfg.seed,
             exp.cfg.strategy)
     test = evaluate(model, data, "test")
-    health = tower_health(model, data.songs.subset(sorted(data.splits.test.songs())))
+    health = tower_health(model, data.songs.subset(sorted(data.parts.test.songs())))
     result = {"name": path.stem, "seed": exp.cfg.seed, "variant": variant, "data_key": exp.data_key, "protocol": PROTOCOL["audio"],
               "settings": settings, "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"],
               "best_epoch": history["best_epoch"], "epochs_run": history["epochs_run"],
@@ -112,7 +112,7 @@ def standardised_bins(data):
     from dataclasses import replace
 
     songs = data.songs
-    train = songs.rows(sorted(data.splits.train.songs()))
+    train = songs.positions(sorted(data.parts.train.songs()))
     used = np.arange(songs.data.shape[1])[None, :] < songs.lengths[:, None]
     values = songs.data[train][used[train]]
     mean, sd = values.mean(axis=0), values.std(axis=0) + 1e-3

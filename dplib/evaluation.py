@@ -50,19 +50,19 @@ def evaluate(model, data: PairData, part: str = "test", batch_size: int = 512, k
     predictions: nothing has to be swapped or predicted twice.
     Taught in notebook 04.
     """
-    pairs = data.pairs(part)
-    if len(pairs) == 0:
+    rows = data.rows(part)
+    if len(rows) == 0:
         return {"accuracy": float("nan"), "roc_auc": float("nan"), "symmetry_gap": float("nan"), "n_rows": 0}
-    if not (np.array_equal(pairs.a[0::2], pairs.b[1::2]) and np.array_equal(pairs.b[0::2], pairs.a[1::2])):
+    if not (np.array_equal(rows.a[0::2], rows.b[1::2]) and np.array_equal(rows.b[0::2], rows.a[1::2])):
         raise ValueError(f"the {part} part does not hold each pair in both orders side by side (Pairs.with_flips)")
     towers = {layer.name for layer in model.layers} & {"audio_tower", "lyrics_tower"}
     if towers == {"audio_tower"} and hasattr(data, "songs"):  # one audio tower, songs in memory
-        p = audio_pair_scores(model, data.songs, pairs, batch_size)
+        p = audio_pair_scores(model, data.songs, rows, batch_size)
     else:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Your input ran out of data")  # a stream of unknown length ends
             p = model.predict(data.dataset(part, batch_size, shuffle=False).map(_inputs), verbose=0)[:, 1]
-    return scores_metrics(pairs.label, p, keep_scores)
+    return scores_metrics(rows.label, p, keep_scores)
 
 
 def audio_pair_scores(model, songs: EncodedSongs, pairs: Pairs, batch_size: int = 512) -> np.ndarray:
@@ -73,7 +73,7 @@ def audio_pair_scores(model, songs: EncodedSongs, pairs: Pairs, batch_size: int 
     from .playlists import embed_songs, pair_head
 
     used = sorted(pairs.songs())  # the clips are gathered a batch at a time, never copied whole
-    embeddings = embed_songs(model.get_layer("audio_tower"), songs, batch_size, rows=songs.rows(used))
+    embeddings = embed_songs(model.get_layer("audio_tower"), songs, batch_size, positions=songs.positions(used))
     row = {t: i for i, t in enumerate(used)}
     a = np.fromiter((row[t] for t in pairs.a), dtype="int64", count=len(pairs))
     b = np.fromiter((row[t] for t in pairs.b), dtype="int64", count=len(pairs))
@@ -229,7 +229,7 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
     metrics = {
         "model": str(run.folder / "model.keras"), "pairs": str(pairs_csv), "n_pairs": len(pairs),
         "n_positive": int(positives.sum()), "accuracy": measured["accuracy"],
-        "balanced_accuracy": balanced_accuracy(p, data.pairs("test").label == 1),
+        "balanced_accuracy": balanced_accuracy(p, data.rows("test").label == 1),
         "roc_auc": point["model"], "roc_auc_ci": interval(draws["model"]), "symmetry_gap": measured["symmetry_gap"],
         "baseline": "TF-IDF cosine (IDF fitted on these songs)", "baseline_auc": point["baseline"],
         "baseline_auc_ci": interval(draws["baseline"]),

@@ -17,7 +17,7 @@ from .datasets.audio import BANDS
 from .datasets.corpus import Corpus, load_corpus
 from .datasets.files import write_json
 from .datasets.pairs import PARTS
-from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, saved_counts, splits_key
+from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, saved_counts, parts_key
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate, roc_auc
 from .record import HISTORY, recall, record, reproduced, run_folder, same_making
@@ -69,7 +69,7 @@ class Experiment:
     @property
     def data_key(self) -> str:
         """A fingerprint of the pairs in every part: a saved result is reused only for the same pairs."""
-        return splits_key(self.data)
+        return parts_key(self.data)
 
 
 def data_folder(cfg: Config) -> Path:
@@ -128,7 +128,7 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
         fractions = (0.8, 0.1, 0.1)
     method = "pair" if split == "pair_matched" else split
     if split == "pair_matched":
-        song = prepare(kind, cfg, "song", corpus, dataset).data.splits.train
+        song = prepare(kind, cfg, "song", corpus, dataset).data.parts.train
         pairs_per_class = (song.n_positive // 2, *pairs_per_class[1:])  # flipped rows: each positive pair is there twice
     if kind == "lyrics":
         data = prepare_lyrics(corpus, method, pairs_per_class, max_len=cfg.max_len, min_count=cfg.min_count,
@@ -332,28 +332,28 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
         saved = json.loads(path.read_text())
         if saved.get("data_key") == exp.data_key:
             return saved["rows"]
-    splits = exp.data.splits
+    parts = exp.data.parts
     if exp.kind == "lyrics":
-        fit_on = sorted(splits.train.songs())
-        content = {n: tfidf_cosine(exp.corpus.lyrics, splits[n].a, splits[n].b, fit_on=fit_on) for n in PARTS}
+        fit_on = sorted(parts.train.songs())
+        content = {n: tfidf_cosine(exp.corpus.lyrics, parts[n].a, parts[n].b, fit_on=fit_on) for n in PARTS}
         content_name = "TF-IDF cosine"
     else:
         songs = exp.data.songs
         spectra = {t: songs.data[i].mean(axis=0) for i, t in enumerate(songs.track_ids)}
-        content = {n: spectral_cosine(spectra, splits[n].a, splits[n].b) for n in PARTS}
+        content = {n: spectral_cosine(spectra, parts[n].a, parts[n].b) for n in PARTS}
         content_name = f"spectral cosine{f' ({bands_of(exp.dataset)})' if bands_of(exp.dataset) else ''}"
-    train = splits.train
-    identity = {n: song_identity_scores(train.a, train.b, train.label, splits[n].a, splits[n].b) for n in PARTS}
+    train = parts.train
+    identity = {n: song_identity_scores(train.a, train.b, train.label, parts[n].a, parts[n].b) for n in PARTS}
     rows = {}
     for key, name, score in (("content", content_name, content), ("song_identity", "song identity", identity)):
         row = {"name": name, "kind": exp.kind, "split": exp.split, "seed": exp.cfg.seed}
         for n in PARTS:
-            _, row[f"{n}_accuracy"] = threshold_accuracy(score["train"], train.label, score[n], splits[n].label)
-        row["roc_auc"], row["val_auc"] = roc_auc(splits.test.label, score["test"]), roc_auc(splits.val.label, score["val"])
+            _, row[f"{n}_accuracy"] = threshold_accuracy(score["train"], train.label, score[n], parts[n].label)
+        row["roc_auc"], row["val_auc"] = roc_auc(parts.test.label, score["test"]), roc_auc(parts.val.label, score["val"])
         rows[key] = row
     majority = int(train.label.mean() >= 0.5)
     rows["majority"] = {"name": "majority class", "split": exp.split, "seed": exp.cfg.seed, "roc_auc": 0.5,
-                        **{f"{n}_accuracy": float((splits[n].label == majority).mean()) for n in PARTS}}
+                        **{f"{n}_accuracy": float((parts[n].label == majority).mean()) for n in PARTS}}
     write_json(path, {"data_key": exp.data_key, "rows": rows})
     return rows
 

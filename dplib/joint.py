@@ -15,7 +15,7 @@ import numpy as np
 from .config import Config
 from .runtime import machine_summary
 from .datasets.corpus import Corpus
-from .datasets.prepare import Prepared, prepare_joint, splits_key
+from .datasets.prepare import Prepared, prepare_joint, parts_key
 from .datasets.synthetic import SIZES
 from .evaluation import bootstrap_ci, evaluate, predict_pairs, scores_metrics
 from .experiments import PROTOCOL, prepare, training_settings
@@ -73,14 +73,14 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
     from .training import train_model
 
     path = folder / (name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "") + ".json")
-    key = {"data_key": splits_key(data), "settings": settings, "protocol": PROTOCOL["joint"]}
+    key = {"data_key": parts_key(data), "settings": settings, "protocol": PROTOCOL["joint"]}
     saved = None if rerun else recall(path, key["data_key"], settings, key["protocol"], model=True)
     if saved is not None:
         return saved.pop("model"), saved
     model, history = train_model(data, make, settings, seed, strategy)
     test = evaluate(model, data, "test", keep_scores=True)
     val = evaluate(model, data, "val")
-    labels = data.splits.test.label
+    labels = data.parts.test.label
     result = {"name": name, "seed": seed, **key, "val_accuracy": val["accuracy"], "val_auc": val["roc_auc"],
               "test_accuracy": test["accuracy"], "roc_auc": test["roc_auc"], "symmetry_gap": test["symmetry_gap"],
               "acc_ci": bootstrap_ci(labels, test["p"]), "auc_ci": bootstrap_ci(labels, test["p"], "roc_auc"),
@@ -113,7 +113,7 @@ def late_fusion(models: dict, views: dict[str, Prepared], seed: int) -> dict:
     (:data:`FUSED`) on the same validation and test rows, scored like a trained model (nothing is trained)."""
     out = {"name": LATE_FUSION, "seed": seed, "of": list(FUSED)}
     for part in ("val", "test"):
-        rows = views["joint"].pairs(part)  # the views hold the same rows in the same order
+        rows = views["joint"].rows(part)  # the views hold the same rows in the same order
         scored = [predict_pairs(models[name], rows, views[view].songs) for name, view in zip(FUSED, ("lyrics", "audio"))]
         got = scores_metrics(rows.label, np.mean(scored, axis=0), keep_scores=True)
         out.update({f"{part}_accuracy": got["accuracy"], f"{part}_auc": got["roc_auc"]})
@@ -186,9 +186,9 @@ def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> 
     the training songs) and a random ranking. Taught in notebook 09."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    test_ids = sorted(exp.data.splits.test.songs())
+    test_ids = sorted(exp.data.parts.test.songs())
     tfidf = TfidfVectorizer(token_pattern=r"[a-z0-9']+").fit(
-        [corpus.lyrics[t] for t in sorted(exp.data.splits.train.songs())])
+        [corpus.lyrics[t] for t in sorted(exp.data.parts.train.songs())])
     vectors = tfidf.transform([corpus.lyrics[t] for t in test_ids]).toarray()
     return rankings(corpus, model, exp.data.songs, test_ids, "lyrics", ("TF-IDF cosine (baseline)", vectors), k, seed)
 
@@ -198,8 +198,8 @@ def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 
     against the spectral cosine (time-averaged log spectra, centred over the test songs) and a random ranking.
     Taught in notebook 09."""
     songs = views["audio"].songs
-    test_ids = sorted(views["audio"].splits.test.songs())
-    spectra = songs.data[songs.rows(test_ids)].mean(axis=1)
+    test_ids = sorted(views["audio"].parts.test.songs())
+    spectra = songs.data[songs.positions(test_ids)].mean(axis=1)
     spectra = spectra - spectra.mean(axis=0)
     return rankings(corpus, model, songs, test_ids, "audio", ("spectral cosine (baseline)", spectra), k, seed)
 

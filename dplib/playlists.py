@@ -31,16 +31,16 @@ def bands_of(audio_tower) -> str | None:
     return next((name for name, (_, n) in BANDS.items() if n == width), None)
 
 
-def embed_songs(tower, songs: EncodedSongs, batch_size: int = 512, rows: np.ndarray | None = None) -> np.ndarray:
-    """Tower outputs for every song in ``songs`` order (or for the songs at ``rows``, in that order), a batch at a
+def embed_songs(tower, songs: EncodedSongs, batch_size: int = 512, positions: np.ndarray | None = None) -> np.ndarray:
+    """Tower outputs for every song in ``songs`` order (or for the songs at ``positions``, in that order), a batch at a
     time; lyrics batches are trimmed to their longest song. Taught in notebook 04 (also 09).
     """
-    rows = np.arange(len(songs)) if rows is None else np.asarray(rows)
+    at = np.arange(len(songs)) if positions is None else np.asarray(positions)
     out = []
-    for start in range(0, len(rows), batch_size):
-        x = songs.data[rows[start : start + batch_size]]
+    for start in range(0, len(at), batch_size):
+        x = songs.data[at[start : start + batch_size]]
         if x.ndim == 2:
-            x = x[:, : max(int(songs.lengths[rows[start : start + batch_size]].max()), 1)]
+            x = x[:, : max(int(songs.lengths[at[start : start + batch_size]].max()), 1)]
         out.append(np.asarray(tower(x, training=False)))
     return np.concatenate(out) if out else np.zeros((0, tower.output.shape[-1]), dtype="float32")
 
@@ -167,11 +167,11 @@ def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = Fals
             raise DataError("an audio model needs an audio/ folder of clips (or MSD .h5 track files) in the data folder",
                             corpus.paths.root)
         songs = encode_clips(corpus, corpus.audio_ids, None, report, bands_of(tower_of(run.model)))
-    if query_track not in songs.row:
+    if query_track not in songs.position:
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
     embeddings = embed_songs(tower_of(run.model), songs)
     if pair_score:
-        row = songs.row[query_track]
+        row = songs.position[query_track]
         p = pair_score_matrix(run.model, embeddings[row : row + 1], embeddings)[0].astype("float64")
         p[row] = -np.inf
         ranked = [(songs.track_ids[i], float(p[i])) for i in np.argsort(-p, kind="stable")[:k]]

@@ -86,7 +86,7 @@ def synthetic_results_section(cfg, readme: Path) -> str:
         runs = [r for d in ("", *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
         expected = sum(len(grid_of(kind, d, s)) for d in ("", *extra) for s in ("pair", "song")) * len(cfg.seeds)
         if len(runs) == expected:
-            return (spread_table(cfg, kind, splits=("pair", "song"), extra=extra) + "\n\nEach network against the "
+            return (spread_table(cfg, kind, holdouts=("pair", "song"), extra=extra) + "\n\nEach network against the "
                     "model-free baseline on the same test pairs, by the one rule for \"better\" (notebook 05):\n\n"
                     + paired_table(cfg, kind, extra=extra)), runs
         return (f"Seed {cfg.seed} only (not every seed of {cfg.seeds} was run):\n\n" + ablation_table(cfg, kind),

@@ -27,18 +27,18 @@ import numpy as np
 
 from .datasets.corpus import Corpus
 from .datasets.lyrics import Vocabulary, encode_lyrics, lyric_groups, tokenize
-from .datasets.pairs import PARTS, Pairs, PairSplits, ScoredPairs, balance, build_pair_pool, leakage
+from .datasets.pairs import PARTS, Pairs, PairParts, ScoredPairs, balance, build_pair_pool, leakage
 from .datasets.prepare import Prepared, finish_prepared
 from .datasets.report import DataError, SkipReport
 
 
-def twin_leakage(splits: Mapping[str, Pairs], groups: Mapping[str, int]) -> dict[str, float]:
+def twin_leakage(parts: Mapping[str, Pairs], groups: Mapping[str, int]) -> dict[str, float]:
     """For val and test: the share of pairs that touch a song whose lyric group has a song in training (a track
     seen in training, or a twin of one): what a song split by track id alone leaks."""
-    seen = {groups[t] for t in splits["train"].songs() if t in groups}
+    seen = {groups[t] for t in parts["train"].songs() if t in groups}
     out = {}
     for name in ("val", "test"):
-        p = splits[name]
+        p = parts[name]
         touched = [groups.get(x) in seen or groups.get(y) in seen for x, y in zip(p.a, p.b)]
         out[name] = float(np.mean(touched)) if len(p) else 0.0
     return out
@@ -139,25 +139,25 @@ def prepare_fold(corpus: Corpus, pool: Pairs, sources: np.ndarray, groups: Mappi
     """Fold ``fold`` as prepared data: train and val balanced 50/50, test every pair inside the fold (balanced
     too when ``cfg.real_pairs_per_class`` caps it), all flipped; a training-song vocabulary; every song of the parts
     and of the random negatives encoded."""
-    parts = fold_parts(pool, song_fold, groups, fold, val_share, seed)
-    raw = {name: pool.take(parts == i) for i, name in enumerate(PARTS)}
+    which = fold_parts(pool, song_fold, groups, fold, val_share, seed)
+    raw = {name: pool.take(which == i) for i, name in enumerate(PARTS)}
     src = dict(zip(zip(pool.a, pool.b), sources))
     pairs_per_class = cfg.real_pairs_per_class
     kept = {name: balance(raw[name], pairs_per_class[i], seed + i) for i, name in enumerate(PARTS)}
     if pairs_per_class[2] is None:  # every test pair of the fold: an AUC needs no balance, and more negatives narrow it
         kept["test"] = raw["test"]
-    splits = PairSplits(*(kept[n].with_flips() for n in PARTS), "song_folds", leakage(kept))
+    parts = PairParts(*(kept[n].with_flips() for n in PARTS), "song_folds", leakage(kept))
     positives = kept["test"].take(kept["test"].label == 1)
     listed = set(zip(corpus.scored.a, corpus.scored.b))
     in_fold = [t for t, f in song_fold.items() if f == fold]
     negatives = random_negatives([src[k] for k in zip(positives.a, positives.b)], in_fold, listed, groups, seed)
     report = SkipReport(corpus.report.strict)
-    vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in sorted(splits.train.songs())), cfg.min_count,
+    vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in sorted(parts.train.songs())), cfg.min_count,
                            cfg.max_doc_freq)
-    used = sorted(set().union(*(splits[n].songs() for n in PARTS)) | set(negatives.b))
+    used = sorted(set().union(*(parts[n].songs() for n in PARTS)) | set(negatives.b))
     songs = encode_lyrics({t: corpus.lyrics[t] for t in used}, vocab, cfg.max_len, report)
     try:
-        data = finish_prepared("lyrics", corpus, pool, splits, songs, vocab, report)
+        data = finish_prepared("lyrics", corpus, pool, parts, songs, vocab, report)
     except DataError as err:  # name the fold: the same data may split well in another
         raise DataError(f"fold {fold + 1} of {max(song_fold.values()) + 1} (seed {seed}): {err.message}",
                         err.path) from None
@@ -250,9 +250,9 @@ def every_pair_rows(corpus: Corpus) -> OutOfFold:
 
 def fold_rows(fold: Fold, results: list[dict], corpus: Corpus, baselines: bool) -> dict[str, OutOfFold]:
     """The fold's test pairs and random-negative pairs, one row each, scored by each result and the baselines."""
-    train = fold.data.splits.train.take(slice(0, None, 2))
+    train = fold.data.parts.train.take(slice(0, None, 2))
     out = {}
-    for key, pairs, p_key in (("listed", fold.data.splits.test.take(slice(0, None, 2)), "test_p"),
+    for key, pairs, p_key in (("listed", fold.data.parts.test.take(slice(0, None, 2)), "test_p"),
                               ("random", fold.random, "random_p")):
         rows = OutOfFold(pairs.a, pairs.b, pairs.label,
                          np.array([fold.sources[k] for k in zip(pairs.a, pairs.b)], dtype=object))
@@ -300,7 +300,7 @@ def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, dataset: str = "r
     for seed in seeds:
         exp = prepare("lyrics", replace(cfg, seed=seed), "pair", corpus, dataset=dataset)
         result = run_config(exp, **settings)
-        test, train = (exp.data.splits[p].take(slice(0, None, 2)) for p in ("test", "train"))
+        test, train = (exp.data.parts[p].take(slice(0, None, 2)) for p in ("test", "train"))
         rows = OutOfFold(test.a, test.b, test.label, np.array([src[k] for k in zip(test.a, test.b)], dtype=object))
         rows.scores = {result["name"]: pair_scores(result["test_p"])}
         if baselines:

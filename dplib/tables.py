@@ -32,7 +32,7 @@ def mean_sd(values, percent: bool = True) -> str:
     return f"{100 * mean:.1f} ± {100 * sd:.1f}%" if percent else f"{mean:.3f} ± {sd:.3f}"
 
 
-def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, seeds: tuple[int, ...] | None = None,
+def spread_table(cfg: Config, kind: str, dataset: str = "", holdouts=HOLDOUTS, seeds: tuple[int, ...] | None = None,
                  extra: tuple[str, ...] = ()) -> str:
     """Markdown: test accuracy and ROC AUC, mean ± standard deviation over seeds, per holdout, beside the
     paper's validation accuracy; then the rows of the ``extra`` datasets (e.g. ``audio-mel64``); the baselines
@@ -40,29 +40,29 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", splits=HOLDOUTS, see
     seeds = seeds if seeds is not None else cfg.seeds
     paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
     labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
-    head = "| model | paper val |" + "".join(f" {labels[s]}: test acc | AUC |" for s in splits)
-    lines = [head, "|" + "---|" * (2 + 2 * len(splits))]
+    head = "| model | paper val |" + "".join(f" {labels[s]}: test acc | AUC |" for s in holdouts)
+    lines = [head, "|" + "---|" * (2 + 2 * len(holdouts))]
 
     def cells(runs: dict[str, list[dict]]) -> str:
         return "".join(f" {mean_sd(r['test_accuracy'] for r in runs[s])} | "
-                       f"{mean_sd((r['roc_auc'] for r in runs[s]), percent=False)} |" for s in splits)
+                       f"{mean_sd((r['roc_auc'] for r in runs[s]), percent=False)} |" for s in holdouts)
 
     n_seeds = 0
     for data in (dataset, *extra):
-        results = {s: load_results(cfg, kind, s, data, seeds) for s in splits}
-        n_seeds = max([n_seeds, *(len({r["seed"] for r in results[s]}) for s in splits)])
+        results = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
+        n_seeds = max([n_seeds, *(len({r["seed"] for r in results[s]}) for s in holdouts)])
         for settings in grid_of(kind, data):
             name = config_name(kind, **settings, dataset=data)
             key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
-            runs = {s: [r for r in results[s] if r["name"] == name] for s in splits}
+            runs = {s: [r for r in results[s] if r["name"] == name] for s in holdouts}
             if any(runs.values()):
                 lines.append(f"| {name} | {f'{paper[key][1]}%' if data == dataset else '-'} |{cells(runs)}")
     for data in (dataset, *extra):
-        base = {s: load_baselines(cfg, kind, s, data, seeds) for s in splits}
+        base = {s: load_baselines(cfg, kind, s, data, seeds) for s in holdouts}
         for key in ("content", "song_identity", "majority") if data == dataset else ("content",):
-            rows = {s: [b[key] for b in base[s]] for s in splits}
+            rows = {s: [b[key] for b in base[s]] for s in holdouts}
             if any(rows.values()):
-                name = next(r for s in splits for r in rows[s])["name"]
+                name = next(r for s in holdouts for r in rows[s])["name"]
                 lines.append(f"| {name} (baseline) | - |{cells(rows)}")
     lines.append("")
     lines.append(f"Mean ± standard deviation over {n_seeds} seeds (each seed draws its own split and initialisation); "
@@ -78,7 +78,7 @@ def not_trained(kind: str, lines: list[str]) -> str:
     return f" n/a: no saved run on that split{why}."
 
 
-def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[int, ...] | None = None,
+def paired_table(cfg: Config, kind: str, holdouts=("pair", "song"), seeds: tuple[int, ...] | None = None,
                  extra: tuple[str, ...] = ()) -> str:
     """Markdown, per split: each network's mean test AUC with its 95% interval over seeds against chance (0.5), then
     its AUC minus the model-free baseline on the same test pairs, seed by seed, with the 95% interval of that paired
@@ -89,14 +89,14 @@ def paired_table(cfg: Config, kind: str, splits=("pair", "song"), seeds: tuple[i
     labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
     short = "TF-IDF" if kind == "lyrics" else "spectral cosine"
     lines = ["| model |" + "".join(f" {labels[s]}: AUC [95% interval] | {labels[s]}: AUC minus {short} |"
-                                   for s in splits), "|---|" + "---|" * 2 * len(splits)]
-    base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, "", seeds)) for s in splits}
+                                   for s in holdouts), "|---|" + "---|" * 2 * len(holdouts)]
+    base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, "", seeds)) for s in holdouts}
     for data in ("", *extra):
-        runs = {s: load_results(cfg, kind, s, data, seeds) for s in splits}
+        runs = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
         for settings in grid_of(kind, data):
             name = config_name(kind, **settings, dataset=data)
             cells = []
-            for s in splits:
+            for s in holdouts:
                 mine = by_seed(r for r in runs[s] if r["name"] == name)
                 coin = dict.fromkeys(mine, 0.5)
                 cells += [verdict_cell(mine, coin, "{:.3f}", chance=True), verdict_cell(mine, base[s], "{:+.3f}")]

@@ -1,8 +1,8 @@
 """Trace the path of one pair from the Last.fm files to a test metric, the two ways the notebooks take it, in a
 fresh process (``_strategy``, the one cached function on these paths, is called by the library path only):
 
-- ``notebook``: notebook 03's own cells, run as they are: ``prepare`` reads and splits the data, then the model written
-  in Keras in the notebook, its ``rows`` pipeline, ``model.fit`` and ``model.evaluate`` on the test part;
+- ``notebook``: notebook 03's own cells, run as they are: ``prepare`` reads, splits and encodes the data, then the model written
+  in Keras in the notebook, its ``batches`` pipeline, ``model.fit`` and ``model.evaluate`` on the test part;
 - ``library``: the library's path, ``prepare("lyrics", cfg)`` then ``run_config(exp, "all", 2)``, which trains and
   records every table's models (one epoch here: the same path).
 
@@ -21,7 +21,7 @@ from pathlib import Path
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "03_siamese_lstm.ipynb"
 NOTEBOOK_FILE = "notebooks/" + NOTEBOOK.name
 # the cells of notebook 03 that carry the pair, found by what they do (the setup cell runs first, untraced)
-PAIR_CELLS = ('prepare("lyrics"', "def siamese_lyrics_model(", "model.fit(rows(", 'model.evaluate(rows("test")')
+PAIR_CELLS = ('prepare("lyrics"', "def siamese_lyrics_model(", "model.fit(batches(", 'model.evaluate(batches("test")')
 
 
 def notebook_cells() -> list[str]:

@@ -106,7 +106,7 @@ def test_tfrecord_shards_round_trip_and_train(tmp_path):
         assert xa.shape == xb.shape
         for ra, rb, label in zip(xa.numpy(), xb.numpy(), y.numpy()):
             seen.append((tuple(ra[ra > 0]), tuple(rb[rb > 0]), int(label)))
-    expected = [(tuple(songs[[x]][0][: songs.lengths[songs.row[x]]]), tuple(songs[[z]][0][: songs.lengths[songs.row[z]]]), int(l))
+    expected = [(tuple(songs[[x]][0][: songs.lengths[songs.position[x]]]), tuple(songs[[z]][0][: songs.lengths[songs.position[z]]]), int(l))
                 for x, z, l in zip(pairs.a, pairs.b, pairs.label)]
     assert seen == expected
     model = build_lyrics_model(40, "product", 1)

@@ -85,7 +85,7 @@ def test_pipeline_keeps_order_and_trims_padding():
     labels = np.concatenate([y.numpy() for _, y in batches])
     np.testing.assert_array_equal(labels, pairs.label)
     (xa, xb), _ = batches[0]
-    longest = max(songs.lengths[songs.rows(pairs.a[:16])].max(), songs.lengths[songs.rows(pairs.b[:16])].max())
+    longest = max(songs.lengths[songs.positions(pairs.a[:16])].max(), songs.lengths[songs.positions(pairs.b[:16])].max())
     assert xa.shape == (16, longest) and xb.shape == (16, longest)
     np.testing.assert_array_equal(xa.numpy(), songs[pairs.a[:16]][:, :longest])
 

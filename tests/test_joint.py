@@ -34,7 +34,7 @@ def test_trained_model_is_saved_reloaded_in_a_fresh_process_and_retrained_when_s
     again, second = trained_model(tmp_path, "lyrics (all_sym)", exp.data, make, settings, seed=0)
     assert second["reused"] and second["roc_auc"] == first["roc_auc"]
     assert set(KEYS) <= set(second) and second["history"]["val_auc"] == first["history"]["val_auc"]  # dplib.record
-    test = exp.data.splits.test
+    test = exp.data.parts.test
     np.testing.assert_allclose(predict_pairs(again, test, exp.data.songs), predict_pairs(model, test, exp.data.songs),
                                atol=1e-6)
     saved = tmp_path / "lyrics_all_sym.keras"
@@ -163,7 +163,7 @@ def test_audio_evaluation_runs_the_tower_once_per_song_and_scores_what_the_model
 
     cfg, _ = _setup(synth_quick, monkeypatch, tmp_path)
     exp = prepare("audio", cfg, "pair")
-    test = exp.data.pairs("test")
+    test = exp.data.rows("test")
     for conv, combine, pool, step in ((0, "concat", 1, False), (1, "absdiff", 1, True), (2, "product", 2, False)):
         model = build_audio_model(exp.data.input_dim, conv, combine, 1, pool=pool, step_scale=step)
         predicted = model.predict(exp.data.dataset("test", 64, shuffle=False).map(lambda x, y: (x,)), verbose=0)[:, 1]
@@ -190,7 +190,7 @@ def test_late_fusion_scores_the_mean_of_the_two_models_probabilities_on_the_join
     args = {"lyrics": dict(combine="all_sym", fc=2), "audio": dict(conv_layers=1, combine="absdiff", fc=1)}
     models = {name: _builder(view, views[view], args[view], 1e-3)() for name, view in zip(FUSED, ("lyrics", "audio"))}
     got = late_fusion(models, views, seed=0)
-    test = views["joint"].pairs("test")
+    test = views["joint"].rows("test")
     mean = np.mean([predict_pairs(models[n], test, views[v].songs) for n, v in zip(FUSED, ("lyrics", "audio"))], axis=0)
     assert got["name"] == LATE_FUSION and got["n_test_rows"] == len(test)
     assert got["roc_auc"] == roc_auc(test.label, mean)  # the same predictions, the same mean

@@ -1,8 +1,8 @@
-"""Pairs: labels, balance, flips in one split, song-disjoint splits, leakage, determinism."""
+"""Pairs: labels, balance, flips in one part, song-disjoint splits, leakage, determinism."""
 import numpy as np
 import pytest
 
-from dplib.datasets.pairs import ScoredPairs, balance, build_pair_pool, make_splits, song_fractions, split_pairs
+from dplib.datasets.pairs import ScoredPairs, balance, build_pair_pool, make_parts, song_fractions, split_pairs
 
 
 def random_scored(n_songs=300, n_pairs=4000, seed=0):
@@ -33,8 +33,8 @@ def test_random_negatives_are_unlisted_pairs():
 def test_splits_are_balanced_flipped_and_deterministic(split):
     scored, songs = random_scored()
     pool = build_pair_pool(scored, songs)
-    s1 = make_splits(pool, split, (200, 40, 40), seed=3)
-    s2 = make_splits(pool, split, (200, 40, 40), seed=3)
+    s1 = make_parts(pool, split, (200, 40, 40), seed=3)
+    s2 = make_parts(pool, split, (200, 40, 40), seed=3)
     for name in ("train", "val", "test"):
         p = s1[name]
         assert p.n_positive * 2 == len(p)
@@ -48,12 +48,12 @@ def test_splits_are_balanced_flipped_and_deterministic(split):
 def test_song_split_is_song_disjoint_and_pair_split_leaks():
     scored, songs = random_scored()
     pool = build_pair_pool(scored, songs)
-    song = make_splits(pool, "song", seed=0)
+    song = make_parts(pool, "song", seed=0)
     assert not (song.train.songs() & song.val.songs())
     assert not (song.train.songs() & song.test.songs())
     assert not (song.val.songs() & song.test.songs())
     assert song.leakage == {"val": 0.0, "test": 0.0}
-    pair = make_splits(pool, "pair", seed=0)
+    pair = make_parts(pool, "pair", seed=0)
     assert pair.leakage["val"] > 0.5
 
 

@@ -83,7 +83,7 @@ def test_training_keeps_the_best_validation_epoch(synth_quick, monkeypatch):
     best = history["best_epoch"]
     assert 1 <= best <= history["epochs_run"] <= 6
     assert history["val_auc"][best - 1] == max(history["val_auc"])  # best by validation ROC AUC
-    val = pair_dataset(exp.data.splits.val, exp.data.songs, 128)
+    val = pair_dataset(exp.data.parts.val, exp.data.songs, 128)
     restored = model.evaluate(val, verbose=0, return_dict=True)
     assert restored["loss"] == pytest.approx(history["val_loss"][best - 1], rel=1e-4)  # the best epoch's weights
     assert restored["auc"] == pytest.approx(history["val_auc"][best - 1], abs=1e-4)
@@ -98,13 +98,13 @@ def test_holdouts_on_the_real_set(real_lyrics, monkeypatch):
     cfg = get_config(size="default")
     corpus = load_corpus(real_lyrics)
     exps = {h: prepare("lyrics", cfg, h, corpus, dataset="real-lyrics") for h in ("pair", "song", "pair_matched")}
-    song, pair, matched = (exps[h].data.splits for h in ("song", "pair", "pair_matched"))
+    song, pair, matched = (exps[h].data.parts for h in ("song", "pair", "pair_matched"))
     assert song.leakage == {"val": 0.0, "test": 0.0} and pair.leakage["test"] > 0.5
     assert matched.train.n_positive == song.train.n_positive < pair.train.n_positive
     assert (matched.test.a == pair.test.a).all() and (matched.val.b == pair.val.b).all()
-    for splits in (song, pair):  # balanced 50/50, both orders of every pair
+    for parts in (song, pair):  # balanced 50/50, both orders of every pair
         for part in ("train", "val", "test"):
-            assert splits[part].n_positive * 2 == len(splits[part])
+            assert parts[part].n_positive * 2 == len(parts[part])
     assert len(pair.test) > 400  # 15% of the pairs: test parts large enough to read
     other = prepare("lyrics", replace(cfg, seed=1), "song", corpus, dataset="real-lyrics")
     assert other.data_key != exps["song"].data_key  # another seed, another split
@@ -192,7 +192,7 @@ def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick,
     assert [r["name"] for r in rows] == ["mel64_conv1_absdiff_fc1"] and rows[0]["bands"] == "mel64"
     assert (tmp_path / "audio-mel64" / "song" / "seed0" / "mel64_conv1_absdiff_fc1.json").is_file()
     assert run_ablation("audio", cfg, "song", dataset="audio-bands128", grid=grid_for("audio", cfg, "audio-bands128")) == []
-    table = spread_table(cfg, "audio", splits=("song",), seeds=(0,), extra=tuple(AUDIO_BEYOND))
+    table = spread_table(cfg, "audio", holdouts=("song",), seeds=(0,), extra=tuple(AUDIO_BEYOND))
     assert "| mel64_conv1_absdiff_fc1 | - |" in table and "spectral cosine (mel64) (baseline)" in table
     assert config_name("audio", "absdiff", 1, 1, pool=2, dataset="audio-mel64") == "mel64_conv1_pool2_absdiff_fc1"
     with pytest.raises(ValueError, match="unknown audio dataset"):
@@ -257,7 +257,7 @@ def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path):
     folder.mkdir(parents=True)
     row = {"name": "conv0_concat_fc1", "seed": 0, "protocol": PROTOCOL["audio"], "test_accuracy": 0.5, "roc_auc": 0.5}
     (folder / "conv0_concat_fc1.json").write_text(json.dumps(row))
-    table = spread_table(cfg, "audio", splits=("pair", "song"), seeds=(0,))
+    table = spread_table(cfg, "audio", holdouts=("pair", "song"), seeds=(0,))
     assert "| conv0_concat_fc1 | 65.0% | 50.0 ± 0.0% | 0.500 ± 0.000 | n/a | n/a |" in table
     assert "n/a: no saved run on that split (on new songs the |FFT| bins train only the paper's best row" in table
 

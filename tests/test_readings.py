@@ -36,7 +36,7 @@ def test_the_table3_reading_quotes_the_numbers_of_the_table_it_reads(tmp_path):
 
     cfg = get_config(size="default", results_root=tmp_path)
     save_audio_results(cfg, np.random.default_rng(7))
-    table = spread_table(cfg, "audio", splits=("pair", "song"), extra=tuple(AUDIO_BEYOND))
+    table = spread_table(cfg, "audio", holdouts=("pair", "song"), extra=tuple(AUDIO_BEYOND))
     reading = table3_paragraph(cfg)
     rows = {line.split(" | ")[0].strip("| "): line for line in table.splitlines() if line.startswith("| ")}
     for split, column in (("pair", 0), ("song", 1)):

@@ -255,7 +255,7 @@ def test_a_song_split_of_real_data_keeps_lyric_twins_on_one_side(tmp_path):
         assert songfolds.twin_leakage(parts, groups) == {"val": 0.0, "test": 0.0} == leakage(parts)
     cfg = replace(get_config(size="quick"), real_pairs_per_class=(None, None, None))
     exp = prepare("lyrics", cfg, "song", corpus, dataset="real-lyrics")
-    assert songfolds.twin_leakage(exp.data.splits, groups) == {"val": 0.0, "test": 0.0}
+    assert songfolds.twin_leakage(exp.data.parts, groups) == {"val": 0.0, "test": 0.0}
 
 
 def test_a_fold_without_both_classes_names_the_fold(tmp_path):

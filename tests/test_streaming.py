@@ -211,13 +211,13 @@ def test_streamed_and_in_memory_paths_draw_the_same_pairs(synth_quick, tmp_path,
     """One split rule (PartDraw) and one balanced draw: the same seed gives the same pairs, in the same order,
     the same vocabulary and the same encoded songs, whichever path prepared them."""
     from dplib.datasets.prepare import prepare_lyrics
-    from dplib.datasets.prepare import splits_key
+    from dplib.datasets.prepare import parts_key
 
     memory = prepare_lyrics(load_corpus(synth_quick), split, caps, max_len=40, seed=seed)
     streamed = prepare_lyrics_shards(synth_quick, tmp_path / "s", split, caps, max_len=40, seed=seed, n_buckets=5)
-    assert splits_key(streamed) == splits_key(memory)
+    assert parts_key(streamed) == parts_key(memory)
     for part in ("train", "val", "test"):
-        mine, theirs = memory.pairs(part), streamed.pairs(part)
+        mine, theirs = memory.rows(part), streamed.rows(part)
         assert len(mine) > 0
         assert list(zip(mine.a, mine.b, mine.label)) == list(zip(theirs.a, theirs.b, theirs.label))
         np.testing.assert_allclose(mine.score, theirs.score, rtol=1e-6)
@@ -266,14 +266,14 @@ def test_one_fit_and_one_evaluate_for_both_paths(synth_quick, tmp_path):
         result = evaluate(model, data, "test", keep_scores=True)
         assert result["n_rows"] == 80 and result["symmetry_gap"] < 1e-6  # 40 pairs, both orders; product: symmetric
         p = np.array(result["p"])
-        assert result["accuracy"] == pytest.approx(((p >= 0.5) == (data.pairs("test").label == 1)).mean())
+        assert result["accuracy"] == pytest.approx(((p >= 0.5) == (data.rows("test").label == 1)).mean())
     concat = build_lyrics_model(memory.input_dim, "concat", 1)  # asymmetric: its gap is measured, not assumed
-    pairs = memory.pairs("test")
+    pairs = memory.rows("test")
     swapped = type(pairs)(pairs.b, pairs.a, pairs.score, pairs.label)
     direct = np.abs(predict_pairs(concat, pairs, memory.songs) - predict_pairs(concat, swapped, memory.songs)).mean()
     assert evaluate(concat, memory, "test")["symmetry_gap"] == pytest.approx(direct, rel=1e-4) and direct > 1e-4
-    unflipped = memory.pairs("test").take(np.arange(0, 80, 2))
-    memory.splits.test = unflipped
+    unflipped = memory.rows("test").take(np.arange(0, 80, 2))
+    memory.parts.test = unflipped
     with pytest.raises(ValueError, match="both orders"):
         evaluate(model, memory, "test")
 
@@ -286,7 +286,7 @@ def test_training_batches_are_shuffled_rows_trimmed_not_length_groups(synth_quic
 
     data = prepare_lyrics(load_corpus(synth_quick), "pair", (200, 20, 20), max_len=40, seed=1)
     fast = list(data.dataset("train", batch_size=32, seed=5))
-    plain = list(pair_dataset(data.splits.train, data.songs, batch_size=32, shuffle=True, seed=5, trim=False))
+    plain = list(pair_dataset(data.parts.train, data.songs, batch_size=32, shuffle=True, seed=5, trim=False))
     assert len(fast) == len(plain) > 2
     for ((fa, fb), fy), ((pa, pb), py) in zip(fast, plain, strict=True):
         width = fa.shape[1]

@@ -8,8 +8,9 @@ The modules in data-flow order; a lyrics pair goes down this list from a JSON fi
    SQLite), :mod:`.musixmatch` (bag of words), :mod:`.lyrics` (ordered text, vocabulary, encoding), :mod:`.audio`
    (WAV clips and |FFT| blocks, notebook 02), :mod:`.msd_h5` (Echo Nest segment features).
 3. :mod:`.corpus` finds the files in a data folder by their official names and loads them into one ``Corpus``.
-4. :mod:`.pairs` turns scored rows into a labelled pool, a pair or song split, balanced classes and flipped
-   copies (notebooks 03 and 04); :mod:`.prepare` adds the training-song vocabulary and the encoded songs.
+4. :mod:`.pairs` turns the scored listings into a labelled pool, the parts of a pair or song split (``PairParts``),
+   balanced classes and flipped copies (notebooks 03 and 04); :mod:`.prepare` adds the training-song vocabulary
+   and the encoded songs.
 5. :mod:`.pipeline` serves ``((song_a, song_b), label)`` batches from prepared data (notebook 03).
 
 For corpora that do not fit in memory, :mod:`.streaming` does steps 3-4 as passes over files and
@@ -24,9 +25,9 @@ Words used with one meaning everywhere in ``dplib``, its notebooks and its comma
                    (song-disjoint; on real data, lyric groups kept whole)
 ``holdout``        a split, or ``pair_matched`` (the pair split with its training part cut to the song
                    split's size): what a results folder is named after
-``part``           ``train``, ``val`` or ``test``
-``pairs``          unordered pairs of two songs, one row each (``Pairs``)
-``rows``           what a model reads: each pair twice, in both orders, side by side
+``part``           ``train``, ``val`` or ``test`` (a split's three: ``PairParts``, ``data.parts``)
+``pairs``          unordered pairs of two songs (a ``Pairs`` holds pairs, or rows once flipped)
+``rows``           what a model reads: each pair twice, in both orders, side by side (``data.rows(part)``)
 ``per class``      a cap on similar and on not-similar pairs alike (``pairs_per_class``)
 ``lyric group``    tracks whose lyrics are the same text (other releases, covers): one song for splitting
 ``source track``   the track whose Last.fm list named a pair: what intervals resample

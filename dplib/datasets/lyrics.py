@@ -193,32 +193,33 @@ class Vocabulary:
 
 @dataclass
 class EncodedSongs:
-    """Per-song model inputs, stored once; pairs refer to songs by row."""
+    """Per-song model inputs, stored once; pairs refer to songs by their position (``position[track]``)."""
 
     track_ids: list[str]
     data: np.ndarray  # (songs, max_len) int32 for lyrics, (songs, blocks, bins) float32 for audio
     lengths: np.ndarray  # time steps actually used per song
 
     def __post_init__(self):
-        self.row = {tid: i for i, tid in enumerate(self.track_ids)}
+        self.position = {tid: i for i, tid in enumerate(self.track_ids)}
 
     def __len__(self) -> int:
         return len(self.track_ids)
 
-    def rows(self, track_ids: Iterable[str]) -> np.ndarray:
+    def positions(self, track_ids: Iterable[str]) -> np.ndarray:
+        """Where these songs sit in ``data`` (one index each, in the order given)."""
         try:
-            return np.fromiter((self.row[t] for t in track_ids), dtype="int32")
+            return np.fromiter((self.position[t] for t in track_ids), dtype="int32")
         except KeyError as err:
             raise KeyError(f"track {err.args[0]} has no encoded data") from None
 
     def __getitem__(self, track_ids) -> np.ndarray:
-        return self.data[self.rows(track_ids)]
+        return self.data[self.positions(track_ids)]
 
     def subset(self, track_ids: Iterable[str]) -> "EncodedSongs":
         """These songs only, in the order given (e.g. the test songs, for :func:`dplib.diagnose.tower_health`)."""
         ids = list(track_ids)
-        rows = self.rows(ids)
-        return EncodedSongs(ids, self.data[rows], self.lengths[rows])
+        at = self.positions(ids)
+        return EncodedSongs(ids, self.data[at], self.lengths[at])
 
 
 def encode_lyrics(

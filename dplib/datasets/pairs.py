@@ -349,19 +349,19 @@ def balance(pairs: Pairs, pairs_per_class: int | None = None, seed: int = 0) -> 
     return pairs.take(np.concatenate([pos[drawn.positive], neg[drawn.negative]])[drawn.order])
 
 
-def leakage(splits: dict[str, Pairs]) -> dict[str, float]:
+def leakage(parts: dict[str, Pairs]) -> dict[str, float]:
     """For val and test: the share of pairs that touch a song seen in training."""
-    train_songs = splits["train"].songs()
+    train_songs = parts["train"].songs()
     out = {}
     for name in ("val", "test"):
-        p = splits[name]
+        p = parts[name]
         touched = [x in train_songs or y in train_songs for x, y in zip(p.a, p.b)]
         out[name] = float(np.mean(touched)) if len(p) else 0.0
     return out
 
 
 @dataclass
-class PairSplits:
+class PairParts:
     """Balanced, flipped train/val/test pairs plus how they were made."""
 
     train: Pairs
@@ -381,7 +381,7 @@ class PairSplits:
                        "similar": self[name].n_positive // per, "songs": len(self[name].songs())} for name in PARTS}
 
 
-def make_splits(
+def make_parts(
     pool: Pairs,
     split: str = "pair",
     pairs_per_class: tuple[int | None, int | None, int | None] = (None, None, None),
@@ -389,7 +389,7 @@ def make_splits(
     seed: int = 0,
     flip: bool = True,
     groups: Mapping[str, int] | None = None,
-) -> PairSplits:
+) -> PairParts:
     """Split, balance each part 50/50, then add flipped copies (Table 1); ``groups``: see :func:`split_pairs`.
     Taught in notebook 01."""
     raw = split_pairs(pool, split, fractions, seed, groups)
@@ -397,4 +397,4 @@ def make_splits(
     leaks = leakage(balanced)
     if flip:
         balanced = {name: p.with_flips() for name, p in balanced.items()}
-    return PairSplits(balanced["train"], balanced["val"], balanced["test"], split, leaks, flipped=flip)
+    return PairParts(balanced["train"], balanced["val"], balanced["test"], split, leaks, flipped=flip)

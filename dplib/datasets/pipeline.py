@@ -55,8 +55,8 @@ def pair_dataset(
     ``pairs`` is kept, which evaluation relies on. ``drop_remainder``: full batches only.
     :meth:`dplib.datasets.prepare.Prepared.dataset` is the usual way in.
     """
-    ia = songs.rows(pairs.a)
-    ib = songs.rows(pairs.b)
+    ia = songs.positions(pairs.a)
+    ib = songs.positions(pairs.b)
     y = pairs.label.astype("int32")
     data, lengths = songs.data, songs.lengths
     sequence = data.ndim == 2
@@ -99,8 +99,8 @@ def joint_pair_dataset(
     pairs: Pairs, lyrics: EncodedSongs, audio: EncodedSongs, batch_size: int = 256, shuffle: bool = False, seed: int = 0
 ) -> tf.data.Dataset:
     """Batches of ``({"lyrics_a", "audio_a", "lyrics_b", "audio_b"}, label)`` for the joint model."""
-    rows = [lyrics.rows(pairs.a), audio.rows(pairs.a), lyrics.rows(pairs.b), audio.rows(pairs.b)]
-    ds = tf.data.Dataset.from_tensor_slices((*rows, pairs.label.astype("int32")))
+    positions = [lyrics.positions(pairs.a), audio.positions(pairs.a), lyrics.positions(pairs.b), audio.positions(pairs.b)]
+    ds = tf.data.Dataset.from_tensor_slices((*positions, pairs.label.astype("int32")))
     if shuffle:
         ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)

@@ -1,4 +1,4 @@
-"""From a loaded corpus to model-ready data: pairs, splits, vocabulary, encoded songs.
+"""From a loaded corpus to model-ready data: pairs, parts, vocabulary, encoded songs.
 
 The vocabulary is fitted on training songs only, so validation and test words
 never shape it.
@@ -15,7 +15,7 @@ from .audio import clip_length_blocks, encode_audio
 from .corpus import CLIP_SUFFIXES, Corpus
 from .msd_h5 import encode_msd_h5
 from .lyrics import EncodedSongs, Vocabulary, encode_lyrics, lyric_groups, tokenize
-from .pairs import PARTS, Pairs, PairSplits, build_pair_pool, make_splits
+from .pairs import PARTS, Pairs, PairParts, build_pair_pool, make_parts
 from .report import DataError, SkipReport
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class PairData(Protocol):
     def dataset(self, part: str, batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
                 fast: bool = True, fixed_shapes: bool = False) -> tf.data.Dataset: ...
 
-    def pairs(self, part: str) -> Pairs: ...
+    def rows(self, part: str) -> Pairs: ...  # the part's pairs in both orders
 
     def counts(self) -> dict: ...
 
@@ -75,7 +75,7 @@ class Prepared:
     Taught in notebook 03; a :class:`PairData`, like the streamed shards."""
 
     kind: str  # "lyrics", "audio" or "joint"
-    splits: PairSplits
+    parts: PairParts
     songs: EncodedSongs | JointSongs
     vocab: Vocabulary | None
     report: SkipReport
@@ -91,24 +91,25 @@ class Prepared:
     def to_score(cls, kind: str, pairs: Pairs, songs: EncodedSongs, report: SkipReport) -> "Prepared":
         """Labelled pairs to score with a trained model (``dplib evaluate``): the test part, both orders."""
         empty = pairs.take(np.zeros(0, dtype=int))
-        return cls(kind, PairSplits(empty, empty, pairs.with_flips(), "given", {}), songs, None, report)
+        return cls(kind, PairParts(empty, empty, pairs.with_flips(), "given", {}), songs, None, report)
 
     def view(self, kind: str) -> "Prepared":
         """Joint data seen as one modality, on the same pairs (notebook 09 compares them)."""
         if self.kind != "joint":
             raise ValueError(f"view() needs joint data, this is {self.kind}")
-        return Prepared(kind, self.splits, getattr(self.songs, kind), self.vocab if kind == "lyrics" else None,
+        return Prepared(kind, self.parts, getattr(self.songs, kind), self.vocab if kind == "lyrics" else None,
                         self.report)
 
-    def pairs(self, part: str) -> Pairs:
-        return self.splits[part]
+    def rows(self, part: str) -> Pairs:
+        """The part's rows: each of its pairs in both orders, one after the other."""
+        return self.parts[part]
 
     def counts(self) -> dict:
-        return self.splits.counts()
+        return self.parts.counts()
 
     @property
     def leakage(self) -> dict[str, float]:
-        return self.splits.leakage
+        return self.parts.leakage
 
     def dataset(self, part: str, batch_size: int = 256, shuffle: bool | None = None, seed: int = 0,
                 fast: bool = True, fixed_shapes: bool = False) -> tf.data.Dataset:
@@ -122,48 +123,48 @@ class Prepared:
 
         shuffle = part == "train" if shuffle is None else shuffle
         if self.kind == "joint":
-            return joint_pair_dataset(self.splits[part], self.songs.lyrics, self.songs.audio, batch_size, shuffle, seed)
+            return joint_pair_dataset(self.parts[part], self.songs.lyrics, self.songs.audio, batch_size, shuffle, seed)
         trim = fast and not fixed_shapes
-        return pair_dataset(self.splits[part], self.songs, batch_size, shuffle=shuffle, seed=seed,
+        return pair_dataset(self.parts[part], self.songs, batch_size, shuffle=shuffle, seed=seed,
                             trim=trim, drop_remainder=fixed_shapes and shuffle)
 
 
-def _keep_encoded(splits: PairSplits, songs: EncodedSongs | JointSongs, report: SkipReport) -> PairSplits:
+def _keep_encoded(parts: PairParts, songs: EncodedSongs | JointSongs, report: SkipReport) -> PairParts:
     """Drop (and count) pairs whose songs could not be encoded; flips go together."""
     known = set(songs.track_ids)
     for name in PARTS:
-        pairs = splits[name]
+        pairs = parts[name]
         ok = np.array([a in known and b in known for a, b in zip(pairs.a, pairs.b)], dtype=bool)
         if not ok.all():
             report.skip("pair dropped: a song could not be encoded", detail=name, count=int((~ok).sum()))
-            setattr(splits, name, pairs.take(ok))
-    return splits
+            setattr(parts, name, pairs.take(ok))
+    return parts
 
 
-def _check_parts(splits: PairSplits, pool_positive: int, pool_size: int, corpus: Corpus) -> PairSplits:
+def _check_parts(parts: PairParts, pool_positive: int, pool_size: int, corpus: Corpus) -> PairParts:
     """Every part must hold pairs of both classes: an empty or one-class part would fail deep in TensorFlow
     (an empty shuffle buffer) or give no AUC. Say which part, and what the pool held, naming the data."""
     for name in PARTS:
-        part = splits[name]
+        part = parts[name]
         if len(part) == 0 or part.n_positive in (0, len(part)):
             source = corpus.paths.pairs_csv or corpus.paths.root
             skipped = f" (skipped while reading: {corpus.report.top()})" if corpus.report.skips else ""
             raise DataError(f"the {name} part has no balanced pairs after the split ({len(part)} rows): the pairs "
                             f"with data for both songs were {pool_positive:,} similar and "
                             f"{pool_size - pool_positive:,} not similar, and every part needs both{skipped}", source)
-    return splits
+    return parts
 
 
-def used_songs(splits: PairSplits) -> list[str]:
-    return sorted(set().union(*(splits[n].songs() for n in PARTS)))
+def used_songs(parts: PairParts) -> list[str]:
+    return sorted(set().union(*(parts[n].songs() for n in PARTS)))
 
 
-def encode_split_lyrics(corpus: Corpus, splits: PairSplits, max_len: int, min_count: int, max_doc_freq: float,
+def encode_split_lyrics(corpus: Corpus, parts: PairParts, max_len: int, min_count: int, max_doc_freq: float,
                         report: SkipReport) -> tuple[Vocabulary, EncodedSongs]:
     """Vocabulary from the training songs only, then every song of the parts encoded with it."""
-    train_songs = sorted(splits.train.songs())
+    train_songs = sorted(parts.train.songs())
     vocab = Vocabulary.fit((tokenize(corpus.lyrics[t]) for t in train_songs), min_count, max_doc_freq)
-    songs = encode_lyrics({t: corpus.lyrics[t] for t in used_songs(splits)}, vocab, max_len, report)
+    songs = encode_lyrics({t: corpus.lyrics[t] for t in used_songs(parts)}, vocab, max_len, report)
     return vocab, songs
 
 
@@ -191,7 +192,7 @@ def clip_blocks(corpus: Corpus, track_ids=()) -> int:
 
 
 def _draw(corpus: Corpus, available, split: str, pairs_per_class, negatives: str, seed: int,
-          fractions: tuple[float, float, float]) -> tuple[Pairs, PairSplits, SkipReport]:
+          fractions: tuple[float, float, float]) -> tuple[Pairs, PairParts, SkipReport]:
     """Pool the pairs whose songs are ``available``, then split, balance and flip them (every modality's first
     steps); ``--strict`` holds through preparation, not only loading. A song split of real (not synthetic) data
     with ordered lyrics keeps lyric groups whole (:func:`.lyrics.lyric_groups`): other releases and covers of a
@@ -203,14 +204,14 @@ def _draw(corpus: Corpus, available, split: str, pairs_per_class, negatives: str
         groups = lyric_groups({t: corpus.lyrics[t] for t in pool.songs() if t in corpus.lyrics})
         alone = sorted(pool.songs() - set(groups))  # no lyrics: a group of its own
         groups |= {t: len(pool.songs()) + i for i, t in enumerate(alone)}
-    return pool, make_splits(pool, split, pairs_per_class, fractions, seed=seed, groups=groups), report
+    return pool, make_parts(pool, split, pairs_per_class, fractions, seed=seed, groups=groups), report
 
 
-def finish_prepared(kind: str, corpus: Corpus, pool: Pairs, splits: PairSplits, songs, vocab,
+def finish_prepared(kind: str, corpus: Corpus, pool: Pairs, parts: PairParts, songs, vocab,
                     report: SkipReport) -> Prepared:
     """Drop the pairs whose songs could not be encoded, check every part still has both classes, and package."""
-    splits = _check_parts(_keep_encoded(splits, songs, report), pool.n_positive, len(pool), corpus)
-    return Prepared(kind, splits, songs, vocab, report)
+    parts = _check_parts(_keep_encoded(parts, songs, report), pool.n_positive, len(pool), corpus)
+    return Prepared(kind, parts, songs, vocab, report)
 
 
 def _audio_folder(corpus: Corpus):
@@ -231,9 +232,9 @@ def prepare_lyrics(
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1),
 ) -> Prepared:
     """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
-    pool, splits, report = _draw(corpus, corpus.lyrics.keys(), split, pairs_per_class, negatives, seed, fractions)
-    vocab, songs = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    return finish_prepared("lyrics", corpus, pool, splits, songs, vocab, report)
+    pool, parts, report = _draw(corpus, corpus.lyrics.keys(), split, pairs_per_class, negatives, seed, fractions)
+    vocab, songs = encode_split_lyrics(corpus, parts, max_len, min_count, max_doc_freq, report)
+    return finish_prepared("lyrics", corpus, pool, parts, songs, vocab, report)
 
 
 def prepare_audio(
@@ -249,9 +250,9 @@ def prepare_audio(
     """Audio pairs: pool, split, balance and flip, then one block spectrogram per song, file by file
     (``bands``: pooled into frequency bands, notebook 07)."""
     _audio_folder(corpus)  # before the pairs are drawn: no audio folder, no work
-    pool, splits, report = _draw(corpus, corpus.audio_ids, split, pairs_per_class, negatives, seed, fractions)
-    songs = encode_clips(corpus, used_songs(splits), n_blocks, report, bands)
-    return finish_prepared("audio", corpus, pool, splits, songs, None, report)
+    pool, parts, report = _draw(corpus, corpus.audio_ids, split, pairs_per_class, negatives, seed, fractions)
+    songs = encode_clips(corpus, used_songs(parts), n_blocks, report, bands)
+    return finish_prepared("audio", corpus, pool, parts, songs, None, report)
 
 
 def prepare_joint(
@@ -271,10 +272,10 @@ def prepare_joint(
     frequency bands, as in :func:`prepare_audio`)."""
     _audio_folder(corpus)
     both = set(corpus.lyrics) & set(corpus.audio_ids)
-    pool, splits, report = _draw(corpus, both, split, pairs_per_class, negatives, seed, fractions)
-    vocab, lyrics = encode_split_lyrics(corpus, splits, max_len, min_count, max_doc_freq, report)
-    audio = encode_clips(corpus, used_songs(splits), n_blocks, report, bands)
-    return finish_prepared("joint", corpus, pool, splits, JointSongs(lyrics, audio), vocab, report)
+    pool, parts, report = _draw(corpus, both, split, pairs_per_class, negatives, seed, fractions)
+    vocab, lyrics = encode_split_lyrics(corpus, parts, max_len, min_count, max_doc_freq, report)
+    audio = encode_clips(corpus, used_songs(parts), n_blocks, report, bands)
+    return finish_prepared("joint", corpus, pool, parts, JointSongs(lyrics, audio), vocab, report)
 
 
 def pairs_text(pairs) -> str:
@@ -287,8 +288,8 @@ def pairs_key(pairs) -> str:
     return hashlib.sha1(pairs_text(pairs).encode()).hexdigest()[:16]
 
 
-def splits_key(data: PairData) -> str:
+def parts_key(data: PairData) -> str:
     """A fingerprint of the pairs (and labels) of the train, val and test parts: the same for the same pairs
     prepared in memory or streamed."""
-    text = "".join(pairs_text(data.pairs(name)) for name in ("train", "val", "test"))
+    text = "".join(pairs_text(data.rows(name)) for name in ("train", "val", "test"))
     return hashlib.sha1(text.encode()).hexdigest()[:16]

@@ -56,7 +56,7 @@ class StreamedLyrics:
         return Vocabulary.load(self.folder / "vocabulary.json")
 
     def counts(self) -> dict:
-        """As :meth:`dplib.datasets.pairs.PairSplits.counts`, from any manifest (:func:`.prepare.saved_counts`)."""
+        """As :meth:`dplib.datasets.pairs.PairParts.counts`, from any manifest (:func:`.prepare.saved_counts`)."""
         return {part: saved_counts(c) for part, c in self.manifest["counts"].items()}
 
     @property
@@ -72,9 +72,9 @@ class StreamedLyrics:
         report.examples.update(self.manifest.get("examples", {}))
         return report
 
-    def pairs(self, part: str) -> Pairs:
-        """The part's pairs with track ids, scores and labels, both orders, in the shards' order (read whole from
-        ``<part>_pairs.csv``: evaluation and the pairs' fingerprint need them)."""
+    def rows(self, part: str) -> Pairs:
+        """The part's rows (each pair in both orders) with track ids, scores and labels, in the shards' order (read
+        whole from ``<part>_pairs.csv``: evaluation and the pairs' fingerprint need them)."""
         listed = read_pairs_csv(self.folder / f"{part}_pairs.csv")
         return Pairs(listed.a, listed.b, listed.score, (listed.score >= THRESHOLD).astype("int32")).with_flips()
 

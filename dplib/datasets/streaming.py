@@ -26,7 +26,7 @@ one bucket of pairs:
 Each step is a function that takes what the steps before it returned and returns a small value
 (``index_songs`` -> ``SongIndex``, ``bucket_pairs`` -> ``Buckets``, ``split_pool`` -> ``PoolParts``,
 ``balance_parts`` -> a ``BalancedDraw`` per part, ``draw_pairs`` -> ``Drawn``, ``fit_vocabulary``, ``encode_songs``
--> ``EncodedRows``, ``write_shards``), so a test
+-> ``EncodedOnDisk``, ``write_shards``), so a test
 or a notebook can run the first few and look at what they return; :func:`prepare_lyrics_shards` runs them all.
 
 Only the default negatives (listed pairs scored below 0.5, what the real data gives)
@@ -288,25 +288,26 @@ def fit_vocabulary(paths: DataPaths, index: SongIndex, drawn: Drawn, min_count: 
 
 
 @dataclass
-class EncodedRows:
-    """Pass 7's result: each song's row in ``songs.npy`` (-1 when no kept pair uses it), the rows, their lengths."""
+class EncodedOnDisk:
+    """Pass 7's result: each song's position in ``songs.npy`` (-1 when no kept pair uses it), the songs' word ids,
+    their lengths."""
 
-    row: np.ndarray
+    position: np.ndarray
     songs: np.ndarray  # memory-mapped (songs, max_len) int32
     lengths: np.ndarray
 
 
 def encode_songs(paths: DataPaths, index: SongIndex, drawn: Drawn, vocab: Vocabulary, out: Path, max_len: int,
-                 report: SkipReport) -> EncodedRows:
+                 report: SkipReport) -> EncodedOnDisk:
     """Pass 7: every song a kept pair uses into ``songs.npy`` (memory-mapped), in song index order, with
     ``lengths.npy`` and ``track_ids.txt``."""
     used = drawn.in_part.any(axis=0)
-    row = np.where(used, np.cumsum(used) - 1, -1).astype(np.int32)
+    position = np.where(used, np.cumsum(used) - 1, -1).astype(np.int32)
     n = int(used.sum())
     songs = np.lib.format.open_memmap(out / "songs.npy", mode="w+", dtype=np.int32, shape=(n, max_len))
     lengths = np.zeros(n, dtype=np.int32)
     for i, text in index.lyrics_once(paths):
-        r = row[i]
+        r = position[i]
         if r < 0:
             continue
         seq = vocab.encode(tokenize(text))[:max_len]
@@ -320,7 +321,7 @@ def encode_songs(paths: DataPaths, index: SongIndex, drawn: Drawn, vocab: Vocabu
     with open(out / "track_ids.txt", "w") as f:
         for t in index.ids[used]:
             f.write(t.decode() + "\n")
-    return EncodedRows(row, songs, lengths)
+    return EncodedOnDisk(position, songs, lengths)
 
 
 # all passes; the last one, the shards, is dplib.datasets.tfrecords.write_shards ------------------

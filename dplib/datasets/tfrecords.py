@@ -84,7 +84,7 @@ class ShardWriter:
 def write_pair_shards(pairs: Pairs, songs: EncodedSongs, folder: str | Path, prefix: str = "train",
                       shard_size: int = 100_000) -> list[Path]:
     """Write ``pairs`` as ``prefix-00000-of-000NN.tfrecord`` files of at most ``shard_size`` examples."""
-    ra, rb = songs.rows(pairs.a), songs.rows(pairs.b)
+    ra, rb = songs.positions(pairs.a), songs.positions(pairs.b)
     with ShardWriter(folder, prefix, len(pairs), shard_size) as writer:
         for i, j, y in zip(ra, rb, pairs.label):
             writer.write(songs.data[i, : songs.lengths[i]], songs.data[j, : songs.lengths[j]], y)
@@ -155,7 +155,7 @@ def write_shards(ids: np.ndarray, drawn, encoded, out: Path, shard_size: int, re
     songs, lengths = encoded.songs, encoded.lengths
     for name in PARTS:
         rec = drawn.kept(name)
-        ra, rb = encoded.row[rec["a"]], encoded.row[rec["b"]]
+        ra, rb = encoded.position[rec["a"]], encoded.position[rec["b"]]
         ok = (lengths[ra] > 0) & (lengths[rb] > 0)
         if not ok.all():
             report.skip("pair dropped: a song could not be encoded", detail=name, count=2 * int((~ok).sum()))
