@@ -22,7 +22,7 @@ from .experiments import PROTOCOL, prepare, training_settings
 from .record import HISTORY, recall, record, run_folder
 from .tables import mean_sd
 
-#: name: (the view of the joint data it reads, builder arguments); the same five models on every seed
+#: name: (the kind of the joint data it reads, builder arguments); the same five models on every seed
 JOINT_MODELS = {
     "lyrics only (all_sym, 2 FC)": ("lyrics", dict(combine="all_sym", fc=2)),
     "lyrics only (all, 2 FC)": ("lyrics", dict(combine="all", fc=2)),
@@ -44,23 +44,23 @@ def results_folder(cfg: Config) -> Path:
     return run_folder(cfg, "joint", "song")
 
 
-def joint_views(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
+def joint_by_kind(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
     """The song-disjoint split of pairs whose songs have both lyrics and audio (drawn with ``cfg.seed``), seen as
     lyrics only, audio only, and both: every model of the comparison trains and tests on exactly these pairs."""
     joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs_per_class, max_len=cfg.max_len, seed=cfg.seed,
                           bands=JOINT_BANDS)
-    return {"lyrics": joint.view("lyrics"), "audio": joint.view("audio"), "joint": joint}
+    return {"lyrics": joint.of_kind("lyrics"), "audio": joint.of_kind("audio"), "joint": joint}
 
 
-def _builder(view: str, data: Prepared, args: dict, learning_rate: float) -> Callable:
+def _builder(kind: str, data: Prepared, args: dict, learning_rate: float) -> Callable:
     from .models import build_audio_model, build_joint_model, build_lyrics_model
 
-    if view == "lyrics":
+    if kind == "lyrics":
         return lambda: build_lyrics_model(data.vocab.size, args["combine"], args["fc"], learning_rate=learning_rate)
-    if view == "audio":
+    if kind == "audio":
         return lambda: build_audio_model(data.songs.data.shape[-1], args["conv_layers"], args["combine"], args["fc"],
                                          learning_rate=learning_rate)
-    n_bins = data.view("audio").input_dim
+    n_bins = data.of_kind("audio").input_dim
     return lambda: build_joint_model(data.vocab.size, n_bins, args["lyrics_combine"], args["audio_combine"],
                                      learning_rate=learning_rate)
 
@@ -90,31 +90,31 @@ def trained_model(folder: Path, name: str, data: Prepared, make: Callable, setti
     return model, record(path, result, model=model)
 
 
-def run_joint(cfg: Config, corpus: Corpus, views: dict[str, Prepared] | None = None) -> tuple[dict, dict]:
+def run_joint(cfg: Config, corpus: Corpus, by_kind: dict[str, Prepared] | None = None) -> tuple[dict, dict]:
     """Train (or reload) the models of :func:`models_for` for ``cfg.seed``; return ``(models, results)``."""
-    views = views or joint_views(cfg, corpus)
+    by_kind = by_kind or joint_by_kind(cfg, corpus)
     models, results = {}, {}
-    for name, (view, args) in models_for(cfg).items():
-        data = views[view]
+    for name, (kind, args) in models_for(cfg).items():
+        data = by_kind[kind]
         # the lyrics-only models train at the lyrics rate, the models with an audio tower at the smaller one
         settings = {"epochs": cfg.audio_epochs, "batch_size": cfg.batch_size_for("joint"), "patience": cfg.patience,
-                    "learning_rate": cfg.learning_rate_for(view), "max_len": cfg.max_len if view != "audio" else None,
-                    "bands": JOINT_BANDS if view != "lyrics" else None}
+                    "learning_rate": cfg.learning_rate_for(kind), "max_len": cfg.max_len if kind != "audio" else None,
+                    "bands": JOINT_BANDS if kind != "lyrics" else None}
         models[name], results[name] = trained_model(results_folder(cfg), name, data,
-                                                    _builder(view, data, args, settings["learning_rate"]),
+                                                    _builder(kind, data, args, settings["learning_rate"]),
                                                     settings, cfg.seed, strategy=cfg.strategy)
     if all(name in models for name in FUSED):  # (a run of fewer models has no late fusion)
-        results[LATE_FUSION] = late_fusion(models, views, cfg.seed)
+        results[LATE_FUSION] = late_fusion(models, by_kind, cfg.seed)
     return models, results
 
 
-def late_fusion(models: dict, views: dict[str, Prepared], seed: int) -> dict:
+def late_fusion(models: dict, by_kind: dict[str, Prepared], seed: int) -> dict:
     """The baseline a joint model has to beat: the mean of the lyrics-only and the audio-only models' p(similar)
     (:data:`FUSED`) on the same validation and test rows, scored like a trained model (nothing is trained)."""
     out = {"name": LATE_FUSION, "seed": seed, "of": list(FUSED)}
     for part in ("val", "test"):
-        rows = views["joint"].rows(part)  # the views hold the same rows in the same order
-        scored = [predict_pairs(models[name], rows, views[view].songs) for name, view in zip(FUSED, ("lyrics", "audio"))]
+        rows = by_kind["joint"].rows(part)  # the three hold the same rows in the same order
+        scored = [predict_pairs(models[name], rows, by_kind[kind].songs) for name, kind in zip(FUSED, ("lyrics", "audio"))]
         got = scores_metrics(rows.label, np.mean(scored, axis=0), keep_scores=True)
         out.update({f"{part}_accuracy": got["accuracy"], f"{part}_auc": got["roc_auc"]})
     # ``got`` and ``rows`` are the test part's now
@@ -139,12 +139,12 @@ def playlist_model(cfg: Config, corpus: Corpus):
 
 def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, dict]:
     """:func:`run_joint` and :func:`playlist_model` for every seed in ``cfg.seeds``:
-    ``{seed: {"models", "results", "views", "playlist_model", "playlist_exp"}}``. Taught in notebook 09."""
+    ``{seed: {"models", "results", "by_kind", "playlist_model", "playlist_exp"}}``. Taught in notebook 09."""
     runs = {}
     for seed in cfg.seeds:
         c = replace(cfg, seed=seed)
-        views = joint_views(c, corpus)
-        models, results = run_joint(c, corpus, views)
+        by_kind = joint_by_kind(c, corpus)
+        models, results = run_joint(c, corpus, by_kind)
         model, exp, playlist = playlist_model(c, corpus)
         if progress:  # one line per seed: the next cell of notebook 09 gives each model's numbers
             made = [*(results[name] for name in models), playlist]
@@ -153,7 +153,7 @@ def over_seeds(cfg: Config, corpus: Corpus, progress: bool = True) -> dict[int, 
                   f"{len(trained)} trained now "
                   f"({sum(r['seconds'] for r in trained):.0f} s of training), {len(made) - len(trained)} reloaded; "
                   f"the playlist model's test AUC {playlist['roc_auc']:.3f}", flush=True)
-        runs[seed] = {"models": models, "results": results, "views": views, "playlist_model": model,
+        runs[seed] = {"models": models, "results": results, "by_kind": by_kind, "playlist_model": model,
                       "playlist_exp": exp}
     return runs
 
@@ -193,12 +193,12 @@ def lyrics_retrieval(corpus: Corpus, model, exp, k: int = 10, seed: int = 0) -> 
     return rankings(corpus, model, exp.data.songs, test_ids, "lyrics", ("TF-IDF cosine (baseline)", vectors), k, seed)
 
 
-def audio_retrieval(corpus: Corpus, model, views: dict[str, Prepared], k: int = 10, seed: int = 0) -> dict[str, dict]:
+def audio_retrieval(corpus: Corpus, model, by_kind: dict[str, Prepared], k: int = 10, seed: int = 0) -> dict[str, dict]:
     """The same for the audio-only model on the joint split's test songs (its tower's cosine and its p(similar)),
     against the spectral cosine (time-averaged log spectra, centred over the test songs) and a random ranking.
     Taught in notebook 09."""
-    songs = views["audio"].songs
-    test_ids = sorted(views["audio"].parts.test.songs())
+    songs = by_kind["audio"].songs
+    test_ids = sorted(by_kind["audio"].parts.test.songs())
     spectra = songs.data[songs.positions(test_ids)].mean(axis=1)
     spectra = spectra - spectra.mean(axis=0)
     return rankings(corpus, model, songs, test_ids, "audio", ("spectral cosine (baseline)", spectra), k, seed)

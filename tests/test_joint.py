@@ -85,18 +85,18 @@ def test_a_result_is_reused_under_a_larger_epoch_cap_only_if_it_stopped_before_i
     assert not reusable({**saved, "settings": {**saved["settings"], "max_len": 7}}, exp, epochs=2)
 
 
-def test_the_joint_views_read_the_audio_as_64_mel_bands_and_say_so(synth_quick, monkeypatch, tmp_path):
+def test_the_joint_data_reads_the_audio_as_64_mel_bands_and_says_so(synth_quick, monkeypatch, tmp_path):
     from dplib.datasets.corpus import load_corpus
     from dplib.experiments import prepare
-    from dplib.joint import JOINT_BANDS, joint_views
+    from dplib.joint import JOINT_BANDS, joint_by_kind
 
     cfg, _ = _setup(synth_quick, monkeypatch, tmp_path)
-    views = joint_views(cfg, load_corpus(synth_quick))
-    assert JOINT_BANDS == "mel64" and views["audio"].input_dim == 64 and views["joint"].view("audio").input_dim == 64
+    by_kind = joint_by_kind(cfg, load_corpus(synth_quick))
+    assert JOINT_BANDS == "mel64" and by_kind["audio"].input_dim == 64 and by_kind["joint"].of_kind("audio").input_dim == 64
     table3 = prepare("audio", cfg, "song", dataset="audio-mel64")  # notebook 07's mel64 rows: the same features
-    shared = sorted(set(views["audio"].songs.track_ids) & set(table3.data.songs.track_ids))[:5]
+    shared = sorted(set(by_kind["audio"].songs.track_ids) & set(table3.data.songs.track_ids))[:5]
     assert shared, "the quick set has songs in both"
-    np.testing.assert_array_equal(views["audio"].songs[shared], table3.data.songs[shared])
+    np.testing.assert_array_equal(by_kind["audio"].songs[shared], table3.data.songs[shared])
 
 
 def test_the_reading_says_how_many_test_pairs_each_seed_had_from_the_results():
@@ -183,15 +183,15 @@ def test_late_fusion_scores_the_mean_of_the_two_models_probabilities_on_the_join
     from dplib.evaluation import roc_auc
     from dplib.datasets.corpus import load_corpus
     from dplib.evaluation import predict_pairs
-    from dplib.joint import FUSED, LATE_FUSION, _builder, joint_views, late_fusion
+    from dplib.joint import FUSED, LATE_FUSION, _builder, joint_by_kind, late_fusion
 
     cfg, _ = _setup(synth_quick, monkeypatch, tmp_path)
-    views = joint_views(cfg, load_corpus(synth_quick))
+    by_kind = joint_by_kind(cfg, load_corpus(synth_quick))
     args = {"lyrics": dict(combine="all_sym", fc=2), "audio": dict(conv_layers=1, combine="absdiff", fc=1)}
-    models = {name: _builder(view, views[view], args[view], 1e-3)() for name, view in zip(FUSED, ("lyrics", "audio"))}
-    got = late_fusion(models, views, seed=0)
-    test = views["joint"].rows("test")
-    mean = np.mean([predict_pairs(models[n], test, views[v].songs) for n, v in zip(FUSED, ("lyrics", "audio"))], axis=0)
+    models = {name: _builder(kind, by_kind[kind], args[kind], 1e-3)() for name, kind in zip(FUSED, ("lyrics", "audio"))}
+    got = late_fusion(models, by_kind, seed=0)
+    test = by_kind["joint"].rows("test")
+    mean = np.mean([predict_pairs(models[n], test, by_kind[v].songs) for n, v in zip(FUSED, ("lyrics", "audio"))], axis=0)
     assert got["name"] == LATE_FUSION and got["n_test_rows"] == len(test)
     assert got["roc_auc"] == roc_auc(test.label, mean)  # the same predictions, the same mean
     assert got["symmetry_gap"] < 1e-5  # both fused models are symmetric, so is their mean

@@ -84,7 +84,7 @@ class Prepared:
     def input_dim(self) -> int:
         """Vocabulary size (lyrics) or frequency bins (audio): what the model builder needs."""
         if self.kind == "joint":
-            raise ValueError("a joint model reads two inputs: use view('lyrics').input_dim and view('audio').input_dim")
+            raise ValueError("a joint model reads two inputs: use of_kind('lyrics').input_dim and of_kind('audio').input_dim")
         return self.vocab.size if self.vocab is not None else self.songs.data.shape[-1]
 
     @classmethod
@@ -93,10 +93,10 @@ class Prepared:
         empty = pairs.take(np.zeros(0, dtype=int))
         return cls(kind, PairParts(empty, empty, pairs.with_flips(), "given", {}), songs, None, report)
 
-    def view(self, kind: str) -> "Prepared":
+    def of_kind(self, kind: str) -> "Prepared":
         """Joint data seen as one modality, on the same pairs (notebook 09 compares them)."""
         if self.kind != "joint":
-            raise ValueError(f"view() needs joint data, this is {self.kind}")
+            raise ValueError(f"of_kind() needs joint data, this is {self.kind}")
         return Prepared(kind, self.parts, getattr(self.songs, kind), self.vocab if kind == "lyrics" else None,
                         self.report)
 
