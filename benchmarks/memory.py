@@ -100,7 +100,7 @@ def stages(size: str) -> dict:
     from dplib.datasets import lastfm, lyrics
     from dplib.datasets.corpus import find_data
     from dplib.datasets.pairs import build_pair_pool, make_parts
-    from dplib.datasets.prepare import encode_split_lyrics
+    from dplib.datasets.prepare import encode_parts_lyrics
     from dplib.datasets.report import SkipReport
     from dplib.datasets.synthetic import SIZES
     from dplib.experiments import data_folder
@@ -116,7 +116,7 @@ def stages(size: str) -> dict:
     out.append((f"pair pool: {len(pool)} unordered pairs", peak_mb("VmRSS")))
     parts = make_parts(pool, "pair", SIZES[cfg.size].lyrics_pairs_per_class, seed=cfg.seed)
     out.append(("balanced, flipped parts", peak_mb("VmRSS")))
-    _, songs = encode_split_lyrics(SimpleNamespace(lyrics=texts), parts, cfg.max_len, cfg.min_count,
+    _, songs = encode_parts_lyrics(SimpleNamespace(lyrics=texts), parts, cfg.max_len, cfg.min_count,
                                    cfg.max_doc_freq, SkipReport())
     out.append((f"vocabulary and encoded songs ({songs.data.nbytes / 2**20:.1f} MB)", peak_mb("VmRSS")))
     return {"stages": out}

@@ -159,7 +159,7 @@ def used_songs(parts: PairParts) -> list[str]:
     return sorted(set().union(*(parts[n].songs() for n in PARTS)))
 
 
-def encode_split_lyrics(corpus: Corpus, parts: PairParts, max_len: int, min_count: int, max_doc_freq: float,
+def encode_parts_lyrics(corpus: Corpus, parts: PairParts, max_len: int, min_count: int, max_doc_freq: float,
                         report: SkipReport) -> tuple[Vocabulary, EncodedSongs]:
     """Vocabulary from the training songs only, then every song of the parts encoded with it."""
     train_songs = sorted(parts.train.songs())
@@ -233,7 +233,7 @@ def prepare_lyrics(
 ) -> Prepared:
     """Lyrics pairs: pool, split, balance and flip, then a training-song vocabulary and integer sequences."""
     pool, parts, report = _draw(corpus, corpus.lyrics.keys(), split, pairs_per_class, negatives, seed, fractions)
-    vocab, songs = encode_split_lyrics(corpus, parts, max_len, min_count, max_doc_freq, report)
+    vocab, songs = encode_parts_lyrics(corpus, parts, max_len, min_count, max_doc_freq, report)
     return finish_prepared("lyrics", corpus, pool, parts, songs, vocab, report)
 
 
@@ -273,7 +273,7 @@ def prepare_joint(
     _audio_folder(corpus)
     both = set(corpus.lyrics) & set(corpus.audio_ids)
     pool, parts, report = _draw(corpus, both, split, pairs_per_class, negatives, seed, fractions)
-    vocab, lyrics = encode_split_lyrics(corpus, parts, max_len, min_count, max_doc_freq, report)
+    vocab, lyrics = encode_parts_lyrics(corpus, parts, max_len, min_count, max_doc_freq, report)
     audio = encode_clips(corpus, used_songs(parts), n_blocks, report, bands)
     return finish_prepared("joint", corpus, pool, parts, JointSongs(lyrics, audio), vocab, report)
 
