@@ -56,7 +56,7 @@ class Experiment:
     """
 
     kind: str
-    split: str
+    holdout: str  # a split, pair_matched, or a real-data fold: what the results folder is named after
     cfg: Config
     corpus: Corpus | None  # None for streamed shards
     data: PairData
@@ -64,7 +64,7 @@ class Experiment:
 
     @property
     def folder(self) -> Path:
-        return run_folder(self.cfg, self.dataset or self.kind, self.split)
+        return run_folder(self.cfg, self.dataset or self.kind, self.holdout)
 
     @property
     def data_key(self) -> str:
@@ -100,20 +100,20 @@ BAND_POOLING = 2
 HOLDOUTS = ("pair", "song", "pair_matched")
 
 
-def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None = None, dataset: str = "",
+def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None = None, dataset: str = "",
             pairs_per_class: tuple | None = None, n_blocks: int | None = None) -> Experiment:
-    """Load (or take) the corpus and draw the ``split`` for ``cfg.seed``.
+    """Load (or take) the corpus and draw the parts of the ``holdout`` for ``cfg.seed``.
 
     ``pairs_per_class``: the cap on each class's pairs in train, val and test (``(int | None,) * 3``; default: the
     synthetic size's, or the real set's); ``n_blocks``: audio blocks per clip (default: the clips' length).
 
     ``dataset="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_dir``) with the ``real_*`` settings.
-    ``split="pair_matched"`` is the pair split with its training part cut to the song split's size (same seed),
+    ``holdout="pair_matched"`` is the pair split with its training part cut to the song split's size (same seed),
     so that leakage is not confused with having less data; its validation and test pairs are the pair split's.
     Taught in notebook 03 (also 04, 06, 07...).
     """
-    if split not in HOLDOUTS:
-        raise ValueError(f"split must be one of {HOLDOUTS}, got {split!r}")
+    if holdout not in HOLDOUTS:
+        raise ValueError(f"holdout must be one of {HOLDOUTS}, got {holdout!r}")
     if kind not in ("lyrics", "audio"):
         raise ValueError(f"kind must be 'lyrics' or 'audio', got {kind!r}")
     if dataset.startswith("real-lyrics"):
@@ -126,16 +126,16 @@ def prepare(kind: str, cfg: Config, split: str = "pair", corpus: Corpus | None =
         corpus = corpus if corpus is not None else load_corpus(data_folder(cfg))
         pairs_per_class = pairs_per_class or getattr(SIZES[cfg.size], f"{kind}_pairs_per_class")
         fractions = (0.8, 0.1, 0.1)
-    method = "pair" if split == "pair_matched" else split
-    if split == "pair_matched":
+    split = "pair" if holdout == "pair_matched" else holdout
+    if holdout == "pair_matched":
         song = prepare(kind, cfg, "song", corpus, dataset).data.parts.train
         pairs_per_class = (song.n_positive // 2, *pairs_per_class[1:])  # flipped rows: each positive pair is there twice
     if kind == "lyrics":
-        data = prepare_lyrics(corpus, method, pairs_per_class, max_len=cfg.max_len, min_count=cfg.min_count,
+        data = prepare_lyrics(corpus, split, pairs_per_class, max_len=cfg.max_len, min_count=cfg.min_count,
                               max_doc_freq=cfg.max_doc_freq, seed=cfg.seed, fractions=fractions)
     else:
-        data = prepare_audio(corpus, method, pairs_per_class, n_blocks=n_blocks, seed=cfg.seed, bands=bands_of(dataset))
-    return Experiment(kind, split, cfg, corpus, data, dataset)
+        data = prepare_audio(corpus, split, pairs_per_class, n_blocks=n_blocks, seed=cfg.seed, bands=bands_of(dataset))
+    return Experiment(kind, holdout, cfg, corpus, data, dataset)
 
 
 def bands_of(dataset: str) -> str | None:
@@ -157,14 +157,14 @@ def config_name(kind: str, combine: str, fc: int, conv_layers: int | None = None
     return f"{bands + '_' if bands else ''}conv{conv_layers}{f'_pool{pool}' if pool > 1 else ''}_{combine}_fc{fc}"
 
 
-def grid_of(kind: str, dataset: str = "", split: str | None = None) -> list[dict]:
+def grid_of(kind: str, dataset: str = "", holdout: str | None = None) -> list[dict]:
     """The configurations of a results dataset: Table 2, Table 3, or the extra rows of a banded audio input; with
-    ``split``, those trained on that split (:data:`FFT_SONG_SPLIT`)."""
+    ``holdout``, those trained on that holdout (:data:`FFT_SONG_SPLIT`)."""
     if kind == "lyrics":
         return LYRICS_GRID
     if bands_of(dataset):
         return AUDIO_BEYOND[dataset]
-    return FFT_SONG_SPLIT if split == "song" else AUDIO_GRID
+    return FFT_SONG_SPLIT if holdout == "song" else AUDIO_GRID
 
 
 def training_settings(exp: Experiment) -> dict:
@@ -205,13 +205,13 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         settings["epochs"] = epochs
     model, history = train_model(exp.data, lambda: build_model(exp, combine, fc, conv_layers or 0, pool), settings,
                                  exp.cfg.seed, exp.cfg.strategy, verbose)
-    train = {"accuracy": None} if exp.split.startswith("folds") else evaluate(model, exp.data, "train")
+    train = {"accuracy": None} if exp.holdout.startswith("folds") else evaluate(model, exp.data, "train")
     val = evaluate(model, exp.data, "val")
     test = evaluate(model, exp.data, "test", keep_scores=True)
     result = {
         "name": config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset), "kind": exp.kind,
         "dataset": exp.dataset or exp.kind, "combine": combine, "fc": fc, "conv_layers": conv_layers,
-        "pool": pool if exp.kind == "audio" else None, "bands": bands_of(exp.dataset), "split": exp.split,
+        "pool": pool if exp.kind == "audio" else None, "bands": bands_of(exp.dataset), "split": exp.holdout,
         "size": exp.cfg.size, "seed": exp.cfg.seed, "data_key": exp.data_key,
         "synthetic": exp.corpus.synthetic if exp.corpus is not None else None,
         "protocol": PROTOCOL[exp.kind],
@@ -287,11 +287,11 @@ def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
     return same_making(saved, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
 
 
-def grid_for(kind: str, cfg: Config, dataset: str = "", split: str | None = None) -> list[dict]:
-    """The configurations a run trains: all of :func:`grid_of` (on ``split``), except in quick mode, which keeps one
+def grid_for(kind: str, cfg: Config, dataset: str = "", holdout: str | None = None) -> list[dict]:
+    """The configurations a run trains: all of :func:`grid_of` (on ``holdout``), except in quick mode, which keeps one
     row per input (lyrics: all + 2 FC; audio: conv1 + |h1 - h2| on the |FFT| bins and on mel64): every row runs the
     same code, and quick mode checks the code. Taught in notebook 05 (also 06, 07, 08)."""
-    grid = grid_of(kind, dataset, split)
+    grid = grid_of(kind, dataset, holdout)
     if not cfg.quick:
         return grid
     if kind == "lyrics":
@@ -301,7 +301,7 @@ def grid_for(kind: str, cfg: Config, dataset: str = "", split: str | None = None
     return [g for g in grid if g["conv_layers"] == 1 and g["combine"] == "absdiff" and g.get("pool", 1) == 1]
 
 
-def run_ablation(kind: str, cfg: Config, split: str = "pair", exp: Experiment | None = None,
+def run_ablation(kind: str, cfg: Config, holdout: str = "pair", exp: Experiment | None = None,
                  progress: bool = True, grid: list[dict] | None = None, dataset: str = "") -> list[dict]:
     """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed`` (or ``grid``; quick mode's is
     :func:`grid_for`), plus the baselines; ``dataset="audio-mel64"`` (for example) runs the extra rows on that
@@ -309,13 +309,13 @@ def run_ablation(kind: str, cfg: Config, split: str = "pair", exp: Experiment | 
     grid = grid if grid is not None else grid_of(kind, exp.dataset if exp is not None else dataset)
     if not grid:
         return []
-    exp = exp if exp is not None else prepare(kind, cfg, split, dataset=dataset)
+    exp = exp if exp is not None else prepare(kind, cfg, holdout, dataset=dataset)
     rows = []
     for settings in grid:
         result = run_config(exp, **settings)
         if progress:
             took = f"{result['seconds']:.0f} s of training" + (", saved by an earlier run" if result.get("reused") else "")
-            print(f"{exp.dataset or kind}/{split}/seed{cfg.seed} {result['name']:<12} "
+            print(f"{exp.dataset or kind}/{holdout}/seed{cfg.seed} {result['name']:<12} "
                   f"test {result['test_accuracy']:.3f}  AUC {result['roc_auc']:.3f}  "
                   f"best epoch {result['best_epoch']:>2} of {result['epochs_run']:>2}  ({took})", flush=True)
         rows.append(result)
@@ -346,13 +346,13 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
     identity = {n: song_identity_scores(train.a, train.b, train.label, parts[n].a, parts[n].b) for n in PARTS}
     rows = {}
     for key, name, score in (("content", content_name, content), ("song_identity", "song identity", identity)):
-        row = {"name": name, "kind": exp.kind, "split": exp.split, "seed": exp.cfg.seed}
+        row = {"name": name, "kind": exp.kind, "split": exp.holdout, "seed": exp.cfg.seed}
         for n in PARTS:
             _, row[f"{n}_accuracy"] = threshold_accuracy(score["train"], train.label, score[n], parts[n].label)
         row["roc_auc"], row["val_auc"] = roc_auc(parts.test.label, score["test"]), roc_auc(parts.val.label, score["val"])
         rows[key] = row
     majority = int(train.label.mean() >= 0.5)
-    rows["majority"] = {"name": "majority class", "split": exp.split, "seed": exp.cfg.seed, "roc_auc": 0.5,
+    rows["majority"] = {"name": "majority class", "split": exp.holdout, "seed": exp.cfg.seed, "roc_auc": 0.5,
                         **{f"{n}_accuracy": float((parts[n].label == majority).mean()) for n in PARTS}}
     write_json(path, {"data_key": exp.data_key, "rows": rows})
     return rows
@@ -370,7 +370,7 @@ def newer_counts(result: dict) -> dict:
     return result
 
 
-def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
+def load_results(cfg: Config, kind: str, holdout: str = "pair", dataset: str = "",
                  seeds: tuple[int, ...] | None = None) -> list[dict]:
     """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``), made the way training
     makes them now (:data:`PROTOCOL`): a result of an older protocol stays on disk, out of every table, until a run
@@ -378,7 +378,7 @@ def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
     """
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        folder = run_folder(cfg, dataset or kind, split, seed)
+        folder = run_folder(cfg, dataset or kind, holdout, seed)
         for settings in grid_of(kind, dataset):
             path = folder / f"{config_name(kind, **settings, dataset=dataset)}.json"
             result = read_result(path) if path.exists() else None
@@ -387,14 +387,14 @@ def load_results(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
     return out
 
 
-def load_baselines(cfg: Config, kind: str, split: str = "pair", dataset: str = "",
+def load_baselines(cfg: Config, kind: str, holdout: str = "pair", dataset: str = "",
                    seeds: tuple[int, ...] | None = None) -> list[dict]:
     """Saved baseline rows (one dict per seed: ``{"content", "song_identity", "majority"}``).
     Taught in notebook 05 (also 06, 07, 08).
     """
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        path = run_folder(cfg, dataset or kind, split, seed) / "baselines.json"
+        path = run_folder(cfg, dataset or kind, holdout, seed) / "baselines.json"
         if path.exists():
             out.append(json.loads(path.read_text())["rows"])
     return out

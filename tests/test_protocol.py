@@ -249,7 +249,7 @@ def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path):
     assert grid_of("audio", "", "song") == FFT_SONG_SPLIT == [dict(conv_layers=1, combine="absdiff", fc=1)]
     assert grid_of("audio", "", "pair") == grid_of("audio") == AUDIO_GRID
     assert grid_for("audio", cfg, "audio-mel64", "song") == AUDIO_BEYOND["audio-mel64"]  # the banded rows: both splits
-    assert grid_for("lyrics", cfg, split="song") == grid_of("lyrics")
+    assert grid_for("lyrics", cfg, holdout="song") == grid_of("lyrics")
     missing = missing_results(cfg)
     assert [m for m in missing if m.startswith("audio/song/")] == ["audio/song/conv1_absdiff_fc1"]
     assert len([m for m in missing if m.startswith("audio/pair/")]) == 5
