@@ -200,7 +200,7 @@ def summarize(model: str, k: int, groups: int, new_songs: list[dict], pair_split
     """Every number of the answer from the out-of-fold rows: ``new_songs`` and ``heads`` (per repeat,
     ``{"listed": rows, "random": rows}``), ``pair_split`` (per seed), ``fingerprint`` (``{"pair_split"|"new_songs":
     {"track"|"group": rows per seed or repeat}}``), ``trainings`` (counts and seconds, as recorded);
-    ``every_pair``: TF-IDF cosine on every listed pair at once (:func:`dplib.songfolds.every_pair_rows`), the
+    ``every_pair``: TF-IDF cosine on every listed pair at once (:func:`dplib.songfolds.every_pair_scores`), the
     narrowest interval these lists allow it."""
     tfidf, ident, logit = "TF-IDF cosine", "song identity", "TF-IDF logistic"
     new = {key: describe([r[key] for r in new_songs]) for key in NEGATIVES}

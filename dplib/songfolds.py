@@ -237,19 +237,19 @@ def baseline_scores(corpus: Corpus, train: Pairs, a, b) -> dict[str, np.ndarray]
             IDENTITY: song_identity_scores(train.a, train.b, train.label, a, b)}
 
 
-def every_pair_rows(corpus: Corpus) -> OutOfFold:
+def every_pair_scores(corpus: Corpus) -> OutOfFold:
     """Every listed pair of ``corpus`` at once, scored by TF-IDF cosine with word weights from all the lyrics (no
     label is fitted): the most pairs any design can test, so its interval is the narrowest these lists allow."""
     from .baselines import tfidf_cosine
 
     pool, sources = listed_pool(corpus)
-    rows = OutOfFold(pool.a, pool.b, pool.label, np.asarray(sources, dtype=object))
-    rows.scores = {TFIDF: tfidf_cosine(corpus.lyrics, pool.a, pool.b, fit_on=sorted(corpus.lyrics))}
-    return rows
+    scored = OutOfFold(pool.a, pool.b, pool.label, np.asarray(sources, dtype=object))
+    scored.scores = {TFIDF: tfidf_cosine(corpus.lyrics, pool.a, pool.b, fit_on=sorted(corpus.lyrics))}
+    return scored
 
 
-def fold_rows(fold: Fold, results: list[dict], corpus: Corpus, baselines: bool) -> dict[str, OutOfFold]:
-    """The fold's test pairs and random-negative pairs, one row each, scored by each result and the baselines."""
+def fold_scores(fold: Fold, results: list[dict], corpus: Corpus, baselines: bool) -> dict[str, OutOfFold]:
+    """The fold's test pairs and random-negative pairs, each pair once, scored by each result and the baselines."""
     train = fold.data.parts.train.take(slice(0, None, 2))
     out = {}
     for key, pairs, p_key in (("listed", fold.data.parts.test.take(slice(0, None, 2)), "test_p"),
@@ -283,7 +283,7 @@ def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, datas
             exp = Experiment("lyrics", f"folds{k}_fold{f}", replace(cfg, seed=r), corpus, fold.data, dataset)
             extra = {"random": fold.random.with_flips()}
             results = [run_config(exp, **settings, extra=extra) for settings in grid]
-            folds.append(fold_rows(fold, results, corpus, baselines))
+            folds.append(fold_scores(fold, results, corpus, baselines))
         out.append({key: OutOfFold.concat([f[key] for f in folds]) for key in ("listed", "random")})
     return out
 

@@ -184,7 +184,7 @@ def test_real_lyrics_groups_and_sources(real_lyrics):
     pool, sources = songfolds.listed_pool(corpus)
     assert len(pool) == 20_177 and pool.n_positive == 955
     assert len(set(sources)) <= 431
-    every = songfolds.every_pair_rows(corpus)  # the data's own limit for a scorer that fits no labels
+    every = songfolds.every_pair_scores(corpus)  # the data's own limit for a scorer that fits no labels
     assert len(every.label) == 20_177 and every.label.sum() == 955 and set(every.scores) == {songfolds.TFIDF}
     assert np.all((every.scores[songfolds.TFIDF] >= -1e-6) & (every.scores[songfolds.TFIDF] <= 1 + 1e-6))
 

@@ -70,7 +70,7 @@ def test_song_split_shards_are_balanced_flipped_and_song_disjoint(synth_quick, t
         assert len(m["shards"][name]) == -(-counts["rows"] // 500)
     assert not songs["train"] & songs["val"] and not songs["train"] & songs["test"] and not songs["val"] & songs["test"]
     assert m["leakage"] == {"val": 0.0, "test": 0.0}
-    assert m["pairs_across_splits"] > 0  # the price of a song-disjoint split, counted
+    assert m["pairs_across_parts"] > 0  # the price of a song-disjoint split, counted
 
     loaded = StreamedLyrics.load(out)
     n = sum(int(y.shape[0]) for _, y in loaded.dataset("val", batch_size=64))

@@ -202,7 +202,7 @@ def split_pool(buckets: Buckets, split: str, fractions, seed: int, report: SkipR
         of_bucket.append(which)
         unique, across, conflicts = unique + len(pool), across + int((~ok).sum()), conflicts + twice
     report_pool_skips(report, conflicts=conflicts)
-    stats = {"unique_pairs": unique, "pairs_across_splits": across, "available": {
+    stats = {"unique_pairs": unique, "pairs_across_parts": across, "available": {
         name: {"negative": int(counts[s, 0]), "positive": int(counts[s, 1])} for s, name in enumerate(PARTS)}}
     return PoolParts(of_bucket, counts, stats)
 
