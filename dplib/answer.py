@@ -1,6 +1,6 @@
 """The answer to the paper's question on real data, as numbers and as words written from them (notebook 06).
 
-Notebook 06 measures; :func:`summarize` turns its out-of-fold rows into AUCs with 95% intervals (a bootstrap
+Notebook 06 measures; :func:`summarize` turns its out-of-fold scored pairs into AUCs with 95% intervals (a bootstrap
 over source tracks, :func:`dplib.evaluation.cluster_bootstrap`) and paired differences; :func:`save_answer`
 keeps them in ``results/<size>/real-lyrics/answer.json``; :func:`answer_table` and :func:`answer_paragraph`
 write the table and the reading that notebook 06 and ``dplib report`` (README) print. No number here is typed.
@@ -16,21 +16,21 @@ from types import SimpleNamespace
 
 import numpy as np
 
-#: the negatives of the out-of-fold rows: the same list's low-score pairs, and random unlisted songs
+#: the negatives of the out-of-fold pairs: the same list's low-score pairs, and random unlisted songs
 NEGATIVES = {"listed": "listed negatives (hard)", "random": "random negatives (easy)"}
 
 
-def describe(rows: list, seed: int = 0) -> dict:
-    """AUC with its 95% interval for every scorer of ``rows`` (one object per repeat or seed), the draws kept
+def describe(scored: list, seed: int = 0) -> dict:
+    """AUC with its 95% interval for every scorer of ``scored`` (one ``OutOfFold`` per repeat or seed), the draws kept
     for paired differences under ``"_draws"`` (not saved)."""
     from .evaluation import cluster_bootstrap  # TensorFlow loads with it: dplib report reads saved answers only
 
-    point, draws = cluster_bootstrap(rows, seed=seed)
+    point, draws = cluster_bootstrap(scored, seed=seed)
     out = {name: {"auc": point[name], "ci": interval(draws[name])} for name in point}
-    n_pos = [int(r.label.sum()) for r in rows]
-    n_neg = [int(len(r.label) - r.label.sum()) for r in rows]
-    sources = set().union(*(set(r.source) for r in rows))
-    return {"scorers": out, "repeats": len(rows), "positive_pairs": n_pos, "negative_pairs": n_neg,
+    n_pos = [int(r.label.sum()) for r in scored]
+    n_neg = [int(len(r.label) - r.label.sum()) for r in scored]
+    sources = set().union(*(set(r.source) for r in scored))
+    return {"scorers": out, "repeats": len(scored), "positive_pairs": n_pos, "negative_pairs": n_neg,
             "clusters": len(sources), "_draws": draws}
 
 
@@ -197,9 +197,9 @@ def answer_paragraph(answer: dict) -> str:
 
 def summarize(model: str, k: int, groups: int, new_songs: list[dict], pair_split: list, fingerprint: dict,
               heads: list[dict], trainings: dict, every_pair: list | None = None) -> dict:
-    """Every number of the answer from the out-of-fold rows: ``new_songs`` and ``heads`` (per repeat,
-    ``{"listed": rows, "random": rows}``), ``pair_split`` (per seed), ``fingerprint`` (``{"pair_split"|"new_songs":
-    {"track"|"group": rows per seed or repeat}}``), ``trainings`` (counts and seconds, as recorded);
+    """Every number of the answer from the out-of-fold scored pairs (:class:`dplib.songfolds.OutOfFold`):
+    ``new_songs`` and ``heads`` (per repeat, ``{"listed": ..., "random": ...}``), ``pair_split`` (per seed),
+    ``fingerprint`` (``{"pair_split"|"new_songs": {"track"|"group": one per seed or repeat}}``), ``trainings`` (counts and seconds, as recorded);
     ``every_pair``: TF-IDF cosine on every listed pair at once (:func:`dplib.songfolds.every_pair_scores`), the
     narrowest interval these lists allow it."""
     tfidf, ident, logit = "TF-IDF cosine", "song identity", "TF-IDF logistic"
@@ -211,14 +211,14 @@ def summarize(model: str, k: int, groups: int, new_songs: list[dict], pair_split
     versus_model = {n: paired(head, n, model) for n in versus if n != model}
     head["scorers"] = {n: head["scorers"][n] for n in versus}
     pair = describe(pair_split)
-    fp_diffs = {unit: paired(describe(on_same_pairs(pair_split, rows, model)), "real", "fingerprints")
-                for unit, rows in fingerprint["pair_split"].items()}
+    fp_diffs = {unit: paired(describe(on_same_pairs(pair_split, scored, model)), "real", "fingerprints")
+                for unit, scored in fingerprint["pair_split"].items()}
     return {
         "model": model, "k": k, "groups": groups, "repeats": len(new_songs),
         "new_songs": {key: public(v) for key, v in new.items()}, "diffs": diffs,
         "pair_split": public(pair), "pair_diffs": [paired(pair, model, ident), paired(pair, model, tfidf)],
         "fingerprint_diffs": fp_diffs,
-        "fingerprint": {where: {unit: public(describe(rows)) for unit, rows in units.items()}
+        "fingerprint": {where: {unit: public(describe(scored)) for unit, scored in units.items()}
                         for where, units in fingerprint.items()},
         "heads": {**public(head), "versus_tfidf": versus, "versus_model": versus_model}, "trainings": trainings,
         "every_pair": public(describe(every_pair)) if every_pair else None,

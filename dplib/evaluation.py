@@ -74,9 +74,9 @@ def audio_pair_scores(model, songs: EncodedSongs, pairs: Pairs, batch_size: int 
 
     used = sorted(pairs.songs())  # the clips are gathered a batch at a time, never copied whole
     embeddings = embed_songs(model.get_layer("audio_tower"), songs, batch_size, positions=songs.positions(used))
-    row = {t: i for i, t in enumerate(used)}
-    a = np.fromiter((row[t] for t in pairs.a), dtype="int64", count=len(pairs))
-    b = np.fromiter((row[t] for t in pairs.b), dtype="int64", count=len(pairs))
+    position = {t: i for i, t in enumerate(used)}  # in ``embeddings``
+    a = np.fromiter((position[t] for t in pairs.a), dtype="int64", count=len(pairs))
+    b = np.fromiter((position[t] for t in pairs.b), dtype="int64", count=len(pairs))
     combine, head = pair_head(model)
     out = []
     for start in range(0, len(pairs), 8 * batch_size):  # the head is small: larger batches

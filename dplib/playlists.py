@@ -171,9 +171,9 @@ def playlist(run, corpus, query_track: str, k: int = 10, pair_score: bool = Fals
         raise DataError(f"track {query_track}: no {run.kind} for it in this data folder", corpus.paths.root)
     embeddings = embed_songs(tower_of(run.model), songs)
     if pair_score:
-        row = songs.position[query_track]
-        p = pair_score_matrix(run.model, embeddings[row : row + 1], embeddings)[0].astype("float64")
-        p[row] = -np.inf
+        i = songs.position[query_track]
+        p = pair_score_matrix(run.model, embeddings[i : i + 1], embeddings)[0].astype("float64")
+        p[i] = -np.inf
         ranked = [(songs.track_ids[i], float(p[i])) for i in np.argsort(-p, kind="stable")[:k]]
         label = "p(similar)"
     else:

@@ -254,12 +254,12 @@ def fold_scores(fold: Fold, results: list[dict], corpus: Corpus, baselines: bool
     out = {}
     for key, pairs, p_key in (("listed", fold.data.parts.test.take(slice(0, None, 2)), "test_p"),
                               ("random", fold.random, "random_p")):
-        rows = OutOfFold(pairs.a, pairs.b, pairs.label,
-                         np.array([fold.sources[k] for k in zip(pairs.a, pairs.b)], dtype=object))
-        rows.scores = {r["name"]: pair_scores(r[p_key]) for r in results}
+        scored = OutOfFold(pairs.a, pairs.b, pairs.label,
+                           np.array([fold.sources[k] for k in zip(pairs.a, pairs.b)], dtype=object))
+        scored.scores = {r["name"]: pair_scores(r[p_key]) for r in results}
         if baselines:
-            rows.scores |= baseline_scores(corpus, train, pairs.a, pairs.b)
-        out[key] = rows
+            scored.scores |= baseline_scores(corpus, train, pairs.a, pairs.b)
+        out[key] = scored
     return out
 
 
@@ -268,7 +268,7 @@ def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, datas
                    report: SkipReport | None = None) -> list[dict[str, OutOfFold]]:
     """Every configuration of ``grid`` on every fold of each repeat in ``repeats`` (repeat r deals its folds and
     draws its initial weights with seed r); saved results are reused (:func:`dplib.experiments.run_config`).
-    Returns per repeat the pooled out-of-fold rows, ``{"listed": ..., "random": ...}``. ``groups``: the lyric
+    Returns per repeat the pooled out-of-fold scored pairs, ``{"listed": ..., "random": ...}``. ``groups``: the lyric
     groups (default: of ``corpus``; the fingerprint control passes the real lyrics' groups)."""
     from .experiments import Experiment, run_config
 
@@ -301,9 +301,9 @@ def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, dataset: str = "r
         exp = prepare("lyrics", replace(cfg, seed=seed), "pair", corpus, dataset=dataset)
         result = run_config(exp, **settings)
         test, train = (exp.data.parts[p].take(slice(0, None, 2)) for p in ("test", "train"))
-        rows = OutOfFold(test.a, test.b, test.label, np.array([src[k] for k in zip(test.a, test.b)], dtype=object))
-        rows.scores = {result["name"]: pair_scores(result["test_p"])}
+        scored = OutOfFold(test.a, test.b, test.label, np.array([src[k] for k in zip(test.a, test.b)], dtype=object))
+        scored.scores = {result["name"]: pair_scores(result["test_p"])}
         if baselines:
-            rows.scores |= baseline_scores(corpus, train, test.a, test.b)
-        out.append(rows)
+            scored.scores |= baseline_scores(corpus, train, test.a, test.b)
+        out.append(scored)
     return out

@@ -32,6 +32,10 @@ def mean_sd(values, percent: bool = True) -> str:
     return f"{100 * mean:.1f} ± {100 * sd:.1f}%" if percent else f"{mean:.3f} ± {sd:.3f}"
 
 
+#: a holdout's name in table headers
+HOLDOUT_LABELS = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
+
+
 def spread_table(cfg: Config, kind: str, dataset: str = "", holdouts=HOLDOUTS, seeds: tuple[int, ...] | None = None,
                  extra: tuple[str, ...] = ()) -> str:
     """Markdown: test accuracy and ROC AUC, mean ± standard deviation over seeds, per holdout, beside the
@@ -39,8 +43,7 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", holdouts=HOLDOUTS, s
     below the networks. Taught in notebook 05 (also 06, 07)."""
     seeds = seeds if seeds is not None else cfg.seeds
     paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
-    labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
-    head = "| model | paper val |" + "".join(f" {labels[s]}: test acc | AUC |" for s in holdouts)
+    head = "| model | paper val |" + "".join(f" {HOLDOUT_LABELS[s]}: test acc | AUC |" for s in holdouts)
     lines = [head, "|" + "---|" * (2 + 2 * len(holdouts))]
 
     def cells(runs: dict[str, list[dict]]) -> str:
@@ -80,15 +83,14 @@ def not_trained(kind: str, lines: list[str]) -> str:
 
 def paired_table(cfg: Config, kind: str, holdouts=("pair", "song"), seeds: tuple[int, ...] | None = None,
                  extra: tuple[str, ...] = ()) -> str:
-    """Markdown, per split: each network's mean test AUC with its 95% interval over seeds against chance (0.5), then
+    """Markdown, per holdout: each network's mean test AUC with its 95% interval over seeds against chance (0.5), then
     its AUC minus the model-free baseline on the same test pairs, seed by seed, with the 95% interval of that paired
     difference; each with what the one rule for "better" says (:func:`versus`). The baseline is TF-IDF cosine
     (lyrics) or the spectral cosine of the full |FFT| spectra (audio, for the banded rows too: the strongest
     model-free row, the one :func:`table3_paragraph` reads). Taught in notebook 05 (also 07)."""
     seeds = seeds if seeds is not None else cfg.seeds
-    labels = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
     short = "TF-IDF" if kind == "lyrics" else "spectral cosine"
-    lines = ["| model |" + "".join(f" {labels[s]}: AUC [95% interval] | {labels[s]}: AUC minus {short} |"
+    lines = ["| model |" + "".join(f" {HOLDOUT_LABELS[s]}: AUC [95% interval] | {HOLDOUT_LABELS[s]}: AUC minus {short} |"
                                    for s in holdouts), "|---|" + "---|" * 2 * len(holdouts)]
     base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, "", seeds)) for s in holdouts}
     for data in ("", *extra):
