@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # speed, memory, report beside this file
 from memory import memory_results, preparation_profile  # noqa: E402
 from report import write_results  # noqa: E402
+from dplib.datasets.files import write_text  # noqa: E402
 from speed import (  # noqa: E402
     ROOT, audio_evaluation, audio_towers_throughput, audio_training_throughput, autotune_epochs, blocking_throughput,
     lyrics_throughput, machine, notebook_times)
@@ -87,7 +88,7 @@ def main() -> None:
                                 for key, value in measure().items()})
                 if name == "memory":  # memory's entries are keyed by size: its machine is kept beside them
                     results["memory_machine"] = here
-        (out.parent / "results.json").write_text(json.dumps(results, indent=1, default=str))
+        write_text(out.parent / "results.json", json.dumps(results, indent=1, default=str))  # whole, or the old one
     write_results(json.loads((out.parent / "results.json").read_text()), out)
     print(out.read_text())
 
