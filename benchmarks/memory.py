@@ -70,12 +70,12 @@ def streamed(size: str, times: str = "1") -> dict:
     from dplib.datasets.corpus import find_data
     from dplib.datasets.streaming import prepare_lyrics_shards
     from dplib.datasets.synthetic import SIZES
-    from dplib.experiments import data_folder
+    from dplib.experiments import input_folder
     from dplib.models import build_lyrics_model
     from dplib.training import fit
 
     cfg = get_config(size=size)
-    paths = find_data(data_folder(cfg))
+    paths = find_data(input_folder(cfg))
     paths.lastfm_json = paths.lastfm_json * int(times)
     reset_peak()
     imports = peak_mb()
@@ -103,10 +103,10 @@ def stages(size: str) -> dict:
     from dplib.datasets.prepare import encode_parts_lyrics
     from dplib.datasets.report import SkipReport
     from dplib.datasets.synthetic import SIZES
-    from dplib.experiments import data_folder
+    from dplib.experiments import input_folder
 
     cfg = get_config(size=size)
-    paths = find_data(data_folder(cfg))
+    paths = find_data(input_folder(cfg))
     out = [("start", peak_mb("VmRSS"))]
     data = lastfm.load_lastfm_json(paths.lastfm_json[0])
     out.append((f"Last.fm JSON: {len(data.tracks)} tracks, {len(data.pairs)} scored pairs", peak_mb("VmRSS")))

@@ -131,7 +131,7 @@ def audio_floor(towers: dict) -> list[str]:
     convolutions: lower bounds on `make reproduce` on this machine."""
     saved, rows = towers.get("table3_fft_epochs"), towers["rows"]
     rate = {r["conv_layers"]: r for r in rows.values()
-            if r.get("conv_layers") is not None and not r["dataset"] and r["tap_conv"]}
+            if r.get("conv_layers") is not None and not r["bands"] and r["tap_conv"]}
     if not saved or any(int(k) not in rate for k in saved):
         return []
     floor, to_best = (sum(v[key] / rate[int(k)]["pairs_per_second"] for k, v in saved.items())

@@ -134,10 +134,10 @@ def best_seconds(step, steps: int, repeats: int = 3) -> float:
     return best
 
 
-#: the towers timed: label, input (dataset), convolutions, TapConv1D
-TOWERS = (("paper tower, keras Conv1D", "", 1, False), ("paper tower, TapConv1D", "", 1, True),
-          ("paper tower, no convolution (conv0)", "", 0, True), ("paper tower, 2 convolutions (conv2)", "", 2, True),
-          ("mel64 input, TapConv1D", "audio-mel64", 1, True))
+#: the towers timed: label, input (bands; None: the |FFT| bins), convolutions, TapConv1D
+TOWERS = (("paper tower, keras Conv1D", None, 1, False), ("paper tower, TapConv1D", None, 1, True),
+          ("paper tower, no convolution (conv0)", None, 0, True), ("paper tower, 2 convolutions (conv2)", None, 2, True),
+          ("mel64 input, TapConv1D", "mel64", 1, True))
 
 
 def audio_towers_throughput(size: str = "default", steps: int = 30) -> dict:
@@ -153,8 +153,8 @@ def audio_towers_throughput(size: str = "default", steps: int = 30) -> dict:
 
     cfg = get_config(size=size)
     rows = {}
-    for label, dataset, convs, tap in TOWERS:
-        exp = prepare("audio", cfg, "pair", dataset=dataset)
+    for label, bands, convs, tap in TOWERS:
+        exp = prepare("audio", cfg, "pair", bands=bands)
         (a, b), y = next(iter(pair_dataset(exp.data.parts.train, exp.data.songs, cfg.audio_batch_size)))
         seed_everything(0)
         model = build_audio_model(exp.data.input_dim, convs, "absdiff", 1, learning_rate=cfg.audio_learning_rate,
@@ -167,7 +167,7 @@ def audio_towers_throughput(size: str = "default", steps: int = 30) -> dict:
         rows[label] = {"seconds_per_step": seconds, "pairs_per_second": int(a.shape[0]) / seconds,  # of conv 1
                        "conv_gflop_per_step": flops and flops / 1e9, "gflops": flops and flops / seconds / 1e9,
                        "channels": channels, "blocks": blocks, "batch": int(a.shape[0]), "conv_layers": convs,
-                       "dataset": dataset, "tap_conv": tap}
+                       "bands": bands, "tap_conv": tap}
     x = tf.random.normal((2048, 2048))
     tf.matmul(x, x).numpy()
     matmul = 2 * 2048**3 / best_seconds(lambda: tf.matmul(x, x).numpy(), steps) / 1e9
@@ -263,7 +263,7 @@ def table3_fft_epochs(cfg) -> dict:
 
     out: dict[str, dict] = {}
     for split in ("pair", "song"):
-        for r in load_results(cfg, "audio", split, "", cfg.seeds):
+        for r in load_results(cfg, "audio", split, None, cfg.seeds):
             row = out.setdefault(str(r["conv_layers"]), {"trainings": 0, "rows": 0, "rows_to_best": 0})
             rows = r["counts"]["train"].get("rows", r["counts"]["train"]["pairs"])  # older results: "pairs"
             row["trainings"] += 1
@@ -290,7 +290,7 @@ def notebook_times() -> dict:
     each = {m[1]: float(m[3]) for m in re.finditer(r"^nbval (\S+): (ok|FAILED) in (\d+) s", proc.stdout, re.M)}
     cfg = get_config(size="default")
     stages = training_costs(cfg, by_stage=True)
-    last = cfg.results_dir / "reproduce_run.json"
+    last = cfg.results_folder / "reproduce_run.json"
     return {"reproduce_run": json.loads(last.read_text()) if last.exists() else None, "quick_seconds": quick, "quick_ok": proc.returncode == 0, "quick_each": dict(sorted(each.items())),
             "jobs": min(os.cpu_count() or 1, 4), "reproduce_stages": stages, "retrained": retrain_saved(),
             "side_by_side": side_by_side(),
@@ -298,11 +298,11 @@ def notebook_times() -> dict:
 
 
 #: what section 3 trains again: one whole stage of Table 2 (every row, seed 0) and the paper's audio row
-RETRAIN = (("lyrics", "song", "", None), ("audio", "pair", "", [dict(conv_layers=1, combine="absdiff", fc=1)]))
+RETRAIN = (("lyrics", "song", None, None), ("audio", "pair", None, [dict(conv_layers=1, combine="absdiff", fc=1)]))
 #: what two workers train, one after the other and then side by side: Table 2's 2-FC rows on the song split, and
 #: Table 3's concat rows on the pair split (seed 0; about the same time each; the song split trains one |FFT| row)
-SIDE_BY_SIDE = ((("lyrics", "song", "", [dict(combine=c, fc=2) for c in ("concat", "diff", "all")]),),
-                (("audio", "pair", "", [dict(conv_layers=k, combine="concat", fc=1) for k in (0, 1)]),))
+SIDE_BY_SIDE = ((("lyrics", "song", None, [dict(combine=c, fc=2) for c in ("concat", "diff", "all")]),),
+                (("audio", "pair", None, [dict(conv_layers=k, combine="concat", fc=1) for k in (0, 1)]),))
 
 
 def retrain_saved(stages=RETRAIN) -> list[dict]:
@@ -314,16 +314,16 @@ def retrain_saved(stages=RETRAIN) -> list[dict]:
 
     cfg = get_config(size="default")
     out = []
-    for kind, split, dataset, rows in stages:
-        exp = prepare(kind, cfg, split, dataset=dataset)
-        for row in rows or grid_of(kind, dataset):
-            name = config_name(kind, **row, dataset=dataset)
-            path = run_folder(cfg, dataset or kind, split, 0) / f"{name}.json"
+    for kind, split, bands, rows in stages:
+        exp = prepare(kind, cfg, split, bands=bands)
+        for row in rows or grid_of(kind, bands):
+            name = config_name(kind, **row, bands=bands)
+            path = run_folder(cfg, exp.results_name, split, 0) / f"{name}.json"
             if not path.exists():
                 continue
             saved = json.loads(path.read_text())
             _, now = train_and_evaluate(exp, row["combine"], row["fc"], row.get("conv_layers"))
-            out.append({"name": f"{dataset or kind}/{split}/seed0 {name}", "recorded_seconds": saved["seconds"],
+            out.append({"name": f"{exp.results_name}/{split}/seed0 {name}", "recorded_seconds": saved["seconds"],
                         "seconds": now["seconds"], "epochs_run": now["epochs_run"],
                         "same_history": now["history"] == saved["history"]})
     return out

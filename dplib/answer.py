@@ -61,11 +61,11 @@ def save_answer(cfg, answer: dict) -> Path:
     """``results/<size>/real-lyrics/answer.json`` (written whole or not at all)."""
     from .datasets.files import write_json
 
-    return write_json(cfg.results_dir / "real-lyrics" / "answer.json", answer)
+    return write_json(cfg.results_folder / "real-lyrics" / "answer.json", answer)
 
 
 def load_answer(cfg) -> dict | None:
-    path = cfg.results_dir / "real-lyrics" / "answer.json"
+    path = cfg.results_folder / "real-lyrics" / "answer.json"
     return json.loads(path.read_text()) if path.exists() else None
 
 

@@ -31,11 +31,11 @@ def cmd_data_fetch(args) -> None:
     from .outputs import check_output, owned_folder
 
     cfg = get_config()  # the defaults are the checkout's data folder, wherever the command runs
-    cache = Path(args.cache) if args.cache else cfg.data_dir / "downloads"
+    cache = Path(args.cache) if args.cache else cfg.data_folder / "downloads"
     local = [args.scores, args.lyrics_archive]
     for name in args.files:
         if name == "real-lyrics":
-            target = Path(args.out) if args.out else cfg.data_dir / "real-lyrics"
+            target = Path(args.out) if args.out else cfg.data_folder / "real-lyrics"
             shown = args.out or cfg.display(target)
             report = SkipReport(args.strict)
             with owned_folder(target, "data fetch", local + [cache], args.force) as out:
@@ -48,14 +48,14 @@ def cmd_data_fetch(args) -> None:
                 print(f"warning: built from files that are not the pinned sources (their sha256 and counts differ): "
                       f"{shown}/build.json records what they were")
         elif name == "lyrics-archive":
-            target = (Path(args.out) if args.out else cfg.data_dir / "real") / "lyrics"
+            target = (Path(args.out) if args.out else cfg.data_folder / "real") / "lyrics"
             shown = Path(args.out) / "lyrics" if args.out else cfg.display(target)
             with owned_folder(target, "data fetch", local, args.force) as out:
                 archive = Path(args.lyrics_archive) if args.lyrics_archive else download(LYRICS_ARCHIVE, cache)
                 n = build_lyrics_folder(archive, out.parent)
             print(f"{shown}: {n:,} tracks with lyrics (join them with lastfm_train/ or lastfm_similars.db beside it)")
         else:
-            print(fetch(name, check_output(args.out or cfg.data_dir / "real", "data fetch", shared=True)))
+            print(fetch(name, check_output(args.out or cfg.data_folder / "real", "data fetch", shared=True)))
 
 
 def cmd_data_shards(args, out: Path) -> None:
@@ -85,7 +85,7 @@ def cmd_ablation(args) -> None:
     for split in args.split:
         run_ablation(args.kind, cfg, split)
     print(ablation_table(cfg, args.kind))
-    print(f"results: {cfg.display(cfg.results_dir / args.kind)}")
+    print(f"results: {cfg.display(cfg.results_folder / args.kind)}")
 
 
 def cmd_train(args, out: Path) -> None:
@@ -132,14 +132,14 @@ def cmd_playlist(args) -> None:
     from .config import get_config
     from .datasets.corpus import load_corpus
     from .datasets.report import SkipReport
-    from .experiments import data_folder
+    from .experiments import input_folder
     from .playlists import playlist
     from .runs import load_run
 
     run = load_run(args.model)  # before the data: a wrong --model costs no data generation
     cfg = get_config()
     # --strict holds for the songs the ranking reads: an audio playlist is not stopped by a missing lyric
-    corpus = load_corpus(args.data or data_folder(cfg), strict=args.strict and run.kind == "lyrics")
+    corpus = load_corpus(args.data or input_folder(cfg), strict=args.strict and run.kind == "lyrics")
     skipped = corpus.report if run.kind == "lyrics" else SkipReport(args.strict)
     print("\n".join(playlist(run, corpus, args.track, args.k, args.pair_score, cfg.max_len, skipped)))
     if skipped.total:  # songs left out of the ranking are said, never dropped silently

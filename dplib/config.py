@@ -83,7 +83,7 @@ class Config:
     # where things are, read from the environment once, by get_config (None: the default inside the checkout)
     data_root: Path | None = None  # DPLIB_DATA
     user_data_folder: Path | None = None  # DPLIB_DATA_FOLDER: your own MSD files, read instead of the synthetic data
-    real_lyrics_path: Path | None = None  # DPLIB_REAL_LYRICS
+    real_lyrics_root: Path | None = None  # DPLIB_REAL_LYRICS
     results_root: Path | None = None  # DPLIB_RESULTS
 
     def learning_rate_for(self, kind: str) -> float:
@@ -100,23 +100,23 @@ class Config:
         return self.size == "quick"
 
     @property
-    def data_dir(self) -> Path:
+    def data_folder(self) -> Path:
         return self.data_root or self.root / "data"
 
     @property
-    def synthetic_dir(self) -> Path:
+    def synthetic_folder(self) -> Path:
         """Where the synthetic mini-MSD of this size lives."""
-        return self.data_dir / f"synthetic-{self.size}"
+        return self.data_folder / f"synthetic-{self.size}"
 
     @property
-    def real_lyrics_dir(self) -> Path | None:
+    def real_lyrics_folder(self) -> Path | None:
         """The real lyrics set (``pairs.csv`` + ``lyrics/``): ``DPLIB_REAL_LYRICS`` when set, else ``data/real-lyrics``
         (where ``dplib data fetch real-lyrics`` writes it); ``None`` when neither holds it."""
-        candidates = [self.real_lyrics_path] if self.real_lyrics_path else [self.data_dir / "real-lyrics"]
+        candidates = [self.real_lyrics_root] if self.real_lyrics_root else [self.data_folder / "real-lyrics"]
         return next((c for c in candidates if (c / "pairs.csv").is_file() and (c / "lyrics").is_dir()), None)
 
     @property
-    def results_dir(self) -> Path:
+    def results_folder(self) -> Path:
         return self.results_root or self.root / "results" / self.size
 
     def display(self, path: Path) -> str:
@@ -129,11 +129,11 @@ class Config:
         return str(path)
 
     @property
-    def figures_dir(self) -> Path:
+    def figures_folder(self) -> Path:
         """Committed figures come from the default run; other sizes write beside their results."""
         if self.size == "default":
             return self.root / "figures"
-        return self.results_dir / "figures"
+        return self.results_folder / "figures"
 
 
 def _path(name: str) -> Path | None:
@@ -159,7 +159,7 @@ def get_config(**overrides) -> Config:
         raise SettingError(f"DPLIB_SEED={seed!r}: expected a whole number from 0 to {2**32 - 1:,}")
     cfg = Config(size=size, seed=int(seed), strategy=os.environ.get("DPLIB_STRATEGY", "default"),
                  data_root=_path("DPLIB_DATA"), user_data_folder=_path("DPLIB_DATA_FOLDER"),
-                 real_lyrics_path=_path("DPLIB_REAL_LYRICS"), results_root=_path("DPLIB_RESULTS"))
+                 real_lyrics_root=_path("DPLIB_REAL_LYRICS"), results_root=_path("DPLIB_RESULTS"))
     if cfg.quick:
         cfg = replace(cfg, lyrics_epochs=4, audio_epochs=4, max_len=60, seeds=(0, 1), real_epochs=3,
                       real_batch_size=64, real_pairs_per_class=(150, 40, 40), real_folds=2, real_repeats=1)

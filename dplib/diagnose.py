@@ -79,7 +79,7 @@ def train_and_inspect(exp, variant: str = "step_scale", conv_layers: int = 1, co
     settings = training_settings(exp) | ({"from_table": True} if from_table else {})
     if variant == "lr_1e-4":
         settings["learning_rate"] = 1e-4
-    folder = run_folder(exp.cfg, f"audio-probe/{exp.dataset or 'audio'}", exp.holdout)
+    folder = run_folder(exp.cfg, f"audio-probe/{exp.results_name}", exp.holdout)
     path = folder / f"{variant}_conv{conv_layers}_{combine}.json"
     saved = None if rerun else recall(path, exp.data_key, settings, PROTOCOL["audio"], arrays=ARRAYS)
     if saved is not None:

@@ -1,6 +1,6 @@
 """The paper's ablations (Tables 2 and 3), run and recorded one configuration at a time (notebooks 05-07).
 
-Every configuration writes one JSON under ``results/<size>/<dataset>/<holdout>/seed<k>/``; a rerun reuses what
+Every configuration writes one JSON under ``results/<size>/<results name>/<holdout>/seed<k>/``; a rerun reuses what
 is there when it was made from the same pairs (the ``data_key``), so an interrupted run loses nothing that
 finished. Tables with a spread train each configuration once per seed in ``cfg.seeds``.
 """
@@ -38,11 +38,11 @@ AUDIO_GRID = [dict(conv_layers=k, combine=c, fc=1) for k, c in PAPER_TABLE3]
 #: the banded inputs, at a tenth of the cost, keep every row on both splits.
 FFT_SONG_SPLIT = [dict(conv_layers=1, combine="absdiff", fc=1)]
 #: the authors' future work as extra rows of Table 3 (notebook 07): the paper's best audio head on |FFT| bins
-#: pooled into frequency bands (equal-width, or mel), and with max-pooling over time after the convolution.
-#: Each input is a results "dataset" of its own: ``audio-<bands>`` (see ``dplib.datasets.audio.BANDS``).
+#: pooled into frequency bands (``dplib.datasets.audio.BANDS``: equal-width, or mel), and with max-pooling over time
+#: after the convolution. Each input's records go in a folder of their own, ``audio-<bands>``.
 AUDIO_BEYOND = {
-    "audio-bands128": [dict(conv_layers=1, combine="absdiff", fc=1)],
-    "audio-mel64": [dict(conv_layers=k, combine="absdiff", fc=1) for k in (0, 1)]
+    "bands128": [dict(conv_layers=1, combine="absdiff", fc=1)],
+    "mel64": [dict(conv_layers=k, combine="absdiff", fc=1) for k in (0, 1)]
     + [dict(conv_layers=1, combine="absdiff", fc=1, pool=2)],
 }
 
@@ -51,8 +51,10 @@ AUDIO_BEYOND = {
 class Experiment:
     """A corpus prepared for one modality and holdout, ready to train configurations on.
 
-    ``dataset`` names the results folder (``lyrics``/``audio`` for the synthetic tables, ``real-lyrics`` for
-    notebook 06); the parts are drawn with ``cfg.seed``, so another seed draws other parts and another start.
+    ``source`` says where the pairs come from: ``""`` the synthetic tables (or your own data folder),
+    ``real-lyrics`` the real set (notebook 06) or one of its controls (``real-lyrics-fp-track``, ``-fp-group``);
+    ``bands`` is the audio input (``None``: the paper's |FFT| bins, else a key of ``dplib.datasets.audio.BANDS``).
+    The parts are drawn with ``cfg.seed``, so another seed draws other parts and another start.
     """
 
     kind: str
@@ -60,11 +62,16 @@ class Experiment:
     cfg: Config
     corpus: Corpus | None  # None for streamed shards
     data: PairData
-    dataset: str = ""
+    source: str = ""
+    bands: str | None = None
+
+    @property
+    def results_name(self) -> str:
+        return results_name(self.kind, self.source, self.bands)
 
     @property
     def folder(self) -> Path:
-        return run_folder(self.cfg, self.dataset or self.kind, self.holdout)
+        return run_folder(self.cfg, self.results_name, self.holdout)
 
     @property
     def data_key(self) -> str:
@@ -72,12 +79,12 @@ class Experiment:
         return parts_key(self.data)
 
 
-def data_folder(cfg: Config) -> Path:
+def input_folder(cfg: Config) -> Path:
     """``cfg.user_data_folder`` when set (your real data), else the synthetic mini-MSD of this size, which is
     generated the first time it is asked for (and says so)."""
     if cfg.user_data_folder is not None:
         return cfg.user_data_folder
-    folder = cfg.synthetic_dir
+    folder = cfg.synthetic_folder
     if not (folder / "card.json").exists():
         print(f"generating the synthetic mini-MSD ({cfg.size}) in {cfg.display(folder)} (once) ...", flush=True)
         generate(folder, cfg.size, seed=cfg.seed, progress=False)
@@ -100,77 +107,73 @@ BAND_POOLING = 2
 HOLDOUTS = ("pair", "song", "pair_matched")
 
 
-def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None = None, dataset: str = "",
-            pairs_per_class: tuple | None = None, n_blocks: int | None = None) -> Experiment:
+def results_name(kind: str, source: str = "", bands: str | None = None) -> str:
+    """The results folder of an input: ``lyrics``, ``audio``, ``audio-mel64``, ``real-lyrics``, ``real-lyrics-fp-track``."""
+    return source or (f"audio-{bands}" if bands else kind)
+
+
+def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None = None, source: str = "",
+            bands: str | None = None, pairs_per_class: tuple | None = None, n_blocks: int | None = None) -> Experiment:
     """Load (or take) the corpus and draw the parts of the ``holdout`` for ``cfg.seed``.
 
     ``pairs_per_class``: the cap on each class's pairs in train, val and test (``(int | None,) * 3``; default: the
     synthetic size's, or the real set's); ``n_blocks``: audio blocks per clip (default: the clips' length).
 
-    ``dataset="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_dir``) with the ``real_*`` settings.
+    ``source="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_folder``) with the ``real_*`` settings;
+    ``bands="mel64"`` (audio) pools the |FFT| bins into 64 mel bands.
     ``holdout="pair_matched"`` is the pair split with its training part cut to the song split's size (same seed),
     so that leakage is not confused with having less data; its validation and test pairs are the pair split's.
-    Taught in notebook 03 (also 04, 06, 07...).
-    """
+    Taught in notebook 03 (also 04, 06, 07...)."""
     if holdout not in HOLDOUTS:
         raise ValueError(f"holdout must be one of {HOLDOUTS}, got {holdout!r}")
     if kind not in ("lyrics", "audio"):
         raise ValueError(f"kind must be 'lyrics' or 'audio', got {kind!r}")
-    if dataset.startswith("real-lyrics"):
+    if bands is not None and (kind != "audio" or bands not in BANDS):
+        raise ValueError(f"bands={bands!r}: an audio input, one of {', '.join(BANDS)}")
+    if source.startswith("real-lyrics"):
         if corpus is None:
-            from .datasets.real_lyrics import real_lyrics_folder
+            from .datasets.real_lyrics import ensure_real_lyrics
 
-            corpus = load_corpus(real_lyrics_folder(cfg))
+            corpus = load_corpus(ensure_real_lyrics(cfg))
         pairs_per_class, fractions = pairs_per_class or cfg.real_pairs_per_class, cfg.real_fractions
     else:
-        corpus = corpus if corpus is not None else load_corpus(data_folder(cfg))
+        corpus = corpus if corpus is not None else load_corpus(input_folder(cfg))
         pairs_per_class = pairs_per_class or getattr(SIZES[cfg.size], f"{kind}_pairs_per_class")
         fractions = (0.8, 0.1, 0.1)
     split = "pair" if holdout == "pair_matched" else holdout
     if holdout == "pair_matched":
-        song = prepare(kind, cfg, "song", corpus, dataset).data.parts.train
+        song = prepare(kind, cfg, "song", corpus, source, bands).data.parts.train
         pairs_per_class = (song.n_positive // 2, *pairs_per_class[1:])  # flipped rows: each positive pair is there twice
     if kind == "lyrics":
         data = prepare_lyrics(corpus, split, pairs_per_class, max_len=cfg.max_len, min_count=cfg.min_count,
                               max_doc_freq=cfg.max_doc_freq, seed=cfg.seed, fractions=fractions)
     else:
-        data = prepare_audio(corpus, split, pairs_per_class, n_blocks=n_blocks, seed=cfg.seed, bands=bands_of(dataset))
-    return Experiment(kind, holdout, cfg, corpus, data, dataset)
-
-
-def bands_of(dataset: str) -> str | None:
-    """The frequency bands of an ``audio-<bands>`` dataset (``None``: the paper's |FFT| bins)."""
-    if not dataset.startswith("audio-"):
-        return None
-    bands = dataset.removeprefix("audio-")
-    if bands not in BANDS:
-        raise ValueError(f"unknown audio dataset {dataset!r}; choose one of {['audio-' + b for b in BANDS]}")
-    return bands
+        data = prepare_audio(corpus, split, pairs_per_class, n_blocks=n_blocks, seed=cfg.seed, bands=bands)
+    return Experiment(kind, holdout, cfg, corpus, data, source, bands)
 
 
 def config_name(kind: str, combine: str, fc: int, conv_layers: int | None = None, pool: int = 1,
-                dataset: str = "") -> str:
+                bands: str | None = None) -> str:
     """``all_fc2`` (lyrics), ``conv1_absdiff_fc1`` (audio), ``mel64_conv1_pool2_absdiff_fc1`` (banded audio)."""
     if kind == "lyrics":
         return f"{combine}_fc{fc}"
-    bands = bands_of(dataset)
     return f"{bands + '_' if bands else ''}conv{conv_layers}{f'_pool{pool}' if pool > 1 else ''}_{combine}_fc{fc}"
 
 
-def grid_of(kind: str, dataset: str = "", holdout: str | None = None) -> list[dict]:
-    """The configurations of a results dataset: Table 2, Table 3, or the extra rows of a banded audio input; with
+def grid_of(kind: str, bands: str | None = None, holdout: str | None = None) -> list[dict]:
+    """The configurations of an input: Table 2, Table 3, or the extra rows of a banded audio input; with
     ``holdout``, those trained on that holdout (:data:`FFT_SONG_SPLIT`)."""
     if kind == "lyrics":
         return LYRICS_GRID
-    if bands_of(dataset):
-        return AUDIO_BEYOND[dataset]
+    if bands:
+        return AUDIO_BEYOND[bands]
     return FFT_SONG_SPLIT if holdout == "song" else AUDIO_GRID
 
 
 def training_settings(exp: Experiment) -> dict:
     """Epoch budget, batch size, learning rate and patience for this experiment (all from ``cfg``)."""
     cfg = exp.cfg
-    if exp.dataset.startswith("real-lyrics"):
+    if exp.source.startswith("real-lyrics"):
         epochs, batch_size, patience = cfg.real_epochs, cfg.real_batch_size, cfg.real_patience
     else:
         epochs = cfg.lyrics_epochs if exp.kind == "lyrics" else cfg.audio_epochs
@@ -196,8 +199,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
 
     Accuracies are measured after training with dropout off, with the best epoch's weights, on every part; song
     folds (notebook 06) skip the train part, which none of their readings uses (1-2 s of a 20 s training).
-    Taught in notebooks 05-07 and 10.
-    """
+    Taught in notebooks 05-07 and 10."""
     from .training import train_model
 
     settings = training_settings(exp)
@@ -209,9 +211,9 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
     val = evaluate(model, exp.data, "val")
     test = evaluate(model, exp.data, "test", keep_scores=True)
     result = {
-        "name": config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset), "kind": exp.kind,
-        "dataset": exp.dataset or exp.kind, "combine": combine, "fc": fc, "conv_layers": conv_layers,
-        "pool": pool if exp.kind == "audio" else None, "bands": bands_of(exp.dataset), "split": exp.holdout,
+        "name": config_name(exp.kind, combine, fc, conv_layers, pool, exp.bands), "kind": exp.kind,
+        "dataset": exp.results_name, "combine": combine, "fc": fc, "conv_layers": conv_layers,
+        "pool": pool if exp.kind == "audio" else None, "bands": exp.bands, "split": exp.holdout,
         "size": exp.cfg.size, "seed": exp.cfg.seed, "data_key": exp.data_key,
         "synthetic": exp.corpus.synthetic if exp.corpus is not None else None,
         "protocol": PROTOCOL[exp.kind],
@@ -222,7 +224,7 @@ def train_and_evaluate(exp: Experiment, combine: str, fc: int, conv_layers: int 
         "seconds": round(history["seconds"], 2), "pairs_per_second": round(history["pairs_per_second"]),
         "machine": machine_summary(),
         "settings": {**settings, "max_len": exp.cfg.max_len if exp.kind == "lyrics" else None,
-                     **({"band_pooling": BAND_POOLING} if bands_of(exp.dataset) else {}),
+                     **({"band_pooling": BAND_POOLING} if exp.bands else {}),
                      "params": int(model.count_params())},
         "counts": exp.data.counts(), "leakage": exp.data.leakage,
     }
@@ -250,7 +252,7 @@ def run_config(exp: Experiment, combine: str, fc: int, conv_layers: int | None =
     """
     from .evaluation import predict_pairs
 
-    name = config_name(exp.kind, combine, fc, conv_layers, pool, exp.dataset)
+    name = config_name(exp.kind, combine, fc, conv_layers, pool, exp.bands)
     path = exp.folder / f"{name}.json"
     extra = extra or {}
     saved = None if rerun or keep_model else recall(path, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind],
@@ -277,7 +279,7 @@ def making(exp: Experiment, epochs: int | None = None) -> dict:
         now["epochs"] = epochs
     if exp.kind == "lyrics":
         now["max_len"] = exp.cfg.max_len
-    if bands_of(exp.dataset):
+    if exp.bands:
         now["band_pooling"] = BAND_POOLING
     return now
 
@@ -287,35 +289,35 @@ def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
     return same_making(saved, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
 
 
-def grid_for(kind: str, cfg: Config, dataset: str = "", holdout: str | None = None) -> list[dict]:
+def grid_for(kind: str, cfg: Config, bands: str | None = None, holdout: str | None = None) -> list[dict]:
     """The configurations a run trains: all of :func:`grid_of` (on ``holdout``), except in quick mode, which keeps one
     row per input (lyrics: all + 2 FC; audio: conv1 + |h1 - h2| on the |FFT| bins and on mel64): every row runs the
     same code, and quick mode checks the code. Taught in notebook 05 (also 06, 07, 08)."""
-    grid = grid_of(kind, dataset, holdout)
+    grid = grid_of(kind, bands, holdout)
     if not cfg.quick:
         return grid
     if kind == "lyrics":
         return [g for g in grid if (g["combine"], g["fc"]) == ("all", 2)]
-    if dataset not in ("", "audio-mel64"):
+    if bands not in (None, "mel64"):
         return []
     return [g for g in grid if g["conv_layers"] == 1 and g["combine"] == "absdiff" and g.get("pool", 1) == 1]
 
 
 def run_ablation(kind: str, cfg: Config, holdout: str = "pair", exp: Experiment | None = None,
-                 progress: bool = True, grid: list[dict] | None = None, dataset: str = "") -> list[dict]:
+                 progress: bool = True, grid: list[dict] | None = None, bands: str | None = None) -> list[dict]:
     """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed`` (or ``grid``; quick mode's is
-    :func:`grid_for`), plus the baselines; ``dataset="audio-mel64"`` (for example) runs the extra rows on that
+    :func:`grid_for`), plus the baselines; ``bands="mel64"`` (for example) runs the extra rows on that
     banded input. An empty grid prepares, trains and writes nothing. Taught in notebook 05 (also 06, 07, 08)."""
-    grid = grid if grid is not None else grid_of(kind, exp.dataset if exp is not None else dataset)
+    grid = grid if grid is not None else grid_of(kind, exp.bands if exp is not None else bands)
     if not grid:
         return []
-    exp = exp if exp is not None else prepare(kind, cfg, holdout, dataset=dataset)
+    exp = exp if exp is not None else prepare(kind, cfg, holdout, bands=bands)
     rows = []
     for settings in grid:
         result = run_config(exp, **settings)
         if progress:
             took = f"{result['seconds']:.0f} s of training" + (", saved by an earlier run" if result.get("reused") else "")
-            print(f"{exp.dataset or kind}/{holdout}/seed{cfg.seed} {result['name']:<12} "
+            print(f"{exp.results_name}/{holdout}/seed{cfg.seed} {result['name']:<12} "
                   f"test {result['test_accuracy']:.3f}  AUC {result['roc_auc']:.3f}  "
                   f"best epoch {result['best_epoch']:>2} of {result['epochs_run']:>2}  ({took})", flush=True)
         rows.append(result)
@@ -341,7 +343,7 @@ def baseline_results(exp: Experiment, path: Path | None = None) -> dict[str, dic
         songs = exp.data.songs
         spectra = {t: songs.data[i].mean(axis=0) for i, t in enumerate(songs.track_ids)}
         content = {n: spectral_cosine(spectra, parts[n].a, parts[n].b) for n in PARTS}
-        content_name = f"spectral cosine{f' ({bands_of(exp.dataset)})' if bands_of(exp.dataset) else ''}"
+        content_name = f"spectral cosine{f' ({exp.bands})' if exp.bands else ''}"
     train = parts.train
     identity = {n: song_identity_scores(train.a, train.b, train.label, parts[n].a, parts[n].b) for n in PARTS}
     rows = {}
@@ -370,31 +372,29 @@ def newer_counts(result: dict) -> dict:
     return result
 
 
-def load_results(cfg: Config, kind: str, holdout: str = "pair", dataset: str = "",
-                 seeds: tuple[int, ...] | None = None) -> list[dict]:
+def load_results(cfg: Config, kind: str, holdout: str = "pair", bands: str | None = None,
+                 seeds: tuple[int, ...] | None = None, source: str = "") -> list[dict]:
     """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``), made the way training
     makes them now (:data:`PROTOCOL`): a result of an older protocol stays on disk, out of every table, until a run
-    replaces it. Taught in notebook 05 (also 06, 07, 08).
-    """
+    replaces it. Taught in notebook 05 (also 06, 07, 08)."""
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        folder = run_folder(cfg, dataset or kind, holdout, seed)
-        for settings in grid_of(kind, dataset):
-            path = folder / f"{config_name(kind, **settings, dataset=dataset)}.json"
+        folder = run_folder(cfg, results_name(kind, source, bands), holdout, seed)
+        for settings in grid_of(kind, bands):
+            path = folder / f"{config_name(kind, **settings, bands=bands)}.json"
             result = read_result(path) if path.exists() else None
             if result is not None and result.get("protocol", 1) == PROTOCOL[kind]:
                 out.append(result)
     return out
 
 
-def load_baselines(cfg: Config, kind: str, holdout: str = "pair", dataset: str = "",
-                   seeds: tuple[int, ...] | None = None) -> list[dict]:
+def load_baselines(cfg: Config, kind: str, holdout: str = "pair", bands: str | None = None,
+                   seeds: tuple[int, ...] | None = None, source: str = "") -> list[dict]:
     """Saved baseline rows (one dict per seed: ``{"content", "song_identity", "majority"}``).
-    Taught in notebook 05 (also 06, 07, 08).
-    """
+    Taught in notebook 05 (also 06, 07, 08)."""
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        path = run_folder(cfg, dataset or kind, holdout, seed) / "baselines.json"
+        path = run_folder(cfg, results_name(kind, source, bands), holdout, seed) / "baselines.json"
         if path.exists():
             out.append(json.loads(path.read_text())["rows"])
     return out

@@ -40,7 +40,7 @@ LATE_FUSION = "late fusion (mean p, all_sym + absdiff)"
 FUSED = ("lyrics only (all_sym, 2 FC)", "audio only (conv1, absdiff)")
 
 
-def results_folder(cfg: Config) -> Path:
+def joint_folder(cfg: Config) -> Path:
     return run_folder(cfg, "joint", "song")
 
 
@@ -100,7 +100,7 @@ def run_joint(cfg: Config, corpus: Corpus, by_kind: dict[str, Prepared] | None =
         settings = {"epochs": cfg.audio_epochs, "batch_size": cfg.batch_size_for("joint"), "patience": cfg.patience,
                     "learning_rate": cfg.learning_rate_for(kind), "max_len": cfg.max_len if kind != "audio" else None,
                     "bands": JOINT_BANDS if kind != "lyrics" else None}
-        models[name], results[name] = trained_model(results_folder(cfg), name, data,
+        models[name], results[name] = trained_model(joint_folder(cfg), name, data,
                                                     _builder(kind, data, args, settings["learning_rate"]),
                                                     settings, cfg.seed, strategy=cfg.strategy)
     if all(name in models for name in FUSED):  # (a run of fewer models has no late fusion)
@@ -130,7 +130,7 @@ def playlist_model(cfg: Config, corpus: Corpus):
 
     exp = prepare("lyrics", cfg, "song", corpus=corpus)
     settings = {**training_settings(exp), "max_len": cfg.max_len}
-    model, result = trained_model(results_folder(cfg), PLAYLIST_MODEL, exp.data,
+    model, result = trained_model(joint_folder(cfg), PLAYLIST_MODEL, exp.data,
                                   lambda: build_lyrics_model(exp.data.input_dim, "all_sym", 2,
                                                              learning_rate=settings["learning_rate"]),
                                   settings, cfg.seed, strategy=cfg.strategy)

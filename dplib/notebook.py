@@ -22,14 +22,14 @@ def setup(data: str = "synthetic") -> tuple[Config, Path]:
     cfg = get_config()
     seed_everything(cfg.seed)
     if data == "real-lyrics":
-        from .datasets.real_lyrics import real_lyrics_folder
+        from .datasets.real_lyrics import ensure_real_lyrics
 
-        folder = real_lyrics_folder(cfg)
+        folder = ensure_real_lyrics(cfg)
         runs = f"seeds: {cfg.seeds}"
     else:
-        from .experiments import data_folder
+        from .experiments import input_folder
 
-        folder = data_folder(cfg)
+        folder = input_folder(cfg)
         runs = f"seed: {cfg.seed}"
     print(device_summary())
     print(f"size: {cfg.size}, {runs}, data: {cfg.display(folder)}")

@@ -22,17 +22,17 @@ def write_report(readme: Path, size: str | None = None) -> int:
     text = readme.read_text()
     real = real_results_section(cfg)
     if real is None:  # a clone without the real set (or its run) keeps the committed section
-        print(f"no real-lyrics answer in {cfg.display(cfg.results_dir)}: the real-data section is left as it was; "
+        print(f"no real-lyrics answer in {cfg.display(cfg.results_folder)}: the real-data section is left as it was; "
               "notebook 06 writes it")
     else:
         text = fill_section(text, "real-results", real, readme)
     missing = missing_results(cfg)
     if missing:  # a partial run (notebook 03 alone, quick mode) must not replace complete tables with n/a
-        print(f"{len(missing)} synthetic results missing in {cfg.display(cfg.results_dir)} (e.g. {missing[0]}): "
+        print(f"{len(missing)} synthetic results missing in {cfg.display(cfg.results_folder)} (e.g. {missing[0]}): "
               "the synthetic Results section is left as it was; notebooks 05 and 07 write them")
     else:
         text = fill_section(text, "results", synthetic_results_section(cfg, readme), readme)
-    run = cfg.results_dir / "reproduce_run.json"
+    run = cfg.results_folder / "reproduce_run.json"
     if run.exists() and "<!-- notebook-minutes:start -->" in text:
         text = notebook_minutes(text, json.loads(run.read_text())["notebooks"])
     write_text(readme, text)
@@ -83,8 +83,8 @@ def synthetic_results_section(cfg, readme: Path) -> str:
 
     def table(kind: str) -> tuple[str, list[dict]]:
         extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()
-        runs = [r for d in ("", *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
-        expected = sum(len(grid_of(kind, d, s)) for d in ("", *extra) for s in ("pair", "song")) * len(cfg.seeds)
+        runs = [r for d in (None, *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
+        expected = sum(len(grid_of(kind, d, s)) for d in (None, *extra) for s in ("pair", "song")) * len(cfg.seeds)
         if len(runs) == expected:
             return (spread_table(cfg, kind, holdouts=("pair", "song"), extra=extra) + "\n\nEach network against the "
                     "model-free baseline on the same test pairs, by the one rule for \"better\" (notebook 05):\n\n"
@@ -96,8 +96,8 @@ def synthetic_results_section(cfg, readme: Path) -> str:
         return (f"Training time of this table: {sum(r['seconds'] for r in runs) / 60:.1f} min for {len(runs)} "
                 f"trainings on {os.cpu_count()} CPU cores.")
 
-    figures = sorted(f for f in cfg.figures_dir.glob("*.png") if not f.name.startswith("real_")) \
-        if cfg.figures_dir.exists() else []
+    figures = sorted(f for f in cfg.figures_folder.glob("*.png") if not f.name.startswith("real_")) \
+        if cfg.figures_folder.exists() else []
     parts = [f"Size `{cfg.size}`; written by `dplib report`.", ""]
     for kind, title in (("lyrics", "Table 2, lyrics"), ("audio", "Table 3, audio (and the authors' future work)")):
         text, runs = table(kind)
@@ -110,7 +110,7 @@ def synthetic_results_section(cfg, readme: Path) -> str:
               "(section 3) measures how much less on the machine it runs on, and section 2 the floor that the "
               "audio table's arithmetic sets there.", "",
               training_cost_table(cfg), "", paper_size_estimate(cfg), ""]
-    parts += run_time_lines(cfg.results_dir / "reproduce_run.json")
+    parts += run_time_lines(cfg.results_folder / "reproduce_run.json")
     return "\n".join(parts + figure_lines(figures, readme))
 
 
@@ -167,7 +167,7 @@ def real_results_section(cfg) -> str | None:
     if result is None:
         return None
     t = result["trainings"]
-    figure = cfg.figures_dir / "real_answer.png"
+    figure = cfg.figures_folder / "real_answer.png"
     return "\n".join([
         f"Notebook 06, size `{cfg.size}`; written by `dplib report` from `results/{cfg.size}/real-lyrics/answer.json` "
         f"({t['trainings']} trainings, {t['seconds'] / 60:.0f} min of training on {os.cpu_count()} CPU cores). "

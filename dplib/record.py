@@ -1,6 +1,6 @@
 """The run recorder: where the result of every trained model lives, when a saved one is reused, and how one is saved.
 
-* **One layout**: ``results/<size>/<dataset>/<holdout>/seed<k>/<name>.json`` (:func:`run_folder`), with
+* **One layout**: ``results/<size>/<results name>/<holdout>/seed<k>/<name>.json`` (:func:`run_folder`), with
   ``<name>.keras`` beside it when the model itself is kept (notebook 09) and ``<name>.npz`` for per-song arrays
   (notebook 07's probe).
 * **One reuse rule**: :func:`same_making`: the same pairs, protocol and settings, and an epoch budget that changes
@@ -30,10 +30,10 @@ KEYS = ("name", "seed", "data_key", "protocol", "settings", "best_epoch", "epoch
 HISTORY = ("loss", "accuracy", "val_loss", "val_accuracy", "val_auc")
 
 
-def run_folder(cfg: Config, dataset: str, holdout: str, seed: int | None = None) -> Path:
-    """Where the records of ``dataset`` (``lyrics``, ``audio``, ``audio-mel64``, ``real-lyrics``, ``joint``,
+def run_folder(cfg: Config, results_name: str, holdout: str, seed: int | None = None) -> Path:
+    """Where the records of ``results_name`` (``lyrics``, ``audio``, ``audio-mel64``, ``real-lyrics``, ``joint``,
     ``audio-probe/audio``, ...) on ``holdout`` for ``seed`` (default ``cfg.seed``) live."""
-    return cfg.results_dir / dataset / holdout / f"seed{cfg.seed if seed is None else seed}"
+    return cfg.results_folder / results_name / holdout / f"seed{cfg.seed if seed is None else seed}"
 
 
 def same_making(saved: dict, data_key: str, now: dict, protocol: int) -> bool:

@@ -36,12 +36,12 @@ def missing_data(notebook: Path, fetch: bool) -> str | None:
 
     needs = notebook_meta(notebook).get("needs", [])
     cfg = get_config()
-    if "real-lyrics" in needs and cfg.real_lyrics_dir is None:
+    if "real-lyrics" in needs and cfg.real_lyrics_folder is None:
         if fetch:
-            from .datasets.real_lyrics import real_lyrics_folder
+            from .datasets.real_lyrics import ensure_real_lyrics
 
             try:
-                real_lyrics_folder(cfg)
+                ensure_real_lyrics(cfg)
                 return None
             except FileNotFoundError as err:
                 return str(err).splitlines()[0]
@@ -55,24 +55,24 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     results sections (:func:`dplib.readme.write_report`)."""
     from .config import get_config
     from .datasets.files import write_json
-    from .experiments import data_folder
+    from .experiments import input_folder
     from .readme import write_report
     from .runtime import yardsticks
 
     needs_extra(("papermill", "ipykernel"), "notebooks", "dplib reproduce runs the notebooks with papermill")
-    saved = get_config(size=size).results_dir / "notebook_times.json"
+    saved = get_config(size=size).results_folder / "notebook_times.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
     readme = Path(readme).resolve()
     # the committed notebooks show the default run: another size writes its executed copies beside its results
-    copies = None if size == "default" else get_config(size=size).results_dir / "notebooks"
-    results = get_config(size=size).results_dir
+    copies = None if size == "default" else get_config(size=size).results_folder / "notebooks"
+    results = get_config(size=size).results_folder
     fresh = not any(f.name not in (saved.name, "reproduce_run.json") for f in results.rglob("*.json")) \
         if results.exists() else True  # nothing saved: every training happens in this run
     speed = yardsticks()  # before any notebook runs: the machine's speed today, beside the run's clock
     started, notebooks = time.perf_counter(), notebooks_in(folder)
     with kernel_environment(DPLIB_SIZE=size, DPLIB_QUICK=None):
         # generated once, not by two notebooks at the same time, while those that read none of it run (06)
-        times = run_notebooks(notebooks, previous, jobs, copies, prepare=lambda: data_folder(get_config()))
+        times = run_notebooks(notebooks, previous, jobs, copies, prepare=lambda: input_folder(get_config()))
     wall = time.perf_counter() - started
     if copies is not None:
         print(f"size {size}: the executed notebooks are in {short_path(copies)}; those in {folder} are as committed")
@@ -343,7 +343,7 @@ def nbval(folder: str | Path, jobs: int) -> int:
     notebook reads is made first, once. A notebook whose data is absent (see :func:`missing_data`) is skipped with
     the reason, never silently; a failed notebook's pytest output is printed (see :func:`side_by_side`)."""
     from .config import get_config
-    from .experiments import data_folder
+    from .experiments import input_folder
 
     needs_extra(("pytest", "nbval", "ipykernel"), "test", "dplib nbval checks the notebooks with pytest and nbval")
     root = Path(__file__).resolve().parent.parent
@@ -356,7 +356,7 @@ def nbval(folder: str | Path, jobs: int) -> int:
             print(f"nbval {nb.name}: SKIPPED: {reason}", flush=True)
         else:
             notebooks.append(nb)
-    data_folder(get_config())  # generated here once, not by two notebooks at the same time
+    input_folder(get_config())  # generated here once, not by two notebooks at the same time
     started = time.perf_counter()
 
     def check(nb: Path) -> tuple[int, str, float]:

@@ -263,13 +263,14 @@ def fold_scores(fold: Fold, results: list[dict], corpus: Corpus, baselines: bool
     return out
 
 
-def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, dataset: str = "real-lyrics",
+def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, source: str = "real-lyrics",
                    groups: Mapping[str, int] | None = None, baselines: bool = True,
                    report: SkipReport | None = None) -> list[dict[str, OutOfFold]]:
     """Every configuration of ``grid`` on every fold of each repeat in ``repeats`` (repeat r deals its folds and
     draws its initial weights with seed r); saved results are reused (:func:`dplib.experiments.run_config`).
     Returns per repeat the pooled out-of-fold scored pairs, ``{"listed": ..., "random": ...}``. ``groups``: the lyric
-    groups (default: of ``corpus``; the fingerprint control passes the real lyrics' groups)."""
+    groups (default: of ``corpus``; the fingerprint control passes the real lyrics' groups); ``source``: the results
+    folder (the fingerprint controls record under ``real-lyrics-fp-track`` and ``-group``)."""
     from .experiments import Experiment, run_config
 
     groups = groups if groups is not None else lyric_groups(corpus.lyrics)
@@ -280,7 +281,7 @@ def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, datas
         folds = []
         for f in range(k):
             fold = prepare_fold(corpus, pool, sources, groups, song_fold, f, cfg, seed=1000 * r + f)
-            exp = Experiment("lyrics", f"folds{k}_fold{f}", replace(cfg, seed=r), corpus, fold.data, dataset)
+            exp = Experiment("lyrics", f"folds{k}_fold{f}", replace(cfg, seed=r), corpus, fold.data, source)
             extra = {"random": fold.random.with_flips()}
             results = [run_config(exp, **settings, extra=extra) for settings in grid]
             folds.append(fold_scores(fold, results, corpus, baselines))
@@ -288,7 +289,7 @@ def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, datas
     return out
 
 
-def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, dataset: str = "real-lyrics",
+def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, source: str = "real-lyrics",
                    baselines: bool = True) -> list[OutOfFold]:
     """The paper's random pair split, once per seed: one configuration trained (or its saved result reused),
     its test pairs scored, with the baselines when asked. Songs of the test pairs were seen in training."""
@@ -298,7 +299,7 @@ def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, dataset: str = "r
     src = dict(zip(zip(pool.a, pool.b), sources))
     out = []
     for seed in seeds:
-        exp = prepare("lyrics", replace(cfg, seed=seed), "pair", corpus, dataset=dataset)
+        exp = prepare("lyrics", replace(cfg, seed=seed), "pair", corpus, source=source)
         result = run_config(exp, **settings)
         test, train = (exp.data.parts[p].take(slice(0, None, 2)) for p in ("test", "train"))
         scored = OutOfFold(test.a, test.b, test.label, np.array([src[k] for k in zip(test.a, test.b)], dtype=object))

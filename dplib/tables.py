@@ -36,10 +36,10 @@ def mean_sd(values, percent: bool = True) -> str:
 HOLDOUT_LABELS = {"pair": "pair split", "song": "song split", "pair_matched": "pair split, song-split size"}
 
 
-def spread_table(cfg: Config, kind: str, dataset: str = "", holdouts=HOLDOUTS, seeds: tuple[int, ...] | None = None,
+def spread_table(cfg: Config, kind: str, bands: str | None = None, holdouts=HOLDOUTS, seeds: tuple[int, ...] | None = None,
                  extra: tuple[str, ...] = ()) -> str:
     """Markdown: test accuracy and ROC AUC, mean ± standard deviation over seeds, per holdout, beside the
-    paper's validation accuracy; then the rows of the ``extra`` datasets (e.g. ``audio-mel64``); the baselines
+    paper's validation accuracy; then the rows of the ``extra`` audio inputs (bands, e.g. ``mel64``); the baselines
     below the networks. Taught in notebook 05 (also 06, 07)."""
     seeds = seeds if seeds is not None else cfg.seeds
     paper = PAPER_TABLE2 if kind == "lyrics" else PAPER_TABLE3
@@ -51,18 +51,18 @@ def spread_table(cfg: Config, kind: str, dataset: str = "", holdouts=HOLDOUTS, s
                        f"{mean_sd((r['roc_auc'] for r in runs[s]), percent=False)} |" for s in holdouts)
 
     n_seeds = 0
-    for data in (dataset, *extra):
+    for data in (bands, *extra):
         results = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
         n_seeds = max([n_seeds, *(len({r["seed"] for r in results[s]}) for s in holdouts)])
         for settings in grid_of(kind, data):
-            name = config_name(kind, **settings, dataset=data)
+            name = config_name(kind, **settings, bands=data)
             key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
             runs = {s: [r for r in results[s] if r["name"] == name] for s in holdouts}
             if any(runs.values()):
-                lines.append(f"| {name} | {f'{paper[key][1]}%' if data == dataset else '-'} |{cells(runs)}")
-    for data in (dataset, *extra):
+                lines.append(f"| {name} | {f'{paper[key][1]}%' if data == bands else '-'} |{cells(runs)}")
+    for data in (bands, *extra):
         base = {s: load_baselines(cfg, kind, s, data, seeds) for s in holdouts}
-        for key in ("content", "song_identity", "majority") if data == dataset else ("content",):
+        for key in ("content", "song_identity", "majority") if data == bands else ("content",):
             rows = {s: [b[key] for b in base[s]] for s in holdouts}
             if any(rows.values()):
                 name = next(r for s in holdouts for r in rows[s])["name"]
@@ -92,11 +92,11 @@ def paired_table(cfg: Config, kind: str, holdouts=("pair", "song"), seeds: tuple
     short = "TF-IDF" if kind == "lyrics" else "spectral cosine"
     lines = ["| model |" + "".join(f" {HOLDOUT_LABELS[s]}: AUC [95% interval] | {HOLDOUT_LABELS[s]}: AUC minus {short} |"
                                    for s in holdouts), "|---|" + "---|" * 2 * len(holdouts)]
-    base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, "", seeds)) for s in holdouts}
-    for data in ("", *extra):
+    base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, None, seeds)) for s in holdouts}
+    for data in (None, *extra):
         runs = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
         for settings in grid_of(kind, data):
-            name = config_name(kind, **settings, dataset=data)
+            name = config_name(kind, **settings, bands=data)
             cells = []
             for s in holdouts:
                 mine = by_seed(r for r in runs[s] if r["name"] == name)
@@ -166,20 +166,20 @@ def saved_trainings(cfg: Config) -> list[tuple[str, str, int, dict]]:
     rows = []
     for seed in cfg.seeds:
         for holdout in ("pair", "song"):
-            rows += [(table2, f"{holdout} split", seed, r) for r in load_results(cfg, "lyrics", holdout, "", (seed,))]
-        for dataset in ("", *AUDIO_BEYOND):
+            rows += [(table2, f"{holdout} split", seed, r) for r in load_results(cfg, "lyrics", holdout, None, (seed,))]
+        for bands in (None, *AUDIO_BEYOND):
             for holdout in ("pair", "song"):
-                stage = f"{dataset.removeprefix('audio-') or '|FFT| bins'}, {holdout} split"
-                rows += [(table3, stage, seed, r) for r in load_results(cfg, "audio", holdout, dataset, (seed,))]
+                stage = f"{bands or '|FFT| bins'}, {holdout} split"
+                rows += [(table3, stage, seed, r) for r in load_results(cfg, "audio", holdout, bands, (seed,))]
         for path in sorted(run_folder(cfg, "joint", "song", seed).glob("*.json")):
             result = json.loads(path.read_text())
             if result.get("protocol") == PROTOCOL["joint"]:
                 rows.append((joint, result["name"], seed, result))
-        for path in sorted((cfg.results_dir / "audio-probe").glob(f"*/*/seed{seed}/*.json")):
+        for path in sorted((cfg.results_folder / "audio-probe").glob(f"*/*/seed{seed}/*.json")):
             probe = json.loads(path.read_text())
             if probe.get("protocol") == PROTOCOL["audio"] and not probe.get("settings", {}).get("from_table"):
                 rows.append((table3, "probe", seed, probe))
-    for path in sorted(cfg.results_dir.glob("real-lyrics*/*/seed*/*_fc[12].json")):  # repeats are seeds there too
+    for path in sorted(cfg.results_folder.glob("real-lyrics*/*/seed*/*_fc[12].json")):  # repeats are seeds there too
         stage = f"{path.parts[-4]}, {path.parts[-3].split('_')[0]}"
         result = json.loads(path.read_text())
         if result.get("protocol", 1) == PROTOCOL["lyrics"]:
@@ -264,7 +264,7 @@ def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -
     for kind in ("lyrics", "audio"):
         for holdout in holdouts:
             saved = {r["name"] for r in load_results(cfg, kind, holdout)}
-            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in grid_of(kind, "", holdout)
+            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in grid_of(kind, None, holdout)
                         if config_name(kind, **g) not in saved]
     return missing
 
@@ -324,10 +324,10 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
     by mean test AUC, how many are above chance and how they stand against the spectral cosine; the cells at
     exactly 50% accuracy and what their AUC says about them. Taught in notebook 07."""
     seeds = seeds if seeds is not None else cfg.seeds
-    datasets = ("", *AUDIO_BEYOND)
+    inputs = (None, *AUDIO_BEYOND)
     parts = []
     for split, label in (("pair", "On the pair split"), ("song", "On songs never seen in training")):
-        runs = [r for d in datasets for r in load_results(cfg, "audio", split, d, seeds)]
+        runs = [r for d in inputs for r in load_results(cfg, "audio", split, d, seeds)]
         if not runs:
             continue
         names = list(dict.fromkeys(r["name"] for r in runs))
@@ -363,7 +363,7 @@ def table3_paragraph(cfg: Config, seeds: tuple[int, ...] | None = None) -> str:
                                  f"{versus(seeded[name], seeded[paper_best])} the paper's input "
                                  f"({auc[paper_best][0]:.3f} ± {auc[paper_best][1]:.3f}; "
                                  f"{difference(seeded[name], seeded[paper_best])}).")
-    runs = [r for d in datasets for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
+    runs = [r for d in inputs for s in ("pair", "song") for r in load_results(cfg, "audio", s, d, seeds)]
     parts.append(half_accuracy_reading(runs))
     return " ".join(parts)
 

@@ -8,7 +8,7 @@ from report import audio_floor, evaluation_lines, notebooks_section  # noqa: E40
 
 
 def _tower(convs: int, pairs_per_second: float, gflop_per_step: float | None) -> dict:
-    return {"conv_layers": convs, "dataset": "", "tap_conv": True, "pairs_per_second": pairs_per_second,
+    return {"conv_layers": convs, "bands": None, "tap_conv": True, "pairs_per_second": pairs_per_second,
             "conv_gflop_per_step": gflop_per_step, "gflops": gflop_per_step and 50.0, "batch": 32}
 
 
@@ -17,7 +17,7 @@ def test_audio_floor_divides_the_saved_rows_by_each_towers_rate():
         "paper tower, keras Conv1D": {**_tower(1, 10.0, 3.2), "tap_conv": False},  # not what training uses
         "paper tower, TapConv1D": _tower(1, 100.0, 3.2),  # 0.1 GFLOP per pair
         "paper tower, no convolution (conv0)": _tower(0, 600.0, None),
-        "mel64 input, TapConv1D": {**_tower(1, 1000.0, 0.1), "dataset": "audio-mel64"}},
+        "mel64 input, TapConv1D": {**_tower(1, 1000.0, 0.1), "bands": "mel64"}},
         "table3_fft_epochs": {"1": {"trainings": 4, "rows": 60_000, "rows_to_best": 30_000},
                               "0": {"trainings": 2, "rows": 36_000, "rows_to_best": 18_000}}}
     text = "\n".join(audio_floor(towers))

@@ -94,7 +94,7 @@ BUILT_UNDER = textwrap.dedent(r"""
     compiled = [float(keras.ops.convert_to_numpy(m.optimizer.learning_rate)) for m in models.values()]
     from dplib.diagnose import train_and_inspect
     from dplib.experiments import prepare
-    _, health = train_and_inspect(prepare("audio", cfg, "song", corpus, dataset="audio-mel64"), "paper")  # 64 bands
+    _, health = train_and_inspect(prepare("audio", cfg, "song", corpus, bands="mel64"), "paper")  # 64 bands
     print(json.dumps({"seen": seen, "recorded": recorded, "compiled": compiled,
                       "probe_lr": health["settings"]["learning_rate"]}))
 """)

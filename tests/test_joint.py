@@ -93,7 +93,7 @@ def test_the_joint_data_reads_the_audio_as_64_mel_bands_and_says_so(synth_quick,
     cfg, _ = _setup(synth_quick, monkeypatch, tmp_path)
     by_kind = joint_by_kind(cfg, load_corpus(synth_quick))
     assert JOINT_BANDS == "mel64" and by_kind["audio"].input_dim == 64 and by_kind["joint"].of_kind("audio").input_dim == 64
-    table3 = prepare("audio", cfg, "song", dataset="audio-mel64")  # notebook 07's mel64 rows: the same features
+    table3 = prepare("audio", cfg, "song", bands="mel64")  # notebook 07's mel64 rows: the same features
     shared = sorted(set(by_kind["audio"].songs.track_ids) & set(table3.data.songs.track_ids))[:5]
     assert shared, "the quick set has songs in both"
     np.testing.assert_array_equal(by_kind["audio"].songs[shared], table3.data.songs[shared])

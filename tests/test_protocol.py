@@ -97,7 +97,7 @@ def test_holdouts_on_the_real_set(real_lyrics, monkeypatch):
 
     cfg = get_config(size="default")
     corpus = load_corpus(real_lyrics)
-    exps = {h: prepare("lyrics", cfg, h, corpus, dataset="real-lyrics") for h in ("pair", "song", "pair_matched")}
+    exps = {h: prepare("lyrics", cfg, h, corpus, source="real-lyrics") for h in ("pair", "song", "pair_matched")}
     song, pair, matched = (exps[h].data.parts for h in ("song", "pair", "pair_matched"))
     assert song.leakage == {"val": 0.0, "test": 0.0} and pair.leakage["test"] > 0.5
     assert matched.train.n_positive == song.train.n_positive < pair.train.n_positive
@@ -106,7 +106,7 @@ def test_holdouts_on_the_real_set(real_lyrics, monkeypatch):
         for part in ("train", "val", "test"):
             assert parts[part].n_positive * 2 == len(parts[part])
     assert len(pair.test) > 400  # 15% of the pairs: test parts large enough to read
-    other = prepare("lyrics", replace(cfg, seed=1), "song", corpus, dataset="real-lyrics")
+    other = prepare("lyrics", replace(cfg, seed=1), "song", corpus, source="real-lyrics")
     assert other.data_key != exps["song"].data_key  # another seed, another split
 
 
@@ -117,7 +117,7 @@ def test_baselines_on_the_real_set(real_lyrics, tmp_path):
 
     cfg = get_config(size="default")
     corpus = load_corpus(real_lyrics)
-    rows = {h: baseline_results(prepare("lyrics", cfg, h, corpus, dataset="real-lyrics"), tmp_path / f"{h}.json")
+    rows = {h: baseline_results(prepare("lyrics", cfg, h, corpus, source="real-lyrics"), tmp_path / f"{h}.json")
             for h in ("pair", "song")}
     assert rows["song"]["song_identity"]["roc_auc"] == 0.5  # no test song was seen in training
     assert rows["pair"]["song_identity"]["roc_auc"] > 0.7  # leakage alone ranks most pair-split test pairs
@@ -158,7 +158,7 @@ def test_the_audio_probe_is_saved_and_reused_only_when_made_the_same_way(synth_q
     from dplib.record import KEYS
 
     cfg = get_config(size="quick", audio_epochs=1)
-    exp = prepare("audio", cfg, "song", dataset="audio-mel64")
+    exp = prepare("audio", cfg, "song", bands="mel64")
     history, health = train_and_inspect(exp, "paper")
     real_train, trained = training.train_model, []
     monkeypatch.setattr(training, "train_model", lambda *a, **k: trained.append(1) or real_train(*a, **k))
@@ -169,7 +169,7 @@ def test_the_audio_probe_is_saved_and_reused_only_when_made_the_same_way(synth_q
     assert set(KEYS) <= set(again)  # the one record every trained model leaves (dplib.record)
     for name in ("embeddings", "gate_preactivations"):
         np.testing.assert_array_equal(again[name], health[name])
-    train_and_inspect(prepare("audio", get_config(size="quick", audio_epochs=2), "song", dataset="audio-mel64"),
+    train_and_inspect(prepare("audio", get_config(size="quick", audio_epochs=2), "song", bands="mel64"),
                       "paper")
     assert trained == [1]  # another epoch budget: trained again
     assert len(list(tmp_path.glob("audio-probe/audio-mel64/song/seed0/paper_conv1_absdiff.*"))) == 2  # .json, .npz
@@ -181,22 +181,24 @@ def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick,
     monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
     monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
     from dplib.config import get_config
-    from dplib.experiments import AUDIO_BEYOND, bands_of, config_name, grid_for, prepare, run_ablation
+    from dplib.experiments import AUDIO_BEYOND, config_name, grid_for, prepare, run_ablation
     from dplib.tables import spread_table
 
     cfg = get_config(size="quick", audio_epochs=1)
-    raw, mel = prepare("audio", cfg, "song"), prepare("audio", cfg, "song", dataset="audio-mel64")
+    raw, mel = prepare("audio", cfg, "song"), prepare("audio", cfg, "song", bands="mel64")
     assert raw.data_key == mel.data_key  # the same pairs; only the input differs
     assert raw.data.input_dim == 5513 and mel.data.input_dim == 64
-    rows = run_ablation("audio", cfg, "song", exp=mel, grid=grid_for("audio", cfg, "audio-mel64"), progress=False)
+    rows = run_ablation("audio", cfg, "song", exp=mel, grid=grid_for("audio", cfg, "mel64"), progress=False)
     assert [r["name"] for r in rows] == ["mel64_conv1_absdiff_fc1"] and rows[0]["bands"] == "mel64"
     assert (tmp_path / "audio-mel64" / "song" / "seed0" / "mel64_conv1_absdiff_fc1.json").is_file()
-    assert run_ablation("audio", cfg, "song", dataset="audio-bands128", grid=grid_for("audio", cfg, "audio-bands128")) == []
+    assert run_ablation("audio", cfg, "song", bands="bands128", grid=grid_for("audio", cfg, "bands128")) == []
     table = spread_table(cfg, "audio", holdouts=("song",), seeds=(0,), extra=tuple(AUDIO_BEYOND))
     assert "| mel64_conv1_absdiff_fc1 | - |" in table and "spectral cosine (mel64) (baseline)" in table
-    assert config_name("audio", "absdiff", 1, 1, pool=2, dataset="audio-mel64") == "mel64_conv1_pool2_absdiff_fc1"
-    with pytest.raises(ValueError, match="unknown audio dataset"):
-        bands_of("audio-mel65")
+    assert config_name("audio", "absdiff", 1, 1, pool=2, bands="mel64") == "mel64_conv1_pool2_absdiff_fc1"
+    with pytest.raises(ValueError, match="bands='mel65': an audio input, one of"):
+        prepare("audio", cfg, "song", bands="mel65")
+    with pytest.raises(ValueError, match="bands='mel64': an audio input"):
+        prepare("lyrics", cfg, "song", bands="mel64")
 
 
 def test_accuracy_curves_draw_chance_and_the_baseline_beside_each_model():
@@ -246,9 +248,9 @@ def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path):
     from dplib.tables import missing_results, spread_table
 
     cfg = Config(results_root=tmp_path)
-    assert grid_of("audio", "", "song") == FFT_SONG_SPLIT == [dict(conv_layers=1, combine="absdiff", fc=1)]
-    assert grid_of("audio", "", "pair") == grid_of("audio") == AUDIO_GRID
-    assert grid_for("audio", cfg, "audio-mel64", "song") == AUDIO_BEYOND["audio-mel64"]  # the banded rows: both splits
+    assert grid_of("audio", None, "song") == FFT_SONG_SPLIT == [dict(conv_layers=1, combine="absdiff", fc=1)]
+    assert grid_of("audio", None, "pair") == grid_of("audio") == AUDIO_GRID
+    assert grid_for("audio", cfg, "mel64", "song") == AUDIO_BEYOND["mel64"]  # the banded rows: both splits
     assert grid_for("lyrics", cfg, holdout="song") == grid_of("lyrics")
     missing = missing_results(cfg)
     assert [m for m in missing if m.startswith("audio/song/")] == ["audio/song/conv1_absdiff_fc1"]

@@ -11,17 +11,17 @@ def save_audio_results(cfg, rng):
 
     for split in ("pair", "song"):
         for seed in cfg.seeds:
-            for dataset in ("", *AUDIO_BEYOND):
-                folder = cfg.results_dir / (dataset or "audio") / split / f"seed{seed}"
-                for settings in grid_of("audio", dataset, split):
-                    name = config_name("audio", **settings, dataset=dataset)
+            for bands in (None, *AUDIO_BEYOND):
+                folder = cfg.results_folder / (f"audio-{bands}" if bands else "audio") / split / f"seed{seed}"
+                for settings in grid_of("audio", bands, split):
+                    name = config_name("audio", **settings, bands=bands)
                     write_json(folder / f"{name}.json", {
                         "name": name, "seed": seed, "protocol": PROTOCOL["audio"],
                         "roc_auc": float(rng.uniform(0.45, 0.8)), "test_accuracy": float(rng.uniform(0.45, 0.75)),
                         "train_accuracy": float(rng.uniform(0.5, 0.9)),
                         "counts": {p: {"rows": 2 * n, "pairs": n, "similar": n // 2, "songs": n}
                                    for p, n in (("train", 800), ("val", 200), ("test", 200))}})
-                rows = {key: {"name": name + (f" ({dataset})" if dataset else ""), "seed": seed,
+                rows = {key: {"name": name + (f" ({bands})" if bands else ""), "seed": seed,
                               "roc_auc": float(rng.uniform(0.5, 0.8)),
                               "test_accuracy": float(rng.uniform(0.5, 0.7))}
                         for key, name in (("content", "spectral cosine"), ("song_identity", "song identity"),
@@ -68,7 +68,7 @@ def test_the_paired_table_is_the_per_seed_difference_of_the_saved_aucs_and_its_v
     line = next(row for row in table.splitlines() if row.startswith("| conv1_absdiff_fc1 |"))
     cells = line.split(" | ")[1:]  # per split: the AUC against chance, then the difference from the cosine
     for split, against_chance, cell in zip(("pair", "song"), cells[0::2], cells[1::2]):
-        folder = cfg.results_dir / "audio" / split
+        folder = cfg.results_folder / "audio" / split
         aucs = [json.loads((folder / f"seed{s}" / "conv1_absdiff_fc1.json").read_text())["roc_auc"] for s in cfg.seeds]
         diffs = [auc - json.loads((folder / f"seed{s}" / "baselines.json").read_text())["rows"]["content"]["roc_auc"]
                  for auc, s in zip(aucs, cfg.seeds)]
@@ -204,7 +204,7 @@ def test_runs_at_exactly_half_accuracy_are_said_to_be_one_sided_only_when_their_
 
     cfg = get_config(size="default", results_root=tmp_path)
     save_audio_results(cfg, np.random.default_rng(2))
-    folder = cfg.results_dir / "audio" / "pair"
+    folder = cfg.results_folder / "audio" / "pair"
     for seed, p in ((0, [0.61, 0.7, 0.93]), (1, [0.2, 0.61, 0.7]), (2, [0.4, 0.61, 0.7])):
         path = folder / f"seed{seed}" / "conv1_absdiff_fc1.json"
         result = json.loads(path.read_text())

@@ -34,6 +34,12 @@ Words used with one meaning everywhere in ``dplib``, its notebooks and its comma
 ``query track``    the song a playlist is made for
 ``seed``           a random seed, nothing else
 ``run``            one trained model with its record: ``model.keras``, ``vocabulary.json``, ``metrics.json``
-``folder``         a directory (``results_dir``, ``data_dir``: the configuration's own paths)
+``bands``          an audio input: ``None`` the paper's |FFT| bins, or a key of ``audio.BANDS`` (``mel64``, ``bands128``)
+``source``         where a run's pairs come from: ``""`` the synthetic tables (or your data folder), ``real-lyrics``
+                   or one of its controls (``real-lyrics-fp-track``, ``real-lyrics-fp-group``)
+``results name``   the results folder of a kind, source and bands: ``lyrics``, ``audio-mel64``, ``real-lyrics``
+                   (saved records keep it under their old key, ``dataset``)
+``dataset``        a ``tf.data.Dataset`` (``data.dataset(part)``), nothing else
+``folder``         a directory (``cfg.results_folder``, ``cfg.data_folder``: every path ends in ``_folder``)
 =================  ============================================================================================
 """

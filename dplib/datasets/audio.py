@@ -28,13 +28,13 @@ MIN_RATE, MAX_RATE = 4_000, 384_000  # Hz; a header outside this is broken (a 1 
 MAX_SECONDS = 20 * 60  # longest clip read (a preview is 30 s)
 
 
-def audio_path(audio_dir: Path, track_id: str) -> Path:
-    """``TRACKID.wav`` (or another supported suffix) in ``audio_dir``; the .wav name if none exists."""
+def audio_path(audio_folder: Path, track_id: str) -> Path:
+    """``TRACKID.wav`` (or another supported suffix) in ``audio_folder``; the .wav name if none exists."""
     for suffix in AUDIO_SUFFIXES:
-        path = audio_dir / f"{track_id}{suffix}"
+        path = audio_folder / f"{track_id}{suffix}"
         if path.exists():
             return path
-    return audio_dir / f"{track_id}.wav"
+    return audio_folder / f"{track_id}.wav"
 
 
 def _to_float(x: np.ndarray) -> np.ndarray:
@@ -224,13 +224,13 @@ def refuse_beyond_memory(nbytes: int, what: str, path: Path) -> None:
                         f"{N_BINS:,} bins)", path)
 
 
-def clip_length_blocks(audio_dir: str | Path, track_ids: Iterable[str], tries: int = 5) -> int | None:
+def clip_length_blocks(audio_folder: str | Path, track_ids: Iterable[str], tries: int = 5) -> int | None:
     """Blocks in the longest of the first ``tries`` readable clips (at least 1), or None if none is readable:
     the clips' own length, for data without a card saying it."""
     found = []
     for tid in track_ids:
         try:
-            found.append(max(1, len(read_audio(audio_path(Path(audio_dir), tid))) // BLOCK))
+            found.append(max(1, len(read_audio(audio_path(Path(audio_folder), tid))) // BLOCK))
         except DataError:
             continue
         if len(found) == tries:
@@ -274,7 +274,7 @@ def clip_spectrogram(path: Path, log: bool, normalize: bool, bands: str | None, 
 
 
 def encode_audio(
-    audio_dir: str | Path,
+    audio_folder: str | Path,
     track_ids: Iterable[str],
     n_blocks: int,
     log: bool = True,
@@ -289,19 +289,19 @@ def encode_audio(
     the size of the result. Clips are cropped or zero-padded to ``n_blocks``
     (noted in ``report``); unreadable files are counted as skips.
     """
-    audio_dir = Path(audio_dir)
+    audio_folder = Path(audio_folder)
     report = report if report is not None else SkipReport()
     track_ids = list(track_ids)
     if bands is not None and bands not in BANDS:
         raise ValueError(f"bands must be one of {sorted(BANDS)}, got {bands!r}")
     width = BANDS[bands][1] if bands is not None else N_BINS
     refuse_beyond_memory(len(track_ids) * n_blocks * width * 4, f"{len(track_ids):,} clips x {n_blocks:,} blocks x "
-                         f"{width:,} bins", audio_dir)
+                         f"{width:,} bins", audio_folder)
     data = np.zeros((len(track_ids), n_blocks, width), dtype="float32")
     lengths = np.zeros(len(track_ids), dtype="int32")
     kept = []
     for tid in track_ids:
-        path = audio_path(audio_dir, tid)
+        path = audio_path(audio_folder, tid)
         try:
             spec = clip_spectrogram(path, log, normalize, bands, report)
         except DataError as err:

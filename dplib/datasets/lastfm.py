@@ -79,9 +79,9 @@ def _sorted_json_files(folder: Path, report: SkipReport) -> Iterator[str]:
     ``..`` would loop): counted."""
     with os.scandir(folder) as it:
         entries = sorted((e.name, e.is_dir(follow_symlinks=False), e.is_symlink() and e.is_dir()) for e in it)
-    for name, is_dir, linked_dir in entries:
+    for name, is_dir, linked_folder in entries:
         path = os.path.join(folder, name)
-        if linked_dir:
+        if linked_folder:
             report.skip("link to a folder (not followed)", path)
         elif is_dir:
             yield from _sorted_json_files(path, report)

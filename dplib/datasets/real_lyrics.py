@@ -220,15 +220,15 @@ def fetch_real_lyrics(out: str | Path, cache: str | Path, scores: str | Path | N
     return build_real_lyrics(scores, archive, out, report)
 
 
-def real_lyrics_folder(cfg) -> Path:
-    """The real lyrics set for ``cfg`` (see :attr:`dplib.config.Config.real_lyrics_dir`), downloaded and built into
+def ensure_real_lyrics(cfg) -> Path:
+    """The real lyrics set for ``cfg`` (see :attr:`dplib.config.Config.real_lyrics_folder`), downloaded and built into
     ``data/real-lyrics`` when no copy is found; without a network, a FileNotFoundError that says what to do."""
-    folder = cfg.real_lyrics_dir
+    folder = cfg.real_lyrics_folder
     if folder is not None:
         return folder
-    out = cfg.data_dir / "real-lyrics"
+    out = cfg.data_folder / "real-lyrics"
     try:
-        fetch_real_lyrics(out, cfg.data_dir / "downloads")
+        fetch_real_lyrics(out, cfg.data_folder / "downloads")
     except (RuntimeError, DataError) as err:
         raise FileNotFoundError(f"no real lyrics set found, and it could not be fetched: {err}\n"
                                 "Or set DPLIB_REAL_LYRICS to a folder holding pairs.csv and lyrics/.") from None

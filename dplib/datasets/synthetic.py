@@ -294,8 +294,8 @@ def _write_synthetic(out: Path, size: str, seed: int, noise: float, progress: bo
     world = World(SIZES[size], seed, noise)
     s = world.size
     json_root = out / "lastfm_subset"
-    audio_dir = out / "audio"
-    audio_dir.mkdir(exist_ok=True)
+    audio_folder = out / "audio"
+    audio_folder.mkdir(exist_ok=True)
     db = _open_similars_db(out / "lastfm_similars.db")
     mxm_index = {w: k + 1 for k, w in enumerate(world.words[:5000])}
     mxm_files = {part: _open_mxm(out, part, list(mxm_index), seed, size) for part in ("train", "test")}
@@ -325,7 +325,7 @@ def _write_synthetic(out: Path, size: str, seed: int, noise: float, progress: bo
             mxm_files[part].write(f"{tid},{1000000 + i}," + ",".join(f"{k}:{c}" for k, c in sorted(counts.items())) + "\n")
         if world.has_audio[i]:
             clip = world.audio(i)
-            wavfile.write(audio_dir / f"{tid}.wav", SAMPLE_RATE, (clip * 32767).astype("<i2"))
+            wavfile.write(audio_folder / f"{tid}.wav", SAMPLE_RATE, (clip * 32767).astype("<i2"))
         truth.write(f'{tid},"{doc["artist"]}",{genre},{int(world.has_audio[i])},{int(bool(words))}\n')
         if len(src_rows) >= 2000:
             db.executemany("INSERT INTO similars_src VALUES (?, ?)", src_rows)
