@@ -181,7 +181,7 @@ def add_data_commands(data) -> None:
     p.add_argument("--scores", help="real-lyrics: a local copy of similar_songs.csv instead of downloading it")
     p.add_argument("--lyrics-archive", help="a local copy of the deep-playlist archive (.zip) instead of downloading it")
     p.add_argument("--cache", help="where downloads are kept (default: data/downloads in the checkout)")
-    p.add_argument("--strict", action="store_true", help="stop at the first bad score row instead of counting it")
+    p.add_argument("--strict", action="store_true", help="stop at the first bad line of the scores instead of counting it")
     p = command(data, "shards", do.cmd_data_shards, "stream a data folder into TFRecord shards (lyrics; corpora of "
                 "any size)")
     p.add_argument("folder", help="a data folder (Last.fm files or pairs.csv, and lyrics)")

@@ -40,7 +40,7 @@ def cmd_data_fetch(args) -> None:
             report = SkipReport(args.strict)
             with owned_folder(target, "data fetch", local + [cache], args.force) as out:
                 counts = fetch_real_lyrics(out, cache, args.scores, args.lyrics_archive, report, rebuild=args.force)
-            print(f"{shown}: {counts['rows']:,} scored rows ({counts['positive_rows']:,} >= 0.5) over "
+            print(f"{shown}: {counts['listings']:,} scored listings ({counts['similar_listings']:,} >= 0.5) over "
                   f"{counts['tracks']:,} tracks with lyrics; check it with: dplib data summary {shown}")
             if report.total:
                 print(f"{args.scores or 'the scores'}: {report.summary()}", file=sys.stderr)

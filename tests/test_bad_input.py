@@ -137,14 +137,14 @@ def test_pairs_csv_bad_rows_and_unknown_tracks(tmp_path):
 def test_a_stray_quote_costs_its_own_line_not_the_rows_after_it(reader, tmp_path):
     """A quote that does not close would make one CSV field of the next thousand lines (one skip, at the wrong line,
     a thousand rows gone): the pairs and the scores are parsed line by line."""
-    from dplib.datasets.real_lyrics import iter_score_rows
+    from dplib.datasets.real_lyrics import iter_score_listings
 
     rows = [f"TRA{i:04d},TRB{i:04d},0.{i % 10}" for i in range(1_000)]
     rows[2] = 'TRA0002,"TRB0002,0.2'
     f = tmp_path / "pairs.csv"
     f.write_text(("track_a,track_b,score\n" if reader == "pairs" else "") + "\n".join(rows) + "\n")
     report = SkipReport()
-    read = (lambda: list(iter_pairs_csv(f, report))) if reader == "pairs" else lambda: list(iter_score_rows(f, report))
+    read = (lambda: list(iter_pairs_csv(f, report))) if reader == "pairs" else lambda: list(iter_score_listings(f, report))
     assert len(read()) == 999 and report.skips == {"unbalanced quote": 1}
     line = 4 if reader == "pairs" else 3
     assert f"pairs.csv, line {line}" in report.summary()

@@ -132,7 +132,7 @@ def test_summary_names_the_similarity_database_it_does_not_read(tmp_path):
     make_db(data / "lastfm_similars.db", [("TRA", "TRB,0.9,TRC,0.1")])
     code, out, err = run_cli("data", "summary", data)
     assert code == 0, err
-    assert "scored rows: 1 " in out  # from the JSON tree, not the database's 2
+    assert "scored listings: 1 " in out  # from the JSON tree, not the database's 2
     assert "present but not read: lastfm_similars.db (pairs come from one source" in out
 
 

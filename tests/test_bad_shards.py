@@ -14,7 +14,7 @@ from dplib.datasets.streaming import prepare_lyrics_shards
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory):
-    """40 songs with lyrics and 300 scored rows, some pairs listed twice with different scores."""
+    """40 songs with lyrics and 300 scored listings, some pairs listed twice with different scores."""
     folder = tmp_path_factory.mktemp("shards") / "data"
     folder.mkdir()
     songs = [f"TR{i:04d}" for i in range(40)]

@@ -10,7 +10,7 @@ from dplib.datasets.lastfm import iter_lastfm_json
 from dplib.datasets.lyrics import iter_lyrics_texts
 from dplib.datasets.musixmatch import iter_musixmatch
 from dplib.datasets.pairs import iter_pairs_csv
-from dplib.datasets.real_lyrics import iter_score_rows
+from dplib.datasets.real_lyrics import iter_score_listings
 from dplib.datasets.report import DataError, SkipReport
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -47,7 +47,7 @@ def test_pairs_csv_never_crashes(tmp_path, data):
 def test_score_rows_never_crash(tmp_path, data):
     path = tmp_path / "similar_songs.csv"
     path.write_bytes(data)
-    out = consume(iter_score_rows, path)
+    out = consume(iter_score_listings, path)
     if out is not None:
         assert all(len(r) == 3 for r in out[0])
 

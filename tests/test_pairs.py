@@ -14,7 +14,7 @@ def random_scored(n_songs=300, n_pairs=4000, seed=0):
 
 
 def test_pool_merges_directions_and_thresholds():
-    scored = ScoredPairs.from_rows([("A", "B", 0.4), ("B", "A", 0.6), ("A", "C", 0.5), ("C", "C", 1.0), ("A", "D", 0.1)])
+    scored = ScoredPairs.from_listings([("A", "B", 0.4), ("B", "A", 0.6), ("A", "C", 0.5), ("C", "C", 1.0), ("A", "D", 0.1)])
     pool = build_pair_pool(scored, {"A", "B", "C", "D"})
     got = {(a, b): (float(s), int(y)) for a, b, s, y in zip(pool.a, pool.b, pool.score, pool.label)}
     assert got == {("A", "B"): (pytest.approx(0.6), 1), ("A", "C"): (0.5, 1), ("A", "D"): (pytest.approx(0.1), 0)}

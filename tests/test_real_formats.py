@@ -38,7 +38,7 @@ def test_lastfm_sqlite_excerpt(real_formats):
 
 
 def test_real_excerpts_stream_with_the_same_counts(real_formats, tmp_path):
-    from dplib.datasets.corpus import find_data, iter_lyrics, iter_scored_rows
+    from dplib.datasets.corpus import find_data, iter_lyrics, iter_listings
     from dplib.datasets.lastfm import iter_lastfm_sqlite
     from dplib.datasets.report import SkipReport
     from dplib.datasets.streaming import bucket_pairs, index_songs
@@ -46,7 +46,7 @@ def test_real_excerpts_stream_with_the_same_counts(real_formats, tmp_path):
     assert sum(len(rows) for rows in iter_lastfm_sqlite(real_formats / "lastfm_similars.db")) == 3060
     paths = find_data(real_formats)
     report = SkipReport()
-    assert len(list(iter_scored_rows(paths, report))) == 12  # the JSON tree comes first, as in load_corpus
+    assert len(list(iter_listings(paths, report))) == 12  # the JSON tree comes first, as in load_corpus
     assert len(list(iter_lyrics(paths, report))) == 40 and report.total == 0
     index = index_songs(paths, report=report)
     buckets = bucket_pairs(paths, index, tmp_path, n_buckets=4, report=report)

@@ -1,6 +1,7 @@
 """The real lyrics set: building it from its two sources, reading the authors' excerpt format, and the counts
 its README lists (read from ../shared/real-lyrics, skipped where it is absent)."""
 import csv
+import json
 import zipfile
 
 import pytest
@@ -41,11 +42,11 @@ def small_sources(tmp_path):
     return scores, archive
 
 
-def test_build_keeps_rows_whose_two_songs_have_lyrics(small_sources, tmp_path):
+def test_build_keeps_listings_whose_two_songs_have_lyrics(small_sources, tmp_path):
     scores, archive = small_sources
     report = SkipReport()
     counts = build_real_lyrics(scores, archive, tmp_path / "out", report)
-    assert counts["rows"] == 3 and counts["positive_rows"] == 2 and counts["tracks"] == 4
+    assert counts["listings"] == 3 and counts["similar_listings"] == 2 and counts["tracks"] == 4
     rows = list(csv.reader(open(tmp_path / "out" / "pairs.csv", newline="")))
     assert rows == [["track_a", "track_b", "score"], ["TRA", "TRB", "0.9"], ["TRB", "TRD", "0.1"], ["TRD", "TRE", "0.6"]]
     assert (tmp_path / "out" / "lyrics" / "TRB.txt").read_text() == excerpt("river deep")
@@ -54,7 +55,18 @@ def test_build_keeps_rows_whose_two_songs_have_lyrics(small_sources, tmp_path):
     assert not list(tmp_path.glob(".out.partial*")), "the temporary folder is renamed, not left behind"
 
 
-def test_bad_score_row_is_an_error_under_strict(small_sources, tmp_path):
+def test_a_set_built_before_listings_reads_with_the_new_words(small_sources, tmp_path):
+    """A folder built when build.json said rows/positive_rows is kept and read in today's words, not rebuilt."""
+    scores, archive = small_sources
+    counts = build_real_lyrics(scores, archive, tmp_path / "out")
+    old = {"rows": counts["listings"], "positive_rows": counts["similar_listings"],
+           **{k: v for k, v in counts.items() if k not in ("listings", "similar_listings")}}
+    (tmp_path / "out" / "build.json").write_text(json.dumps(old))
+    kept = fetch_real_lyrics(tmp_path / "out", tmp_path / "no-cache")  # complete: nothing downloaded
+    assert kept == counts and not (tmp_path / "no-cache").exists()
+
+
+def test_bad_score_line_is_an_error_under_strict(small_sources, tmp_path):
     scores, archive = small_sources
     with pytest.raises(DataError, match=r"similar_songs.csv, line 6: non-numeric score"):
         build_real_lyrics(scores, archive, tmp_path / "out", SkipReport(strict=True))
@@ -106,11 +118,11 @@ def test_cli_builds_from_local_files_in_a_fresh_process(small_sources, tmp_path)
     code, out, err = run_cli("data", "fetch", "real-lyrics", "--scores", scores, "--lyrics-archive", archive,
                              "--out", tmp_path / "rl")
     assert code == 0, err
-    assert "3 scored rows (2 >= 0.5) over 4 tracks" in out
+    assert "3 scored listings (2 >= 0.5) over 4 tracks" in out
     assert "skipped 1:" in err and "non-numeric score" in err  # the skipped row is said, on stderr
     code, out, err = run_cli("data", "summary", tmp_path / "rl")
     assert code == 0, err
-    assert "scored rows: 3 (2 with score >= 0.5) over 4 tracks" in out
+    assert "scored listings: 3 (2 with score >= 0.5) over 4 tracks" in out
     assert "tracks with lyrics: 3" in out and "TRE.txt" in out  # the footer-only file is a counted skip
 
 
@@ -152,7 +164,7 @@ def test_an_archive_member_that_inflates_too_far_is_refused_and_leaves_nothing(s
 
 def test_shared_set_has_its_readme_counts(real_lyrics):
     corpus = load_corpus(real_lyrics)
-    assert corpus.scored.describe() == {"rows": 21_057, "positive_rows": 982, "tracks": 1_955,
+    assert corpus.scored.describe() == {"listings": 21_057, "similar_listings": 982, "tracks": 1_955,
                                         "unordered_pairs": 20_220, "unordered_positive": 955,
                                         "listed_both_ways": 837, "asymmetric_scores": 832}
     assert len(corpus.lyrics) == 1_954 and "TRQDDYK12903D083DE" not in corpus.lyrics
@@ -164,7 +176,7 @@ def test_shared_set_has_its_readme_counts(real_lyrics):
 def test_summary_command_prints_the_counts(real_lyrics):
     code, out, err = run_cli("data", "summary", real_lyrics)
     assert code == 0, err
-    assert "scored rows: 21,057 (982 with score >= 0.5) over 1,955 tracks" in out
+    assert "scored listings: 21,057 (982 with score >= 0.5) over 1,955 tracks" in out
     assert "unordered pairs: 20,220 (955 >= 0.5, higher score kept); 837 listed both ways, 832 of them" in out
     assert "1 empty lyrics" in out
 
@@ -182,7 +194,7 @@ def test_build_from_a_repository_archive_gives_the_shared_set(real_lyrics, tmp_p
     files["train/TRNOLYRICS0000003"] = b""
     archive = write_archive(tmp_path / "archive.zip", files)
     counts = build_real_lyrics(scores, archive, tmp_path / "rebuilt")
-    assert (counts["rows"], counts["positive_rows"], counts["tracks"]) == (21_057, 982, 1_955)
+    assert (counts["listings"], counts["similar_listings"], counts["tracks"]) == (21_057, 982, 1_955)
     assert (tmp_path / "rebuilt" / "pairs.csv").read_bytes() == (real_lyrics / "pairs.csv").read_bytes()
     for path in (real_lyrics / "lyrics").iterdir():
         assert (tmp_path / "rebuilt" / "lyrics" / path.name).read_bytes() == path.read_bytes(), path.name
@@ -211,12 +223,12 @@ def test_lyrics_archive_joins_lastfm_files_by_track_id(small_sources, tmp_path):
     assert report.skips == {"pair names a track without data": 2}  # TRX has no file, TRE only the footer
 
 
-@pytest.mark.parametrize("case", ["every row bad", "no row joins the archive"])
+@pytest.mark.parametrize("case", ["every line bad", "no listing joins the archive"])
 def test_a_build_with_no_pair_left_is_an_error_not_an_empty_set(case, small_sources, tmp_path):
     scores, archive = small_sources
-    scores.write_text("TRA,TRB,high\nTRA,TRX,nope\n" if case == "every row bad" else "TRA,TRX,0.9\nTRY,TRZ,0.1\n")
+    scores.write_text("TRA,TRB,high\nTRA,TRX,nope\n" if case == "every line bad" else "TRA,TRX,0.9\nTRY,TRZ,0.1\n")
     code, out, err = run_cli("data", "fetch", "real-lyrics", "--scores", scores, "--lyrics-archive", archive,
                              "--out", tmp_path / "rl")
-    said = "no row was read: 2 non-numeric score; e.g. " if case == "every row bad" else "2 rows read, none with lyrics of both songs"
+    said = "no listing was read: 2 non-numeric score; e.g. " if case == "every line bad" else "2 listings read, none with lyrics of both songs"
     assert code == 1 and "similar_songs.csv: no scored pair to build the set from" in err and said in err, err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "rl").exists()

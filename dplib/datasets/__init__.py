@@ -26,6 +26,8 @@ Words used with one meaning everywhere in ``dplib``, its notebooks and its comma
 ``holdout``        a split, or ``pair_matched`` (the pair split with its training part cut to the song
                    split's size): what a results folder is named after
 ``part``           ``train``, ``val`` or ``test`` (a split's three: ``PairParts``, ``data.parts``)
+``listing``        one entry of a Last.fm similar list: a track, a track it names, a score (``ScoredPairs``); a
+                   pair listed by both its tracks has two listings
 ``pairs``          unordered pairs of two songs (a ``Pairs`` holds pairs, or rows once flipped)
 ``rows``           what a model reads: each pair twice, in both orders, side by side (``data.rows(part)``)
 ``per class``      a cap on similar and on not-similar pairs alike (``pairs_per_class``)

@@ -102,7 +102,7 @@ class Corpus:
         lines = [
             f"data folder: {short_path(self.paths.root)} ({kind})",
             f"  tracks with Last.fm metadata: {len(self.tracks):,}",
-            f"  scored rows: {d['rows']:,} ({d['positive_rows']:,} with score >= 0.5) over {d['tracks']:,} tracks",
+            f"  scored listings: {d['listings']:,} ({d['similar_listings']:,} with score >= 0.5) over {d['tracks']:,} tracks",
             f"  unordered pairs: {d['unordered_pairs']:,} ({d['unordered_positive']:,} >= 0.5, higher score kept); "
             f"{d['listed_both_ways']:,} listed both ways, {d['asymmetric_scores']:,} of them with different scores",
             f"  tracks with lyrics: {len(self.lyrics):,} ({self.lyrics_format})",
@@ -171,17 +171,17 @@ def corpus_from_files(pairs_csv: str | Path, lyrics: str | Path | None = None, a
     return Corpus(paths, {}, scored, texts, "ordered text" if lyrics else "none", audio_ids, report)
 
 
-def iter_scored_rows(paths: DataPaths, report: SkipReport) -> Iterator[tuple[str, str, float]]:
-    """The scored rows :func:`load_corpus` would load, one at a time, from the same source."""
+def iter_listings(paths: DataPaths, report: SkipReport) -> Iterator[tuple[str, str, float]]:
+    """The scored listings :func:`load_corpus` would load, one at a time, from the same source."""
     if paths.pairs_csv:
         yield from iter_pairs_csv(paths.pairs_csv, report)
     elif paths.lastfm_json:
         for tree in paths.lastfm_json:
-            for _, rows in iter_lastfm_json(tree, report):
-                yield from rows
+            for _, listings in iter_lastfm_json(tree, report):
+                yield from listings
     elif paths.lastfm_db:
-        for rows in iter_lastfm_sqlite(paths.lastfm_db, report=report):
-            yield from rows
+        for listings in iter_lastfm_sqlite(paths.lastfm_db, report=report):
+            yield from listings
     else:
         raise DataError("no pairs: expected pairs.csv, a lastfm_* folder or lastfm_similars.db", paths.root)
 

@@ -115,18 +115,18 @@ def parse_track_json(raw: bytes, name: str, report: SkipReport):
     if not isinstance(doc["similars"], list):
         report.skip("bad similars (not a list)", name, detail=repr(doc["similars"])[:60])
         return None
-    tid = sys.intern(doc["track_id"])  # ids repeat across millions of rows: keep one copy
+    tid = sys.intern(doc["track_id"])  # ids repeat across millions of listings: keep one copy
     info = TrackInfo(tid, _text(doc.get("artist")), _text(doc.get("title")), _tags(doc.get("tags"), name, report))
-    rows = []
+    listings = []
     for entry in doc["similars"]:
         if not isinstance(entry, list) or len(entry) != 2 or not _is_track_id(entry[0]):
             report.skip("bad similar entry", name, detail=repr(entry)[:60])
             continue
         try:
-            rows.append((tid, sys.intern(entry[0]), parse_score(entry[1], name)))
+            listings.append((tid, sys.intern(entry[0]), parse_score(entry[1], name)))
         except DataError as err:
             report.skip(err.reason, name, detail=f"{entry[0]}: {entry[1]!r}")
-    return info, rows
+    return info, listings
 
 
 def _is_track_id(value) -> bool:
@@ -156,7 +156,7 @@ def _tags(entries, name: str, report: SkipReport) -> list[tuple[str, int]]:
 
 
 def iter_lastfm_json(root: str | Path, report: SkipReport) -> Iterator[tuple[TrackInfo, list[tuple[str, str, float]]]]:
-    """One (TrackInfo, scored rows) per readable track file, in sorted order; bad files are counted."""
+    """One (TrackInfo, scored listings) per readable track file, in sorted order; bad files are counted."""
     for name, raw in _json_sources(Path(root), report):
         parsed = parse_track_json(raw, name, report)
         if parsed is not None:
@@ -167,13 +167,13 @@ def load_lastfm_json(root: str | Path, strict: bool = False, report: SkipReport 
     """Read every track JSON under ``root`` (a folder tree or a .zip)."""
     report = report if report is not None else SkipReport(strict)
     tracks: dict[str, TrackInfo] = {}
-    # three flat columns, not a list of row tuples: millions of rows cost 8 bytes a cell, not ~80 a row
+    # three flat columns, not a list of tuples: millions of listings cost 8 bytes a cell, not ~80 a listing
     a: list[str] = []
     b: list[str] = []
     scores = array("f")
-    for info, track_rows in iter_lastfm_json(root, report):
+    for info, track_listings in iter_lastfm_json(root, report):
         tracks[info.track_id] = info
-        for tid, other, score in track_rows:
+        for tid, other, score in track_listings:
             a.append(tid)
             b.append(other)
             scores.append(score)
@@ -183,28 +183,28 @@ def load_lastfm_json(root: str | Path, strict: bool = False, report: SkipReport 
 
 
 def parse_target(tid: str, target: str, path, report: SkipReport) -> list[tuple[str, str, float]]:
-    """``"TRID,score,TRID,score,..."`` -> rows; a bad entry is counted, not dropped silently."""
+    """``"TRID,score,TRID,score,..."`` -> listings; a bad entry is counted, not dropped silently."""
     fields = target.split(",") if target else []
     if len(fields) % 2:
         report.skip("odd number of fields in target", path, detail=tid)
         fields = fields[:-1]
-    rows = []
+    listings = []
     tid = sys.intern(tid)
     for other, score in zip(fields[0::2], fields[1::2]):
         if not (valid_track_id(tid) and valid_track_id(other)):
             report.skip("bad track id", path, detail=f"{tid!r} -> {other!r}"[:80])
             continue
         try:
-            rows.append((tid, sys.intern(other), parse_score(score, path)))
+            listings.append((tid, sys.intern(other), parse_score(score, path)))
         except DataError as err:
             report.skip(err.reason, path, detail=f"{tid} -> {other}: {score!r}")
-    return rows
+    return listings
 
 
 def iter_lastfm_sqlite(
     path: str | Path, table: str = "similars_src", report: SkipReport | None = None
 ) -> Iterator[list[tuple[str, str, float]]]:
-    """The scored rows of ``lastfm_similars.db``, one list per table row (see :func:`load_lastfm_sqlite`)."""
+    """The scored listings of ``lastfm_similars.db``, one list per table row (see :func:`load_lastfm_sqlite`)."""
     if table not in ("similars_src", "similars_dest"):
         raise ValueError(f"table must be similars_src or similars_dest, got {table!r}")
     path = Path(path)
@@ -255,10 +255,10 @@ def load_lastfm_sqlite(
 
     ``similars_src``: each row lists the tracks similar to ``tid``.
     ``similars_dest``: each row lists the tracks that list ``tid`` as similar
-    (the rows come back as (listing track, tid, score)).
+    (the listings come back as (listing track, tid, score)).
     """
     report = report if report is not None else SkipReport(strict)
-    rows: list[tuple[str, str, float]] = []
+    listings: list[tuple[str, str, float]] = []
     for parsed in iter_lastfm_sqlite(path, table, report):
-        rows.extend(parsed)
-    return ScoredPairs.from_rows(rows, path)
+        listings.extend(parsed)
+    return ScoredPairs.from_listings(listings, path)

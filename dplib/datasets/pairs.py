@@ -47,7 +47,7 @@ def parse_score(text, path=None, line=None) -> float:
 
 @dataclass
 class ScoredPairs:
-    """Directed (track_a, track_b, score) rows as the Last.fm files list them."""
+    """Directed (track_a, track_b, score) listings: track_a's Last.fm list names track_b, with that score."""
 
     a: np.ndarray
     b: np.ndarray
@@ -55,8 +55,8 @@ class ScoredPairs:
     source: str | Path | None = None  # the file or folder they were read from (what skip reports name)
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[str, str, float]], source: str | Path | None = None) -> "ScoredPairs":
-        a, b, s = zip(*rows) if (rows := list(rows)) else ((), (), ())
+    def from_listings(cls, listings: Iterable[tuple[str, str, float]], source: str | Path | None = None) -> "ScoredPairs":
+        a, b, s = zip(*listings) if (listings := list(listings)) else ((), (), ())
         return cls(np.array(a, dtype=object), np.array(b, dtype=object), np.array(s, dtype="float32"), source)
 
     def __len__(self) -> int:
@@ -67,7 +67,7 @@ class ScoredPairs:
         return int((self.score >= THRESHOLD).sum())
 
     def describe(self) -> dict[str, int]:
-        """What a reader checks first: rows, tracks, unordered pairs (a pair listed both ways keeps its higher
+        """What a reader checks first: listings, tracks, unordered pairs (a pair listed both ways keeps its higher
         score, as :func:`build_pair_pool` does) and how many pairs are listed both ways, with different scores."""
         best: dict[tuple[str, str], float] = {}
         by_direction: dict[tuple[str, str], float] = {}
@@ -77,7 +77,7 @@ class ScoredPairs:
             best[key] = max(best.get(key, -1.0), float(s))
         both = [(a, b) for (a, b) in by_direction if a < b and (b, a) in by_direction]
         return {
-            "rows": len(self), "positive_rows": self.n_positive, "tracks": len(set(self.a) | set(self.b)),
+            "listings": len(self), "similar_listings": self.n_positive, "tracks": len(set(self.a) | set(self.b)),
             "unordered_pairs": len(best), "unordered_positive": sum(s >= THRESHOLD for s in best.values()),
             "listed_both_ways": len(both),
             "asymmetric_scores": sum(by_direction[(a, b)] != by_direction[(b, a)] for a, b in both),
@@ -153,7 +153,7 @@ def iter_pairs_csv(path: str | Path, report: SkipReport) -> Iterator[tuple[str, 
 def read_pairs_csv(path: str | Path, report: SkipReport | None = None) -> ScoredPairs:
     """A ``track_a,track_b,score`` CSV with that header: the bring-your-own-pairs entry."""
     report = report if report is not None else SkipReport()
-    return ScoredPairs.from_rows(iter_pairs_csv(path, report), path)
+    return ScoredPairs.from_listings(iter_pairs_csv(path, report), path)
 
 
 def write_pairs_csv(pairs: ScoredPairs | Pairs | Iterable[tuple[str, str, float]], path: str | Path,

@@ -2,12 +2,12 @@
 
 Two public sources, both pinned:
 
-* the scores: ``data/similar_songs.csv`` of the repository rohit-nair/neuralist (rows of the official
+* the scores: ``data/similar_songs.csv`` of the repository rohit-nair/neuralist (listings of the official
   ``lastfm_similars.db`` for Billboard songs; no header, ``src,dest,score``), with a known size and sha256;
 * the lyrics: the archive of the authors' own repository anushabala/deep-playlist at the last commit that
   still held their data (``data/lyrics/{train,test}/TRACKID.txt``, Musixmatch excerpts).
 
-:func:`build_real_lyrics` keeps every score row whose two tracks both have a non-empty lyrics file and writes
+:func:`build_real_lyrics` keeps every scored listing whose two tracks both have a non-empty lyrics file and writes
 ``pairs.csv`` plus ``lyrics/TRACKID.txt`` (the file bytes as in the archive; the training copy when a track has
 two). :func:`fetch_real_lyrics` downloads the sources (or takes local copies) and builds. The lyrics files keep
 the Musixmatch footer; :func:`dplib.datasets.lyrics.strip_excerpt_footer` removes it when they are read.
@@ -48,7 +48,7 @@ SCORES = Source(
 LYRICS_ARCHIVE = Source(f"https://github.com/anushabala/deep-playlist/archive/{LYRICS_COMMIT}.zip",
                         f"deep-playlist-{LYRICS_COMMIT}.zip")
 #: what the build must give from the pinned sources (shared/real-lyrics/README.md lists the same)
-EXPECTED = {"rows": 21_057, "positive_rows": 982, "tracks": 1_955}
+EXPECTED = {"listings": 21_057, "similar_listings": 982, "tracks": 1_955}
 PARTS = ("train", "test")  # a track in both keeps its training file, as the authors' training code read it
 MAX_LYRICS_BYTES = 1 << 20  # the largest of the authors' files is a few KB: a member claiming more is refused unread
 
@@ -95,7 +95,7 @@ def archive_lyrics(archive: str | Path) -> dict[str, str]:
     return {tid: next(m[p] for p in PARTS if p in m) for tid, m in found.items()}
 
 
-def iter_score_rows(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str, str]]:
+def iter_score_listings(path: str | Path, report: SkipReport) -> Iterator[tuple[str, str, str]]:
     """``(src, dest, score text)`` of the headerless scores CSV; bad rows are counted (errors when strict)."""
     path = Path(path)
     for line_no, row in csv_rows(path, report):
@@ -124,26 +124,26 @@ def build_real_lyrics(scores: str | Path, archive: str | Path, out: str | Path,
     report = report if report is not None else SkipReport()
     out = Path(out)
     members = archive_lyrics(archive)
-    read = list(iter_score_rows(scores, report))
-    rows = [r for r in read if r[0] in members and r[1] in members]
-    if not rows:  # an empty set would pass for a built one
+    read = list(iter_score_listings(scores, report))
+    listings = [r for r in read if r[0] in members and r[1] in members]
+    if not listings:  # an empty set would pass for a built one
         skipped = ", ".join(f"{n:,} {reason}" for reason, n in sorted(report.skips.items()))
         first = next(iter(report.examples.values()), [""])[0]
-        why = (f"{len(read):,} rows read, none with lyrics of both songs in the archive" if read else
-               f"no row was read: {skipped or 'the file is empty'}" + (f"; e.g. {first}" if first else ""))
+        why = (f"{len(read):,} listings read, none with lyrics of both songs in the archive" if read else
+               f"no listing was read: {skipped or 'the file is empty'}" + (f"; e.g. {first}" if first else ""))
         raise DataError(f"no scored pair to build the set from ({why})", scores)
-    tracks = sorted({t for r in rows for t in r[:2]})
+    tracks = sorted({t for r in listings for t in r[:2]})
     partial = partial_folder(out)
     try:
         (partial / "lyrics").mkdir()
         with open(partial / "pairs.csv", "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["track_a", "track_b", "score"])
-            writer.writerows(rows)
+            writer.writerows(listings)
         with zipfile.ZipFile(archive) as z:
             for tid in tracks:
                 (partial / "lyrics" / f"{tid}.txt").write_bytes(read_member(z, members[tid], Path(archive)))
-        counts = {"rows": len(rows), "positive_rows": sum(parse_score(r[2]) >= 0.5 for r in rows),
+        counts = {"listings": len(listings), "similar_listings": sum(parse_score(r[2]) >= 0.5 for r in listings),
                   "tracks": len(tracks), "skipped": dict(report.skips)}
         counts |= provenance(scores, archive, counts)
         write_json(partial / "build.json", counts)
@@ -206,7 +206,9 @@ def fetch_real_lyrics(out: str | Path, cache: str | Path, scores: str | Path | N
     ``rebuild``."""
     out, cache = Path(out), Path(cache)
     if (out / "build.json").exists() and scores is None and archive is None and not rebuild:
-        return json.loads((out / "build.json").read_text())
+        built = json.loads((out / "build.json").read_text())
+        older = {"rows": "listings", "positive_rows": "similar_listings"}  # the words of builds before 2026-12-03
+        return {older.get(key, key): value for key, value in built.items()}
     try:
         scores = Path(scores) if scores else download(SCORES, cache)
         archive = Path(archive) if archive else download(LYRICS_ARCHIVE, cache)

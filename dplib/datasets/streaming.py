@@ -42,7 +42,7 @@ from typing import Iterator
 
 import numpy as np
 
-from .corpus import DataPaths, find_data, iter_lyrics, iter_scored_rows
+from .corpus import DataPaths, find_data, iter_lyrics, iter_listings
 from .files import partial_folder, replace_folder, write_json
 from .lyrics import Vocabulary, tokenize
 from .pairs import (PARTS, THRESHOLD, BalancedDraw, PartDraw, balanced_draw,
@@ -52,7 +52,7 @@ from .shards import MANIFEST, StreamedLyrics, fingerprint
 
 PAIR_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4")])
 KEPT_RECORD = np.dtype([("a", "<i4"), ("b", "<i4"), ("score", "<f4"), ("label", "i1")])
-ROWS_PER_CHUNK = 10_000
+PER_CHUNK = 10_000
 
 
 def lookup(ids: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -104,7 +104,7 @@ def index_songs(paths: DataPaths, report: SkipReport) -> SongIndex:
     if paths.lyrics is None and not paths.mxm:
         raise DataError("no lyrics: expected lyrics.jsonl, lyrics/ or mxm_dataset_*.txt", paths.root)
     tids = (tid for tid, _ in iter_lyrics(paths, report))
-    parts = [_as_bytes(chunk) for chunk in _chunks(tids, ROWS_PER_CHUNK)]
+    parts = [_as_bytes(chunk) for chunk in _chunks(tids, PER_CHUNK)]
     all_ids = np.concatenate(parts) if parts else np.array([], dtype="S1")
     ids, counts = np.unique(all_ids, return_counts=True)
     repeats = {int(i): int(c) for i, c in zip(np.flatnonzero(counts > 1), counts[counts > 1])}
@@ -117,7 +117,7 @@ def index_songs(paths: DataPaths, report: SkipReport) -> SongIndex:
 @dataclass
 class Buckets:
     """Pass 2's result: ``n`` files of (smaller index, larger index, score) records, bucket ``k`` holding the pairs
-    whose smaller index is in the ``k``-th range; how many rows were listed, and which songs the pool uses."""
+    whose smaller index is in the ``k``-th range; how many listings were read, and which songs the pool uses."""
 
     folder: Path
     n: int
@@ -149,7 +149,7 @@ def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: in
     n_songs = max(len(index.ids), 1)
     in_pool = np.zeros(len(index.ids), dtype=bool)
     try:
-        for chunk in _chunks(iter_scored_rows(paths, report), ROWS_PER_CHUNK):
+        for chunk in _chunks(iter_listings(paths, report), PER_CHUNK):
             a = _as_bytes([r[0] for r in chunk])
             b = _as_bytes([r[1] for r in chunk])
             score = np.fromiter((r[2] for r in chunk), dtype=np.float32, count=len(chunk))
