@@ -309,14 +309,14 @@ def retrain_saved(stages=RETRAIN) -> list[dict]:
     """Train saved default-size configurations (seed 0; rows ``None``: the stage's whole grid) again with today's
     code, nothing written: the time now beside the time the saved run recorded, and whether it gives the same
     per-epoch history (what lets a rerun reuse it)."""
-    from dplib.experiments import config_name, grid_of, prepare, train_and_evaluate
+    from dplib.experiments import config_name, full_grid, prepare, train_and_evaluate
     from dplib.record import run_folder
 
     cfg = get_config(size="default")
     out = []
     for kind, split, bands, rows in stages:
         exp = prepare(kind, cfg, split, bands=bands)
-        for row in rows or grid_of(kind, bands):
+        for row in rows or full_grid(kind, bands):
             name = config_name(kind, **row, bands=bands)
             path = run_folder(cfg, exp.results_name, split, 0) / f"{name}.json"
             if not path.exists():

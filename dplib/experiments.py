@@ -160,7 +160,7 @@ def config_name(kind: str, combine: str, fc: int, conv_layers: int | None = None
     return f"{bands + '_' if bands else ''}conv{conv_layers}{f'_pool{pool}' if pool > 1 else ''}_{combine}_fc{fc}"
 
 
-def grid_of(kind: str, bands: str | None = None, holdout: str | None = None) -> list[dict]:
+def full_grid(kind: str, bands: str | None = None, holdout: str | None = None) -> list[dict]:
     """The configurations of an input: Table 2, Table 3, or the extra rows of a banded audio input; with
     ``holdout``, those trained on that holdout (:data:`FFT_SONG_SPLIT`)."""
     if kind == "lyrics":
@@ -289,11 +289,11 @@ def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
     return same_making(saved, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
 
 
-def grid_for(kind: str, cfg: Config, bands: str | None = None, holdout: str | None = None) -> list[dict]:
-    """The configurations a run trains: all of :func:`grid_of` (on ``holdout``), except in quick mode, which keeps one
+def run_grid(kind: str, cfg: Config, bands: str | None = None, holdout: str | None = None) -> list[dict]:
+    """The configurations a run trains: all of :func:`full_grid` (on ``holdout``), except in quick mode, which keeps one
     row per input (lyrics: all + 2 FC; audio: conv1 + |h1 - h2| on the |FFT| bins and on mel64): every row runs the
     same code, and quick mode checks the code. Taught in notebook 05 (also 06, 07, 08)."""
-    grid = grid_of(kind, bands, holdout)
+    grid = full_grid(kind, bands, holdout)
     if not cfg.quick:
         return grid
     if kind == "lyrics":
@@ -306,9 +306,9 @@ def grid_for(kind: str, cfg: Config, bands: str | None = None, holdout: str | No
 def run_ablation(kind: str, cfg: Config, holdout: str = "pair", exp: Experiment | None = None,
                  progress: bool = True, grid: list[dict] | None = None, bands: str | None = None) -> list[dict]:
     """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed`` (or ``grid``; quick mode's is
-    :func:`grid_for`), plus the baselines; ``bands="mel64"`` (for example) runs the extra rows on that
+    :func:`run_grid`), plus the baselines; ``bands="mel64"`` (for example) runs the extra rows on that
     banded input. An empty grid prepares, trains and writes nothing. Taught in notebook 05 (also 06, 07, 08)."""
-    grid = grid if grid is not None else grid_of(kind, exp.bands if exp is not None else bands)
+    grid = grid if grid is not None else full_grid(kind, exp.bands if exp is not None else bands)
     if not grid:
         return []
     exp = exp if exp is not None else prepare(kind, cfg, holdout, bands=bands)
@@ -380,7 +380,7 @@ def load_results(cfg: Config, kind: str, holdout: str = "pair", bands: str | Non
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
         folder = run_folder(cfg, results_name(kind, source, bands), holdout, seed)
-        for settings in grid_of(kind, bands):
+        for settings in full_grid(kind, bands):
             path = folder / f"{config_name(kind, **settings, bands=bands)}.json"
             result = read_result(path) if path.exists() else None
             if result is not None and result.get("protocol", 1) == PROTOCOL[kind]:

@@ -13,15 +13,16 @@ from .config import Config, get_config
 from .runtime import device_summary, quiet_tensorflow, seed_everything
 
 
-def setup(data: str = "synthetic") -> tuple[Config, Path]:
-    """``(cfg, data folder)`` for a notebook. ``data="synthetic"``: ``DPLIB_DATA_FOLDER`` or the synthetic
-    mini-MSD of this size; ``data="real-lyrics"``: the real lyrics set (downloaded when absent and possible)."""
-    if data not in ("synthetic", "real-lyrics"):
-        raise ValueError(f"data must be 'synthetic' or 'real-lyrics', got {data!r}")
+def setup(source: str = "") -> tuple[Config, Path]:
+    """``(cfg, data folder)`` for a notebook, from its ``source`` (as :class:`dplib.experiments.Experiment` names it):
+    ``""``: ``DPLIB_DATA_FOLDER`` or the synthetic mini-MSD of this size; ``"real-lyrics"``: the real lyrics set
+    (downloaded when absent and possible)."""
+    if source not in ("", "real-lyrics"):
+        raise ValueError(f"source must be '' (the synthetic data or DPLIB_DATA_FOLDER) or 'real-lyrics', got {source!r}")
     quiet_tensorflow()
     cfg = get_config()
     seed_everything(cfg.seed)
-    if data == "real-lyrics":
+    if source == "real-lyrics":
         from .datasets.real_lyrics import ensure_real_lyrics
 
         folder = ensure_real_lyrics(cfg)
@@ -33,7 +34,7 @@ def setup(data: str = "synthetic") -> tuple[Config, Path]:
         runs = f"seed: {cfg.seed}"
     print(device_summary())
     print(f"size: {cfg.size}, {runs}, data: {cfg.display(folder)}")
-    if cfg.quick and data == "synthetic":  # (the real-data notebook says it in its own words)
+    if cfg.quick and not source:  # (the real-data notebook says it in its own words)
         print("QUICK MODE (DPLIB_QUICK=1): tiny data, few epochs and seeds, a smoke test of the code; its numbers "
               "answer nothing, and the prose between them describes the default run")
     return cfg, folder

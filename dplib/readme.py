@@ -78,13 +78,13 @@ def figure_lines(figures: list[Path], readme: Path) -> list[str]:
 def synthetic_results_section(cfg, readme: Path) -> str:
     """Tables 2 and 3 beside the paper's: mean ± sd over ``cfg.seeds`` where every seed was run (Table 3 with the
     extra rows of notebook 07), else ``cfg.seed``'s table; training and notebook times, and the figures."""
-    from .experiments import AUDIO_BEYOND, grid_of, load_results
+    from .experiments import AUDIO_BEYOND, full_grid, load_results
     from .tables import ablation_table, paired_table, spread_table, training_cost_table
 
     def table(kind: str) -> tuple[str, list[dict]]:
         extra = tuple(AUDIO_BEYOND) if kind == "audio" else ()
         runs = [r for d in (None, *extra) for s in ("pair", "song") for r in load_results(cfg, kind, s, d, cfg.seeds)]
-        expected = sum(len(grid_of(kind, d, s)) for d in (None, *extra) for s in ("pair", "song")) * len(cfg.seeds)
+        expected = sum(len(full_grid(kind, d, s)) for d in (None, *extra) for s in ("pair", "song")) * len(cfg.seeds)
         if len(runs) == expected:
             return (spread_table(cfg, kind, holdouts=("pair", "song"), extra=extra) + "\n\nEach network against the "
                     "model-free baseline on the same test pairs, by the one rule for \"better\" (notebook 05):\n\n"

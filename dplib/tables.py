@@ -12,7 +12,7 @@ import numpy as np
 
 from .config import Config
 from .experiments import (AUDIO_BEYOND, AUDIO_GRID, HOLDOUTS, LYRICS_GRID, PAPER_TABLE2, PAPER_TABLE3, PROTOCOL,
-                          config_name, grid_of, load_baselines, load_results)
+                          config_name, full_grid, load_baselines, load_results)
 from .record import run_folder
 
 
@@ -54,7 +54,7 @@ def spread_table(cfg: Config, kind: str, bands: str | None = None, holdouts=HOLD
     for data in (bands, *extra):
         results = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
         n_seeds = max([n_seeds, *(len({r["seed"] for r in results[s]}) for s in holdouts)])
-        for settings in grid_of(kind, data):
+        for settings in full_grid(kind, data):
             name = config_name(kind, **settings, bands=data)
             key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
             runs = {s: [r for r in results[s] if r["name"] == name] for s in holdouts}
@@ -95,7 +95,7 @@ def paired_table(cfg: Config, kind: str, holdouts=("pair", "song"), seeds: tuple
     base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, None, seeds)) for s in holdouts}
     for data in (None, *extra):
         runs = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
-        for settings in grid_of(kind, data):
+        for settings in full_grid(kind, data):
             name = config_name(kind, **settings, bands=data)
             cells = []
             for s in holdouts:
@@ -264,7 +264,7 @@ def missing_results(cfg: Config, holdouts: tuple[str, ...] = ("pair", "song")) -
     for kind in ("lyrics", "audio"):
         for holdout in holdouts:
             saved = {r["name"] for r in load_results(cfg, kind, holdout)}
-            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in grid_of(kind, None, holdout)
+            missing += [f"{kind}/{holdout}/{config_name(kind, **g)}" for g in full_grid(kind, None, holdout)
                         if config_name(kind, **g) not in saved]
     return missing
 

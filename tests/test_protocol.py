@@ -181,17 +181,17 @@ def test_banded_audio_rows_train_on_their_own_input_and_join_table3(synth_quick,
     monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
     monkeypatch.setenv("DPLIB_RESULTS", str(tmp_path))
     from dplib.config import get_config
-    from dplib.experiments import AUDIO_BEYOND, config_name, grid_for, prepare, run_ablation
+    from dplib.experiments import AUDIO_BEYOND, config_name, run_grid, prepare, run_ablation
     from dplib.tables import spread_table
 
     cfg = get_config(size="quick", audio_epochs=1)
     raw, mel = prepare("audio", cfg, "song"), prepare("audio", cfg, "song", bands="mel64")
     assert raw.data_key == mel.data_key  # the same pairs; only the input differs
     assert raw.data.input_dim == 5513 and mel.data.input_dim == 64
-    rows = run_ablation("audio", cfg, "song", exp=mel, grid=grid_for("audio", cfg, "mel64"), progress=False)
+    rows = run_ablation("audio", cfg, "song", exp=mel, grid=run_grid("audio", cfg, "mel64"), progress=False)
     assert [r["name"] for r in rows] == ["mel64_conv1_absdiff_fc1"] and rows[0]["bands"] == "mel64"
     assert (tmp_path / "audio-mel64" / "song" / "seed0" / "mel64_conv1_absdiff_fc1.json").is_file()
-    assert run_ablation("audio", cfg, "song", bands="bands128", grid=grid_for("audio", cfg, "bands128")) == []
+    assert run_ablation("audio", cfg, "song", bands="bands128", grid=run_grid("audio", cfg, "bands128")) == []
     table = spread_table(cfg, "audio", holdouts=("song",), seeds=(0,), extra=tuple(AUDIO_BEYOND))
     assert "| mel64_conv1_absdiff_fc1 | - |" in table and "spectral cosine (mel64) (baseline)" in table
     assert config_name("audio", "absdiff", 1, 1, pool=2, bands="mel64") == "mel64_conv1_pool2_absdiff_fc1"
@@ -244,14 +244,14 @@ def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path):
     import json
 
     from dplib.config import Config
-    from dplib.experiments import AUDIO_BEYOND, AUDIO_GRID, FFT_SONG_SPLIT, PROTOCOL, grid_for, grid_of
+    from dplib.experiments import AUDIO_BEYOND, AUDIO_GRID, FFT_SONG_SPLIT, PROTOCOL, run_grid, full_grid
     from dplib.tables import missing_results, spread_table
 
     cfg = Config(results_root=tmp_path)
-    assert grid_of("audio", None, "song") == FFT_SONG_SPLIT == [dict(conv_layers=1, combine="absdiff", fc=1)]
-    assert grid_of("audio", None, "pair") == grid_of("audio") == AUDIO_GRID
-    assert grid_for("audio", cfg, "mel64", "song") == AUDIO_BEYOND["mel64"]  # the banded rows: both splits
-    assert grid_for("lyrics", cfg, holdout="song") == grid_of("lyrics")
+    assert full_grid("audio", None, "song") == FFT_SONG_SPLIT == [dict(conv_layers=1, combine="absdiff", fc=1)]
+    assert full_grid("audio", None, "pair") == full_grid("audio") == AUDIO_GRID
+    assert run_grid("audio", cfg, "mel64", "song") == AUDIO_BEYOND["mel64"]  # the banded rows: both splits
+    assert run_grid("lyrics", cfg, holdout="song") == full_grid("lyrics")
     missing = missing_results(cfg)
     assert [m for m in missing if m.startswith("audio/song/")] == ["audio/song/conv1_absdiff_fc1"]
     assert len([m for m in missing if m.startswith("audio/pair/")]) == 5

@@ -7,13 +7,13 @@ import numpy as np
 def save_audio_results(cfg, rng):
     """Saved Table 3 results (and their baselines) for 3 seeds on both splits, as a run writes them."""
     from dplib.datasets.files import write_json
-    from dplib.experiments import AUDIO_BEYOND, PROTOCOL, config_name, grid_of
+    from dplib.experiments import AUDIO_BEYOND, PROTOCOL, config_name, full_grid
 
     for split in ("pair", "song"):
         for seed in cfg.seeds:
             for bands in (None, *AUDIO_BEYOND):
                 folder = cfg.results_folder / (f"audio-{bands}" if bands else "audio") / split / f"seed{seed}"
-                for settings in grid_of("audio", bands, split):
+                for settings in full_grid("audio", bands, split):
                     name = config_name("audio", **settings, bands=bands)
                     write_json(folder / f"{name}.json", {
                         "name": name, "seed": seed, "protocol": PROTOCOL["audio"],
