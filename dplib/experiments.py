@@ -139,7 +139,7 @@ def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None
     else:
         corpus = corpus if corpus is not None else load_corpus(input_folder(cfg))
         pairs_per_class = pairs_per_class or getattr(SIZES[cfg.size], f"{kind}_pairs_per_class")
-        fractions = (0.8, 0.1, 0.1)
+        fractions = cfg.fractions
     split = "pair" if holdout == "pair_matched" else holdout
     if holdout == "pair_matched":
         song = prepare(kind, cfg, "song", corpus, source, bands).data.parts.train

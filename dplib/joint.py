@@ -48,7 +48,7 @@ def joint_by_kind(cfg: Config, corpus: Corpus) -> dict[str, Prepared]:
     """The song-disjoint split of pairs whose songs have both lyrics and audio (drawn with ``cfg.seed``), seen as
     lyrics only, audio only, and both: every model of the comparison trains and tests on exactly these pairs."""
     joint = prepare_joint(corpus, "song", SIZES[cfg.size].audio_pairs_per_class, max_len=cfg.max_len, seed=cfg.seed,
-                          bands=JOINT_BANDS)
+                          fractions=cfg.fractions, bands=JOINT_BANDS)
     return {"lyrics": joint.of_kind("lyrics"), "audio": joint.of_kind("audio"), "joint": joint}
 
 

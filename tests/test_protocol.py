@@ -67,6 +67,23 @@ def test_bootstrap_interval_is_the_percentiles_of_resampled_pairs():
     np.testing.assert_allclose(bootstrap_ci(labels, p, "roc_auc", n_boot=300, seed=7), expected, rtol=0, atol=1e-12)
 
 
+def test_the_parts_follow_the_configured_fractions(synth_quick, monkeypatch):
+    """prepare deals the song split by ``cfg.fractions`` (one setting, read from the configuration): a larger test
+    share gives more test songs, from the same pool."""
+    monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
+    from dataclasses import replace
+
+    from dplib.config import get_config
+    from dplib.experiments import prepare
+
+    cfg = get_config(size="quick")
+    songs = {f: prepare("lyrics", replace(cfg, fractions=f), "song").data.parts.counts()
+             for f in ((0.8, 0.1, 0.1), (0.5, 0.1, 0.4))}
+    usual, wide = songs[(0.8, 0.1, 0.1)], songs[(0.5, 0.1, 0.4)]
+    assert cfg.fractions == (0.8, 0.1, 0.1)
+    assert wide["test"]["songs"] > usual["test"]["songs"] and wide["train"]["songs"] < usual["train"]["songs"]
+
+
 def test_training_keeps_the_best_validation_epoch(synth_quick, monkeypatch):
     monkeypatch.setenv("DPLIB_DATA_FOLDER", str(synth_quick))
     from dplib.config import get_config
