@@ -119,12 +119,12 @@ def bootstrap_ci(labels, scores, metric: str = "accuracy", n_boot: int = 2000, l
         raise ValueError(f"metric must be 'accuracy' or 'roc_auc', got {metric!r}")
     rng = np.random.default_rng(seed)
     values = []
-    for start in range(0, n_boot, 250):  # resamples in blocks: one block's rows stay a few MB
-        rows = np.stack([_resample(rng, len(labels), flipped) for _ in range(min(250, n_boot - start))])
+    for start in range(0, n_boot, 250):  # resamples in blocks: one block's picks stay a few MB
+        picks = np.stack([_resample(rng, len(labels), flipped) for _ in range(min(250, n_boot - start))])
         if metric == "accuracy":
-            values.append(((scores[rows] >= 0.5) == (labels[rows] == 1)).mean(axis=1))
+            values.append(((scores[picks] >= 0.5) == (labels[picks] == 1)).mean(axis=1))
         else:
-            values.append(roc_auc_rows(labels[rows], scores[rows]))
+            values.append(roc_auc_rows(labels[picks], scores[picks]))
     low, high = np.nanquantile(np.concatenate(values), [(1 - level) / 2, (1 + level) / 2])
     return float(low), float(high)
 
@@ -182,9 +182,9 @@ def weighted_auc(labels, scores, weights: np.ndarray) -> np.ndarray:
     values, group = np.unique(scores, return_inverse=True)
     per = {}
     for cls in (0, 1):
-        rows = labels == cls
+        of_class = labels == cls
         per[cls] = np.zeros((len(values), len(weights)))
-        np.add.at(per[cls], group[rows], weights[:, rows].T)
+        np.add.at(per[cls], group[of_class], weights[:, of_class].T)
     pos, neg = per[1], per[0]
     below = np.cumsum(neg, axis=0) - neg
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -222,9 +222,9 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
     data = Prepared.to_score("lyrics", pairs, songs, report)
     measured = evaluate(run.model, data, "test", keep_scores=True)
     p = np.asarray(measured.pop("p"))
-    rows = OutOfFold(pairs.a, pairs.b, pairs.label, pair_sources(scored, pairs))
-    rows.scores = {"model": pair_scores(p), "baseline": tfidf_cosine(texts, pairs.a, pairs.b)}
-    point, draws = cluster_bootstrap([rows], seed=0)
+    test_pairs = OutOfFold(pairs.a, pairs.b, pairs.label, pair_sources(scored, pairs))
+    test_pairs.scores = {"model": pair_scores(p), "baseline": tfidf_cosine(texts, pairs.a, pairs.b)}
+    point, draws = cluster_bootstrap([test_pairs], seed=0)
     positives = pairs.label == 1
     metrics = {
         "model": str(run.folder / "model.keras"), "pairs": str(pairs_csv), "n_pairs": len(pairs),
@@ -234,12 +234,12 @@ def score_saved(run, pairs_csv, lyrics, strict: bool = False, max_len: int = 120
         "baseline": "TF-IDF cosine (IDF fitted on these songs)", "baseline_auc": point["baseline"],
         "baseline_auc_ci": interval(draws["baseline"]),
         "model_minus_baseline_ci": interval(draws["model"] - draws["baseline"]),
-        "interval": (f"95% percentile bootstrap, 2,000 resamples of the {len(set(rows.source)):,} source tracks "
-                     "the pairs hang on (the first track of the row that listed each pair)"),
+        "interval": (f"95% percentile bootstrap, 2,000 resamples of the {len(set(test_pairs.source)):,} source tracks "
+                     "the pairs hang on (the track whose Last.fm listing named each pair)"),
         "majority_accuracy": float(max(positives.mean(), 1 - positives.mean())), "skipped": dict(report.skips),
         "report": report.summary(),
     }
-    sources = len(set(rows.source))
+    sources = len(set(test_pairs.source))
     if sources < 2:  # every resample is the same set: no interval, rather than one of zero width
         metrics |= {key: None for key in ("roc_auc_ci", "baseline_auc_ci", "model_minus_baseline_ci")}
     warning = small_sample_warning(metrics, sources)

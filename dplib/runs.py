@@ -88,9 +88,9 @@ def load_run(model_path: str | Path) -> SavedRun:
         if not vocab_file.is_file():
             raise DataError("a lyrics model needs the vocabulary it was trained with, beside it", vocab_file)
         vocab = Vocabulary.load(vocab_file)
-        rows = tower.get_layer("embedding").input_dim
-        if vocab.size != rows:  # a smaller one would score garbage silently, a larger one fail inside TensorFlow
-            raise DataError(f"this vocabulary has {vocab.size:,} entries and the model's embedding {rows:,}: it is "
+        entries = tower.get_layer("embedding").input_dim
+        if vocab.size != entries:  # a smaller one would score garbage silently, a larger one fail inside TensorFlow
+            raise DataError(f"this vocabulary has {vocab.size:,} entries and the model's embedding {entries:,}: it is "
                             "not the vocabulary the model was trained with", vocab_file)
     metrics_file, metrics = folder / "metrics.json", {}
     if metrics_file.exists():
