@@ -63,7 +63,7 @@ def generation(size: str) -> dict:
 
 def streamed(size: str, times: str = "1") -> dict:
     """Streamed preparation (``dplib data shards``) with the Last.fm files read ``times`` times (the same pairs, more
-    listed rows), then one epoch streamed from its shards."""
+    listings), then one epoch streamed from its shards."""
     import tempfile
 
     from dplib.config import get_config
@@ -144,7 +144,7 @@ def preparation_profile(size: str) -> dict:
 
 def memory_results(sizes: list[str]) -> dict:
     """Each size in fresh processes: in memory, generation, streamed (the largest size once more with its Last.fm
-    files read twice: twice the listed rows for the same pairs, so memory that grows with the rows would show)."""
+    files read twice: twice the listings for the same pairs, so memory that grows with the listings would show)."""
     print("memory ...", flush=True)
     streaming = {size: probe("streamed", size) for size in sizes}
     streaming[f"{sizes[-1]}, Last.fm files read twice"] = probe("streamed", sizes[-1], "2")

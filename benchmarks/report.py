@@ -239,7 +239,7 @@ def memory_section(results: dict) -> list[str]:
         lines += ["", "Streamed preparation (`dplib data shards`, `dplib.datasets.streaming`): the same pairs drawn "
                   "(`pair` split, the same caps), written to TFRecord shards without loading the corpus; then, "
                   "with the peak-RSS mark reset, one epoch of the same model streamed from those shards:", "",
-                  "| size | listed pairs | training pairs | RSS after imports | peak during preparation | "
+                  "| size | listings | training pairs | RSS after imports | peak during preparation | "
                   "encoded songs (songs.npy) | seconds | peak during the streamed epoch | epoch |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for size, v in stream.items():
@@ -293,10 +293,10 @@ def memory_verdict(results: dict) -> list[str]:
                         + ("**met**." if s_grew <= 2 * s_large["encoded_mb"] + 50 else "**not met**."))
             if twice:
                 t_grew = twice[0]["rss_prepared_mb"] - twice[0]["rss_imports_mb"]
-                verdict += (f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listed rows, the "
+                verdict += (f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listings, the "
                             f"same pairs) it rose by {t_grew:.0f} MB: what is not the songs does not grow with "
-                            "the listed rows.") if t_grew <= s_grew + 5 else (
-                            f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listed rows) it "
-                            f"rose by {t_grew:.0f} MB: memory still grows with the listed rows.")
+                            "the listings.") if t_grew <= s_grew + 5 else (
+                            f" With the Last.fm files read twice ({twice[0]['listed_pairs']:,} listings) it "
+                            f"rose by {t_grew:.0f} MB: memory still grows with the listings.")
         return ["", "Preparation memory target (no growth beyond the arrays the model needs): " + verdict]
     return []

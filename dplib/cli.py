@@ -188,7 +188,7 @@ def add_data_commands(data) -> None:
     add_out(p, "the folder to write the shards into")
     p.add_argument("--split", choices=["pair", "song"], default="song", help="random over pairs, or song-disjoint")
     p.add_argument("--pairs-per-class", type=positive_int, nargs="+", default=[], metavar="N",
-                   help="cap per class for train [val [test]] (default: all a balanced split allows)")
+                   help="cap per class for train [val [test]] (default: all a balanced part allows)")
     p.add_argument("--max-len", type=bounded(int, 1, 10_000, "words per song"), help="words kept per song "
                    "(default: the configuration's, 120)")
     p.add_argument("--shard-size", type=positive_int, default=100_000, help="examples per shard file")

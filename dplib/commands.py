@@ -67,7 +67,7 @@ def cmd_data_shards(args, out: Path) -> None:
     m = prepare_lyrics_shards(args.folder, out, args.split, pairs_per_class, max_len=args.max_len or cfg.max_len,
                               min_count=cfg.min_count, max_doc_freq=cfg.max_doc_freq, seed=cfg.seed,
                               shard_size=args.shard_size, strict=args.strict).manifest
-    print(f"{m['listed_pairs']:,} listed pairs -> {m['unique_pairs']:,} unique -> split '{m['split']}', balanced, "
+    print(f"{m['listed_pairs']:,} listings -> {m['unique_pairs']:,} unique -> split '{m['split']}', balanced, "
           f"both orders; vocabulary {m['vocab_size']:,} (training songs only)")
     for part, c in m["counts"].items():
         print(f"  {part:>5}: {c['pairs']:>9,} pairs ({c['similar']:,} similar), {c['songs']:,} songs, "

@@ -65,7 +65,7 @@ class Config:
     real_epochs: int = 10  # a time budget that many runs reach; each keeps the best of the epochs it ran
     real_batch_size: int = 64
     real_patience: int = 4  # the answer notebook 06 exists for gets the longer wait
-    real_pairs_per_class: tuple = (None, None, None)  # caps for train, val, test (None: all a balanced split allows)
+    real_pairs_per_class: tuple = (None, None, None)  # caps for train, val, test (None: all a balanced part allows)
     fractions: tuple = (0.8, 0.1, 0.1)  # train, val, test shares of the songs or pairs a split deals (synthetic data)
     real_fractions: tuple = (0.7, 0.15, 0.15)  # larger test parts than the synthetic ones: the set is small
     # new songs on the real set (notebook 06): repeated K-fold over lyric groups

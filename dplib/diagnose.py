@@ -121,7 +121,7 @@ def standardised_bins(data):
     return replace(data, songs=replace(songs, data=spectra))
 
 
-def probe_table(cfg, variants=VARIANTS, seeds=(0, 1, 2), split: str = "song", conv_layers: int = 1) -> list[dict]:
+def probe_table(cfg, variants=VARIANTS, seeds=(0, 1, 2), holdout: str = "song", conv_layers: int = 1) -> list[dict]:
     """Why the paper's audio towers collapse, over seeds: one row per (seed, variant) of :func:`train_and_inspect`
     on the audio data of ``cfg``'s size (conv ``conv_layers`` + |h1 - h2| + 1 FC, the paper's best audio row), each
     trained once and reused after, without the per-song arrays. Taught in notebook 07 (:func:`probe_markdown`
@@ -132,7 +132,7 @@ def probe_table(cfg, variants=VARIANTS, seeds=(0, 1, 2), split: str = "song", co
 
     rows = []
     for seed in seeds:
-        exp = prepare("audio", replace(cfg, seed=seed), split)
+        exp = prepare("audio", replace(cfg, seed=seed), holdout)
         for variant in variants:
             _, health = train_and_inspect(exp, variant, conv_layers)
             rows.append({"seed": seed, **{k: v for k, v in health.items() if k not in ARRAYS}})

@@ -51,7 +51,7 @@ AUDIO_BEYOND = {
 class Experiment:
     """A corpus prepared for one modality and holdout, ready to train configurations on.
 
-    ``source`` says where the pairs come from: ``""`` the synthetic tables (or your own data folder),
+    ``corpus_name`` says which corpus the pairs come from: ``""`` the synthetic tables (or your own data folder),
     ``real-lyrics`` the real set (notebook 06) or one of its controls (``real-lyrics-fp-track``, ``-fp-group``);
     ``bands`` is the audio input (``None``: the paper's |FFT| bins, else a key of ``dplib.datasets.audio.BANDS``).
     The parts are drawn with ``cfg.seed``, so another seed draws other parts and another start.
@@ -62,12 +62,12 @@ class Experiment:
     cfg: Config
     corpus: Corpus | None  # None for streamed shards
     data: PairData
-    source: str = ""
+    corpus_name: str = ""
     bands: str | None = None
 
     @property
     def results_name(self) -> str:
-        return results_name(self.kind, self.source, self.bands)
+        return results_name(self.kind, self.corpus_name, self.bands)
 
     @property
     def folder(self) -> Path:
@@ -107,19 +107,19 @@ BAND_POOLING = 2
 HOLDOUTS = ("pair", "song", "pair_matched")
 
 
-def results_name(kind: str, source: str = "", bands: str | None = None) -> str:
+def results_name(kind: str, corpus_name: str = "", bands: str | None = None) -> str:
     """The results folder of an input: ``lyrics``, ``audio``, ``audio-mel64``, ``real-lyrics``, ``real-lyrics-fp-track``."""
-    return source or (f"audio-{bands}" if bands else kind)
+    return corpus_name or (f"audio-{bands}" if bands else kind)
 
 
-def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None = None, source: str = "",
+def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None = None, corpus_name: str = "",
             bands: str | None = None, pairs_per_class: tuple | None = None, n_blocks: int | None = None) -> Experiment:
     """Load (or take) the corpus and draw the parts of the ``holdout`` for ``cfg.seed``.
 
     ``pairs_per_class``: the cap on each class's pairs in train, val and test (``(int | None,) * 3``; default: the
     synthetic size's, or the real set's); ``n_blocks``: audio blocks per clip (default: the clips' length).
 
-    ``source="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_folder``) with the ``real_*`` settings;
+    ``corpus_name="real-lyrics"`` reads the real lyrics set (``cfg.real_lyrics_folder``) with the ``real_*`` settings;
     ``bands="mel64"`` (audio) pools the |FFT| bins into 64 mel bands.
     ``holdout="pair_matched"`` is the pair split with its training part cut to the song split's size (same seed),
     so that leakage is not confused with having less data; its validation and test pairs are the pair split's.
@@ -130,7 +130,7 @@ def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None
         raise ValueError(f"kind must be 'lyrics' or 'audio', got {kind!r}")
     if bands is not None and (kind != "audio" or bands not in BANDS):
         raise ValueError(f"bands={bands!r}: an audio input, one of {', '.join(BANDS)}")
-    if source.startswith("real-lyrics"):
+    if corpus_name.startswith("real-lyrics"):
         if corpus is None:
             from .datasets.real_lyrics import ensure_real_lyrics
 
@@ -142,14 +142,14 @@ def prepare(kind: str, cfg: Config, holdout: str = "pair", corpus: Corpus | None
         fractions = cfg.fractions
     split = "pair" if holdout == "pair_matched" else holdout
     if holdout == "pair_matched":
-        song = prepare(kind, cfg, "song", corpus, source, bands).data.parts.train
+        song = prepare(kind, cfg, "song", corpus, corpus_name, bands).data.parts.train
         pairs_per_class = (song.n_positive // 2, *pairs_per_class[1:])  # flipped rows: each positive pair is there twice
     if kind == "lyrics":
         data = prepare_lyrics(corpus, split, pairs_per_class, max_len=cfg.max_len, min_count=cfg.min_count,
                               max_doc_freq=cfg.max_doc_freq, seed=cfg.seed, fractions=fractions)
     else:
         data = prepare_audio(corpus, split, pairs_per_class, n_blocks=n_blocks, seed=cfg.seed, bands=bands)
-    return Experiment(kind, holdout, cfg, corpus, data, source, bands)
+    return Experiment(kind, holdout, cfg, corpus, data, corpus_name, bands)
 
 
 def config_name(kind: str, combine: str, fc: int, conv_layers: int | None = None, pool: int = 1,
@@ -173,7 +173,7 @@ def full_grid(kind: str, bands: str | None = None, holdout: str | None = None) -
 def training_settings(exp: Experiment) -> dict:
     """Epoch budget, batch size, learning rate and patience for this experiment (all from ``cfg``)."""
     cfg = exp.cfg
-    if exp.source.startswith("real-lyrics"):
+    if exp.corpus_name.startswith("real-lyrics"):
         epochs, batch_size, patience = cfg.real_epochs, cfg.real_batch_size, cfg.real_patience
     else:
         epochs = cfg.lyrics_epochs if exp.kind == "lyrics" else cfg.audio_epochs
@@ -305,10 +305,10 @@ def run_grid(kind: str, cfg: Config, bands: str | None = None, holdout: str | No
 
 def run_ablation(kind: str, cfg: Config, holdout: str = "pair", exp: Experiment | None = None,
                  progress: bool = True, grid: list[dict] | None = None, bands: str | None = None) -> list[dict]:
-    """Every configuration of Table 2 (lyrics) or Table 3 (audio) for ``cfg.seed`` (or ``grid``; quick mode's is
-    :func:`run_grid`), plus the baselines; ``bands="mel64"`` (for example) runs the extra rows on that
-    banded input. An empty grid prepares, trains and writes nothing. Taught in notebook 05 (also 06, 07, 08)."""
-    grid = grid if grid is not None else full_grid(kind, exp.bands if exp is not None else bands)
+    """The configurations of :func:`full_grid` on ``holdout`` (or ``grid``: the notebooks pass :func:`run_grid`'s,
+    which quick mode shrinks) for ``cfg.seed``, plus the baselines; ``bands="mel64"`` (for example) runs the extra
+    rows on that banded input. An empty grid prepares, trains and writes nothing. Taught in notebook 05 (also 06-08)."""
+    grid = grid if grid is not None else full_grid(kind, *((exp.bands, exp.holdout) if exp is not None else (bands, holdout)))
     if not grid:
         return []
     exp = exp if exp is not None else prepare(kind, cfg, holdout, bands=bands)
@@ -373,13 +373,13 @@ def newer_counts(result: dict) -> dict:
 
 
 def load_results(cfg: Config, kind: str, holdout: str = "pair", bands: str | None = None,
-                 seeds: tuple[int, ...] | None = None, source: str = "") -> list[dict]:
+                 seeds: tuple[int, ...] | None = None, corpus_name: str = "") -> list[dict]:
     """Saved results of the grid, in grid order, for ``cfg.seed`` (or every seed in ``seeds``), made the way training
     makes them now (:data:`PROTOCOL`): a result of an older protocol stays on disk, out of every table, until a run
     replaces it. Taught in notebook 05 (also 06, 07, 08)."""
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        folder = run_folder(cfg, results_name(kind, source, bands), holdout, seed)
+        folder = run_folder(cfg, results_name(kind, corpus_name, bands), holdout, seed)
         for settings in full_grid(kind, bands):
             path = folder / f"{config_name(kind, **settings, bands=bands)}.json"
             result = read_result(path) if path.exists() else None
@@ -389,12 +389,12 @@ def load_results(cfg: Config, kind: str, holdout: str = "pair", bands: str | Non
 
 
 def load_baselines(cfg: Config, kind: str, holdout: str = "pair", bands: str | None = None,
-                   seeds: tuple[int, ...] | None = None, source: str = "") -> list[dict]:
+                   seeds: tuple[int, ...] | None = None, corpus_name: str = "") -> list[dict]:
     """Saved baseline rows (one dict per seed: ``{"content", "song_identity", "majority"}``).
     Taught in notebook 05 (also 06, 07, 08)."""
     out = []
     for seed in seeds if seeds is not None else (cfg.seed,):
-        path = run_folder(cfg, results_name(kind, source, bands), holdout, seed) / "baselines.json"
+        path = run_folder(cfg, results_name(kind, corpus_name, bands), holdout, seed) / "baselines.json"
         if path.exists():
             out.append(json.loads(path.read_text())["rows"])
     return out

@@ -45,7 +45,7 @@ def twin_leakage(parts: Mapping[str, Pairs], groups: Mapping[str, int]) -> dict[
 
 
 def pair_sources(scored: ScoredPairs, pool: Pairs) -> np.ndarray:
-    """The source track of each pool pair: the track whose Last.fm list holds it (the row that gave the pair its
+    """The source track of each pool pair: the track whose Last.fm list holds it (the listing that gave the pair its
     score, as :func:`build_pair_pool` keeps the higher one)."""
     best: dict[tuple[str, str], tuple[float, str]] = {}
     for a, b, s in zip(scored.a, scored.b, scored.score):
@@ -263,14 +263,14 @@ def fold_scores(fold: Fold, results: list[dict], corpus: Corpus, baselines: bool
     return out
 
 
-def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, source: str = "real-lyrics",
+def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, corpus_name: str = "real-lyrics",
                    groups: Mapping[str, int] | None = None, baselines: bool = True,
                    report: SkipReport | None = None) -> list[dict[str, OutOfFold]]:
     """Every configuration of ``grid`` on every fold of each repeat in ``repeats`` (repeat r deals its folds and
     draws its initial weights with seed r); saved results are reused (:func:`dplib.experiments.run_config`).
     Returns per repeat the pooled out-of-fold scored pairs, ``{"listed": ..., "random": ...}``. ``groups``: the lyric
-    groups (default: of ``corpus``; the fingerprint control passes the real lyrics' groups); ``source``: the results
-    folder (the fingerprint controls record under ``real-lyrics-fp-track`` and ``-group``)."""
+    groups (default: of ``corpus``; the fingerprint control passes the real lyrics' groups); ``corpus_name``: the
+    results folder (the fingerprint controls record under ``real-lyrics-fp-track`` and ``-group``)."""
     from .experiments import Experiment, run_config
 
     groups = groups if groups is not None else lyric_groups(corpus.lyrics)
@@ -281,7 +281,7 @@ def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, sourc
         folds = []
         for f in range(k):
             fold = prepare_fold(corpus, pool, sources, groups, song_fold, f, cfg, seed=1000 * r + f)
-            exp = Experiment("lyrics", f"folds{k}_fold{f}", replace(cfg, seed=r), corpus, fold.data, source)
+            exp = Experiment("lyrics", f"folds{k}_fold{f}", replace(cfg, seed=r), corpus, fold.data, corpus_name)
             extra = {"random": fold.random.with_flips()}
             results = [run_config(exp, **settings, extra=extra) for settings in grid]
             folds.append(fold_scores(fold, results, corpus, baselines))
@@ -289,7 +289,7 @@ def run_song_folds(cfg, corpus: Corpus, grid: list[dict], k: int, repeats, sourc
     return out
 
 
-def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, source: str = "real-lyrics",
+def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, corpus_name: str = "real-lyrics",
                    baselines: bool = True) -> list[OutOfFold]:
     """The paper's random pair split, once per seed: one configuration trained (or its saved result reused),
     its test pairs scored, with the baselines when asked. Songs of the test pairs were seen in training."""
@@ -299,7 +299,7 @@ def run_pair_split(cfg, corpus: Corpus, settings: dict, seeds, source: str = "re
     src = dict(zip(zip(pool.a, pool.b), sources))
     out = []
     for seed in seeds:
-        exp = prepare("lyrics", replace(cfg, seed=seed), "pair", corpus, source=source)
+        exp = prepare("lyrics", replace(cfg, seed=seed), "pair", corpus, corpus_name=corpus_name)
         result = run_config(exp, **settings)
         test, train = (exp.data.parts[p].take(slice(0, None, 2)) for p in ("test", "train"))
         scored = OutOfFold(test.a, test.b, test.label, np.array([src[k] for k in zip(test.a, test.b)], dtype=object))

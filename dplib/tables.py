@@ -51,18 +51,18 @@ def spread_table(cfg: Config, kind: str, bands: str | None = None, holdouts=HOLD
                        f"{mean_sd((r['roc_auc'] for r in runs[s]), percent=False)} |" for s in holdouts)
 
     n_seeds = 0
-    for data in (bands, *extra):
-        results = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
+    for input_bands in (bands, *extra):
+        results = {s: load_results(cfg, kind, s, input_bands, seeds) for s in holdouts}
         n_seeds = max([n_seeds, *(len({r["seed"] for r in results[s]}) for s in holdouts)])
-        for settings in full_grid(kind, data):
-            name = config_name(kind, **settings, bands=data)
+        for settings in full_grid(kind, input_bands):
+            name = config_name(kind, **settings, bands=input_bands)
             key = (settings["combine"], settings["fc"]) if kind == "lyrics" else (settings["conv_layers"], settings["combine"])
             runs = {s: [r for r in results[s] if r["name"] == name] for s in holdouts}
             if any(runs.values()):
-                lines.append(f"| {name} | {f'{paper[key][1]}%' if data == bands else '-'} |{cells(runs)}")
-    for data in (bands, *extra):
-        base = {s: load_baselines(cfg, kind, s, data, seeds) for s in holdouts}
-        for key in ("content", "song_identity", "majority") if data == bands else ("content",):
+                lines.append(f"| {name} | {f'{paper[key][1]}%' if input_bands == bands else '-'} |{cells(runs)}")
+    for input_bands in (bands, *extra):
+        base = {s: load_baselines(cfg, kind, s, input_bands, seeds) for s in holdouts}
+        for key in ("content", "song_identity", "majority") if input_bands == bands else ("content",):
             rows = {s: [b[key] for b in base[s]] for s in holdouts}
             if any(rows.values()):
                 name = next(r for s in holdouts for r in rows[s])["name"]
@@ -93,10 +93,10 @@ def paired_table(cfg: Config, kind: str, holdouts=("pair", "song"), seeds: tuple
     lines = ["| model |" + "".join(f" {HOLDOUT_LABELS[s]}: AUC [95% interval] | {HOLDOUT_LABELS[s]}: AUC minus {short} |"
                                    for s in holdouts), "|---|" + "---|" * 2 * len(holdouts)]
     base = {s: by_seed(b["content"] for b in load_baselines(cfg, kind, s, None, seeds)) for s in holdouts}
-    for data in (None, *extra):
-        runs = {s: load_results(cfg, kind, s, data, seeds) for s in holdouts}
-        for settings in full_grid(kind, data):
-            name = config_name(kind, **settings, bands=data)
+    for input_bands in (None, *extra):
+        runs = {s: load_results(cfg, kind, s, input_bands, seeds) for s in holdouts}
+        for settings in full_grid(kind, input_bands):
+            name = config_name(kind, **settings, bands=input_bands)
             cells = []
             for s in holdouts:
                 mine = by_seed(r for r in runs[s] if r["name"] == name)

@@ -114,7 +114,7 @@ def test_holdouts_on_the_real_set(real_lyrics, monkeypatch):
 
     cfg = get_config(size="default")
     corpus = load_corpus(real_lyrics)
-    exps = {h: prepare("lyrics", cfg, h, corpus, source="real-lyrics") for h in ("pair", "song", "pair_matched")}
+    exps = {h: prepare("lyrics", cfg, h, corpus, corpus_name="real-lyrics") for h in ("pair", "song", "pair_matched")}
     song, pair, matched = (exps[h].data.parts for h in ("song", "pair", "pair_matched"))
     assert song.leakage == {"val": 0.0, "test": 0.0} and pair.leakage["test"] > 0.5
     assert matched.train.n_positive == song.train.n_positive < pair.train.n_positive
@@ -123,7 +123,7 @@ def test_holdouts_on_the_real_set(real_lyrics, monkeypatch):
         for part in ("train", "val", "test"):
             assert parts[part].n_positive * 2 == len(parts[part])
     assert len(pair.test) > 400  # 15% of the pairs: test parts large enough to read
-    other = prepare("lyrics", replace(cfg, seed=1), "song", corpus, source="real-lyrics")
+    other = prepare("lyrics", replace(cfg, seed=1), "song", corpus, corpus_name="real-lyrics")
     assert other.data_key != exps["song"].data_key  # another seed, another split
 
 
@@ -134,7 +134,7 @@ def test_baselines_on_the_real_set(real_lyrics, tmp_path):
 
     cfg = get_config(size="default")
     corpus = load_corpus(real_lyrics)
-    rows = {h: baseline_results(prepare("lyrics", cfg, h, corpus, source="real-lyrics"), tmp_path / f"{h}.json")
+    rows = {h: baseline_results(prepare("lyrics", cfg, h, corpus, corpus_name="real-lyrics"), tmp_path / f"{h}.json")
             for h in ("pair", "song")}
     assert rows["song"]["song_identity"]["roc_auc"] == 0.5  # no test song was seen in training
     assert rows["pair"]["song_identity"]["roc_auc"] > 0.7  # leakage alone ranks most pair-split test pairs
@@ -255,16 +255,27 @@ def test_holdout_points_draw_every_seed_the_mean_and_an_axis_that_spans_the_data
     assert 0.4 <= low < 0.48 and 0.76 < high <= 0.85  # the data and the baselines, not 0 to 1
 
 
-def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path):
+def test_new_songs_train_one_fft_row_and_the_tables_say_so(tmp_path, monkeypatch):
     """On the song split the |FFT| bins train only the paper's best row (the README's Choices): the grid says so,
-    a run missing the other four is complete, and a table with those cells empty says why they are."""
+    run_ablation without a grid trains that row alone, a run missing the other four is complete, and a table with
+    those cells empty says why they are."""
     import json
+    from types import SimpleNamespace
 
+    from dplib import experiments
     from dplib.config import Config
     from dplib.experiments import AUDIO_BEYOND, AUDIO_GRID, FFT_SONG_SPLIT, PROTOCOL, run_grid, full_grid
     from dplib.tables import missing_results, spread_table
 
     cfg = Config(results_root=tmp_path)
+    trained = []  # what run_ablation asks to train, with preparing and training stubbed out
+    monkeypatch.setattr(experiments, "prepare", lambda kind, cfg, holdout, bands: SimpleNamespace(bands=bands))
+    monkeypatch.setattr(experiments, "run_config", lambda exp, **settings: trained.append(settings) or settings)
+    monkeypatch.setattr(experiments, "baseline_results", lambda exp: None)
+    experiments.run_ablation("audio", cfg, "song", progress=False)
+    assert trained == FFT_SONG_SPLIT
+    experiments.run_ablation("audio", cfg, "pair", progress=False)
+    assert trained[1:] == AUDIO_GRID
     assert full_grid("audio", None, "song") == FFT_SONG_SPLIT == [dict(conv_layers=1, combine="absdiff", fc=1)]
     assert full_grid("audio", None, "pair") == full_grid("audio") == AUDIO_GRID
     assert run_grid("audio", cfg, "mel64", "song") == AUDIO_BEYOND["mel64"]  # the banded rows: both splits

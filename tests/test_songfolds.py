@@ -254,7 +254,7 @@ def test_a_song_split_of_real_data_keeps_lyric_twins_on_one_side(tmp_path):
         parts = split_pairs(pool, "song", seed=seed, groups=groups)
         assert songfolds.twin_leakage(parts, groups) == {"val": 0.0, "test": 0.0} == leakage(parts)
     cfg = replace(get_config(size="quick"), real_pairs_per_class=(None, None, None))
-    exp = prepare("lyrics", cfg, "song", corpus, source="real-lyrics")
+    exp = prepare("lyrics", cfg, "song", corpus, corpus_name="real-lyrics")
     assert songfolds.twin_leakage(exp.data.parts, groups) == {"val": 0.0, "test": 0.0}
 
 

@@ -24,7 +24,8 @@ Words used with one meaning everywhere in ``dplib``, its notebooks and its comma
 ``split``          how pairs are divided: ``pair`` (random over pairs; songs recur across parts) or ``song``
                    (song-disjoint; on real data, lyric groups kept whole)
 ``holdout``        a split, or ``pair_matched`` (the pair split with its training part cut to the song
-                   split's size): what a results folder is named after
+                   split's size), or one fold of the real set's song folds (``folds3_fold0``): what a results
+                   folder is named after
 ``part``           ``train``, ``val`` or ``test`` (a split's three: ``PairParts``, ``data.parts``)
 ``listing``        one entry of a Last.fm similar list: a track, a track it names, a score (``ScoredPairs``); a
                    pair listed by both its tracks has two listings
@@ -37,11 +38,12 @@ Words used with one meaning everywhere in ``dplib``, its notebooks and its comma
 ``seed``           a random seed, nothing else
 ``run``            one trained model with its record: ``model.keras``, ``vocabulary.json``, ``metrics.json``
 ``bands``          an audio input: ``None`` the paper's |FFT| bins, or a key of ``audio.BANDS`` (``mel64``, ``bands128``)
-``source``         where a run's pairs come from: ``""`` the synthetic tables (or your data folder), ``real-lyrics``
-                   or one of its controls (``real-lyrics-fp-track``, ``real-lyrics-fp-group``)
-``results name``   the results folder of a kind, source and bands: ``lyrics``, ``audio-mel64``, ``real-lyrics``
-                   (saved records keep it under their old key, ``dataset``)
-``dataset``        a ``tf.data.Dataset`` (``data.dataset(part)``), nothing else
-``folder``         a directory (``cfg.results_folder``, ``cfg.data_folder``: every path ends in ``_folder``)
+``corpus name``    which corpus a run's pairs come from: ``""`` the synthetic tables (or your data folder),
+                   ``real-lyrics`` or one of its controls (``real-lyrics-fp-track``, ``real-lyrics-fp-group``)
+``results name``   the results folder of a kind, corpus name and bands: ``lyrics``, ``audio-mel64``, ``real-lyrics``
+                   (saved records keep it under their old key, ``dataset``, and the holdout under ``split``)
+``dataset``        a ``tf.data.Dataset`` (``data.dataset(part)``; ``dplib.datasets`` is this package), nothing else
+``folder``         a directory: path attributes end in ``_folder`` (``cfg.results_folder``, ``cfg.data_folder``);
+                   ``root`` is the top of one (the checkout, a data folder), ``*_root`` a ``DPLIB_*`` variable's
 =================  ============================================================================================
 """

@@ -57,7 +57,7 @@ def data_card_markdown(card: dict) -> str:
             "",
             "## Measured by the generator's own check",
             "",
-            f"- listed pairs: {check['listed_pairs']:,}, of which {check['positive_share']:.1%} have score >= 0.5 "
+            f"- listings: {check['listed_pairs']:,}, of which {check['positive_share']:.1%} have score >= 0.5 "
             "(the real Last.fm sample: 71 of 3,060, 2.3%; ours is higher so that a small corpus has enough positives).",
             f"- lyrics, TF-IDF cosine on {check['lyrics_pairs']:,} balanced pairs: ROC AUC {check['tfidf_auc']:.3f}.",
             f"- audio, cosine of mean log spectra on {check['audio_pairs']:,} balanced pairs: ROC AUC {check['spectral_auc']:.3f}.",

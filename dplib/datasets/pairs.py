@@ -52,12 +52,12 @@ class ScoredPairs:
     a: np.ndarray
     b: np.ndarray
     score: np.ndarray
-    source: str | Path | None = None  # the file or folder they were read from (what skip reports name)
+    path: str | Path | None = None  # the file or folder they were read from (what skip reports name)
 
     @classmethod
-    def from_listings(cls, listings: Iterable[tuple[str, str, float]], source: str | Path | None = None) -> "ScoredPairs":
+    def from_listings(cls, listings: Iterable[tuple[str, str, float]], path: str | Path | None = None) -> "ScoredPairs":
         a, b, s = zip(*listings) if (listings := list(listings)) else ((), (), ())
-        return cls(np.array(a, dtype=object), np.array(b, dtype=object), np.array(s, dtype="float32"), source)
+        return cls(np.array(a, dtype=object), np.array(b, dtype=object), np.array(s, dtype="float32"), path)
 
     def __len__(self) -> int:
         return len(self.score)
@@ -170,15 +170,15 @@ def write_pairs_csv(pairs: ScoredPairs | Pairs | Iterable[tuple[str, str, float]
 
 
 def report_pool_skips(report: SkipReport, unknown: int = 0, self_pairs: int = 0, conflicts: int = 0,
-                      source: str | Path | None = None) -> None:
-    """What pooling drops or merges, counted in the same words by both preparation paths (``source``: the pairs'
+                      path: str | Path | None = None) -> None:
+    """What pooling drops or merges, counted in the same words by both preparation paths (``path``: the pairs'
     file or folder, which the report names)."""
     if conflicts:
         report.note("pair listed twice with different scores (the higher kept)", conflicts)
     if unknown:
-        report.skip("pair names a track without data", source, detail=f"{unknown} listed pairs", count=unknown)
+        report.skip("pair names a track without data", path, detail=f"{unknown} listed pairs", count=unknown)
     if self_pairs:
-        report.skip("pair of a track with itself", source, detail=f"{self_pairs} listed pairs", count=self_pairs)
+        report.skip("pair of a track with itself", path, detail=f"{self_pairs} listed pairs", count=self_pairs)
 
 
 def build_pair_pool(
@@ -216,7 +216,7 @@ def build_pair_pool(
             conflicts += 1
         if seen is None or s > seen:
             best[key] = float(s)
-    report_pool_skips(report, unknown, self_pairs, conflicts, scored.source)
+    report_pool_skips(report, unknown, self_pairs, conflicts, scored.path)
     keys = sorted(best)
     a = np.array([k[0] for k in keys], dtype=object)
     b = np.array([k[1] for k in keys], dtype=object)

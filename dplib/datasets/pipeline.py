@@ -1,7 +1,7 @@
 """``tf.data`` pipelines that yield ``((song_a, song_b), label)`` batches.
 
 Songs are encoded once (:class:`~dplib.datasets.lyrics.EncodedSongs`); a pair is
-two row numbers. Each batch gathers its rows, and for lyrics trims the padding
+two positions in them. Each batch gathers its songs, and for lyrics trims the padding
 to the longest song in the batch: on a CPU the LSTM's cost is per time step.
 ``bucket=True`` also batches pairs of similar length together, which leaves less
 padding to trim, but training does not use it: at the default size its batches

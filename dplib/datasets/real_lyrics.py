@@ -224,7 +224,8 @@ def fetch_real_lyrics(out: str | Path, cache: str | Path, scores: str | Path | N
 
 def ensure_real_lyrics(cfg) -> Path:
     """The real lyrics set for ``cfg`` (see :attr:`dplib.config.Config.real_lyrics_folder`), downloaded and built into
-    ``data/real-lyrics`` when no copy is found; without a network, a FileNotFoundError that says what to do."""
+    ``real-lyrics`` in the data folder (``cfg.data_folder``) when no copy is found; without a network, a
+    FileNotFoundError that says what to do."""
     folder = cfg.real_lyrics_folder
     if folder is not None:
         return folder

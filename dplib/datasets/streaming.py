@@ -2,12 +2,12 @@
 with the corpus never held in memory.
 
 :mod:`.prepare` does the same job with Python dicts and sets, which is clear and fast
-up to a few million listed pairs. The full Last.fm set lists 56 M, so here each step
+up to a few million listings. The full Last.fm set has 56 M, so here each step
 is a pass over files and memory holds a few numbers per song, one byte per pair (its part), the kept pairs and
 one bucket of pairs:
 
 1. **songs**: the track ids that have lyrics, sorted.
-2. **buckets**: every listed row becomes (song index, song index, score), smaller index
+2. **buckets**: every listing becomes (song index, song index, score), smaller index
    first, appended to one of ``n_buckets`` files by the range its smaller index falls in.
    Both directions of a pair land in the same bucket, so a bucket alone can keep the
    higher score of a pair listed twice, and reading the buckets in order gives the pool's
@@ -143,7 +143,7 @@ class Buckets:
 
 
 def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: int, report: SkipReport) -> Buckets:
-    """Pass 2: every listed row to its bucket file, chosen by the range its smaller song index is in."""
+    """Pass 2: every listing to its bucket file, chosen by the range its smaller song index is in."""
     files = [open(folder / f"bucket-{k:04d}.bin", "wb") for k in range(n_buckets)]
     listed = unknown = self_pairs = 0
     n_songs = max(len(index.ids), 1)
@@ -173,7 +173,7 @@ def bucket_pairs(paths: DataPaths, index: SongIndex, folder: Path, n_buckets: in
     finally:
         for f in files:
             f.close()
-    report_pool_skips(report, unknown, self_pairs, source=paths.pairs_csv or paths.root)
+    report_pool_skips(report, unknown, self_pairs, path=paths.pairs_csv or paths.root)
     return Buckets(folder, n_buckets, listed, in_pool)
 
 
