@@ -89,15 +89,15 @@ def check_inputs(args) -> None:
         raise DataError("no such folder", args.folder)
 
 
-def bounded(kind, low, high, what: str):
-    """An argparse type: a ``kind`` number within [low, high] (finite), else a usage error that says the range."""
+def bounded(number, low, high, what: str):
+    """An argparse type: a ``number`` (``int`` or ``float``) within [low, high] (finite), else a usage error that says the range."""
     def parse(text: str):
         try:
-            value = kind(text)
+            value = number(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
         if not (math.isfinite(value) and low <= value <= high):
-            lo, hi = (f"{low:,}", f"{high:,}") if kind is int else (f"{low:g}", f"{high:g}")
+            lo, hi = (f"{low:,}", f"{high:,}") if number is int else (f"{low:g}", f"{high:g}")
             raise argparse.ArgumentTypeError(f"must be {what} ({lo} to {hi}), got {text}")
         return value
     return parse

@@ -196,10 +196,10 @@ class World:
         filler = min(0.9, 0.3 * self.noise)
         words: list[int] = []
         for _ in range(rng.integers(5, 10)):
-            kind = rng.random()
-            if kind < 0.05:
+            draw = rng.random()
+            if draw < 0.05:
                 line = self.artist_phrases[artist][rng.integers(4)]
-            elif kind < 0.6:
+            elif draw < 0.6:
                 theme = rng.choice(len(weights), p=weights)
                 line = self.theme_phrases[theme][rng.integers(12)]
             else:
