@@ -30,11 +30,12 @@ Words used with one meaning everywhere in ``dplib``, its notebooks and its comma
 ``listing``        one entry of a Last.fm similar list: a track, a track it names, a score (``ScoredPairs``); a
                    pair listed by both its tracks has two listings
 ``pairs``          unordered pairs of two songs (a ``Pairs`` holds pairs, or rows once flipped)
-``rows``           what a model reads: each pair twice, in both orders, side by side (``data.rows(part)``)
+``rows``           what a model reads: each pair twice, in both orders, side by side (``data.rows(part)``); a
+                   record's ``pairs_per_second`` and the bench's pairs/s count these ordered pairs
 ``per class``      a cap on similar and on not-similar pairs alike (``pairs_per_class``)
 ``lyric group``    tracks whose lyrics are the same text (other releases, covers): one song for splitting
 ``source track``   the track whose Last.fm list named a pair: what intervals resample
-``query track``    the song a playlist is made for
+``query track``    the song a playlist is made for (``query_track`` in code, "the query song" in prose)
 ``seed``           a random seed, nothing else
 ``run``            one trained model with its record: ``model.keras``, ``vocabulary.json``, ``metrics.json``
 ``bands``          an audio input: ``None`` the paper's |FFT| bins, or a key of ``audio.BANDS`` (``mel64``, ``bands128``)
