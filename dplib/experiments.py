@@ -20,7 +20,7 @@ from .datasets.pairs import PARTS
 from .datasets.prepare import PairData, pairs_key, prepare_audio, prepare_lyrics, saved_counts, parts_key
 from .datasets.synthetic import SIZES, generate
 from .evaluation import evaluate, roc_auc
-from .record import HISTORY, recall, record, reproduced, run_folder, same_making
+from .record import HISTORY, recall, record, reproduced, run_folder
 
 # The paper's reported numbers (train %, validation %), for the tables "beside the paper".
 PAPER_TABLE2 = {
@@ -284,11 +284,6 @@ def making(exp: Experiment, epochs: int | None = None) -> dict:
     return now
 
 
-def reusable(saved: dict, exp: Experiment, epochs: int | None = None) -> bool:
-    """Whether a saved result of ``exp`` is what training now would give (:func:`dplib.record.same_making`)."""
-    return same_making(saved, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
-
-
 def run_grid(kind: str, cfg: Config, bands: str | None = None, holdout: str | None = None) -> list[dict]:
     """The configurations a run trains: all of :func:`full_grid` (on ``holdout``), except in quick mode, which keeps one
     row per input (lyrics: all + 2 FC; audio: conv1 + |h1 - h2| on the |FFT| bins and on mel64): every row runs the
@@ -308,7 +303,9 @@ def run_ablation(kind: str, cfg: Config, holdout: str = "pair", exp: Experiment 
     """The configurations of :func:`full_grid` on ``holdout`` (or ``grid``: the notebooks pass :func:`run_grid`'s,
     which quick mode shrinks) for ``cfg.seed``, plus the baselines; ``bands="mel64"`` (for example) runs the extra
     rows on that banded input. An empty grid prepares, trains and writes nothing. Taught in notebook 05 (also 06-08)."""
-    grid = grid if grid is not None else full_grid(kind, *((exp.bands, exp.holdout) if exp is not None else (bands, holdout)))
+    if exp is not None:
+        bands, holdout = exp.bands, exp.holdout
+    grid = grid if grid is not None else full_grid(kind, bands, holdout)
     if not grid:
         return []
     exp = exp if exp is not None else prepare(kind, cfg, holdout, bands=bands)

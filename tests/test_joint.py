@@ -67,7 +67,11 @@ def test_quick_mode_trains_the_symmetric_joint_models_only():
 
 def test_a_result_is_reused_under_a_larger_epoch_cap_only_if_it_stopped_before_its_own(
         synth_quick, monkeypatch, tmp_path):
-    from dplib.experiments import reusable, run_config
+    from dplib.experiments import PROTOCOL, making, run_config
+    from dplib.record import same_making
+
+    def reusable(saved, exp, epochs):  # what run_config's recall decides for a saved record
+        return same_making(saved, exp.data_key, making(exp, epochs), PROTOCOL[exp.kind])
 
     cfg, exp = _setup(synth_quick, monkeypatch, tmp_path)
     saved = run_config(exp, "product", 1, epochs=2)
