@@ -60,12 +60,12 @@ def reproduce(folder: str | Path, jobs: int, size: str, readme: str | Path) -> i
     from .runtime import yardsticks
 
     needs_extra(("papermill", "ipykernel"), "notebooks", "dplib reproduce runs the notebooks with papermill")
-    saved = get_config(size=size).results_folder / "notebook_times.json"
+    results = get_config(size=size).results_folder
+    saved = results / "notebook_times.json"
     previous = json.loads(saved.read_text()) if saved.exists() else {}
     readme = Path(readme).resolve()
     # the committed notebooks show the default run: another size writes its executed copies beside its results
-    copies = None if size == "default" else get_config(size=size).results_folder / "notebooks"
-    results = get_config(size=size).results_folder
+    copies = None if size == "default" else results / "notebooks"
     fresh = not any(f.name not in (saved.name, "reproduce_run.json") for f in results.rglob("*.json")) \
         if results.exists() else True  # nothing saved: every training happens in this run
     speed = yardsticks()  # before any notebook runs: the machine's speed today, beside the run's clock

@@ -104,8 +104,8 @@ def index_songs(paths: DataPaths, report: SkipReport) -> SongIndex:
     if paths.lyrics is None and not paths.mxm:
         raise DataError("no lyrics: expected lyrics.jsonl, lyrics/ or mxm_dataset_*.txt", paths.root)
     tids = (tid for tid, _ in iter_lyrics(paths, report))
-    parts = [_as_bytes(chunk) for chunk in _chunks(tids, PER_CHUNK)]
-    all_ids = np.concatenate(parts) if parts else np.array([], dtype="S1")
+    chunks = [_as_bytes(chunk) for chunk in _chunks(tids, PER_CHUNK)]
+    all_ids = np.concatenate(chunks) if chunks else np.array([], dtype="S1")
     ids, counts = np.unique(all_ids, return_counts=True)
     repeats = {int(i): int(c) for i, c in zip(np.flatnonzero(counts > 1), counts[counts > 1])}
     if repeats:
